@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+/**
+ * Opens a SQLite database in WAL mode with synchronous=FULL: a COMMIT returns only
+ * after the WAL is fsynced, so a committed transaction survives a crash or power loss.
+ * `migrations[i]` brings the schema from user_version i to i+1.
+ */
+export function openDb(path: string, migrations: readonly string[]): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  // CLI commands and the service share the files; wait for a writer instead of failing.
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > migrations.length) {
+    db.close();
+    throw new Error(`${path} has schema version ${version}, newer than this Hikyaku (${migrations.length}); upgrade Hikyaku`);
+  }
+  for (let v = version; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+/**
+ * Group commit: work submitted while a transaction is being written joins the next
+ * one, so N concurrent writers cost one WAL fsync instead of N. Each `run` resolves
+ * (or rejects) when its own part is committed. `beforeCommit` runs once per batch
+ * before the transaction (used to fsync directories of files the batch refers to).
+ */
+export class GroupCommitter {
+  private pending: { work: () => void; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pendingDirs = new Set<string>();
+  private flushing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly syncDir: (dir: string) => Promise<void>,
+  ) {}
+
+  run(work: () => void, dirToSync?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ work, resolve, reject });
+      if (dirToSync) this.pendingDirs.add(dirToSync);
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      const dirs = this.pendingDirs;
+      this.pending = [];
+      this.pendingDirs = new Set();
+      try {
+        await Promise.all([...dirs].map((d) => this.syncDir(d)));
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        continue;
+      }
+      // One transaction for the batch; a failing item rolls back only itself (savepoint).
+      const results: unknown[] = [];
+      try {
+        this.db.transaction(() => {
+          for (const p of batch) {
+            try {
+              this.db.transaction(p.work)();
+              results.push(undefined);
+            } catch (err) {
+              results.push(err ?? new Error('failed'));
+            }
+          }
+        })();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        continue;
+      }
+      batch.forEach((p, i) => (results[i] === undefined ? p.resolve() : p.reject(results[i])));
+    }
+    this.flushing = false;
+  }
+}

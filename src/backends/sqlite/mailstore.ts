@@ -1,0 +1,172 @@
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HikyakuError } from '../../mail/index.js';
+import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
+import { GroupCommitter, openDb, type Db } from './db.js';
+import { DirSyncer } from './files.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE mailboxes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     account_id INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     uid_validity INTEGER NOT NULL,
+     uid_next INTEGER NOT NULL DEFAULT 1,
+     messages INTEGER NOT NULL DEFAULT 0,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (account_id, name));
+   CREATE TABLE blobs (id TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL);
+   CREATE TABLE messages (
+     mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+     uid INTEGER NOT NULL,
+     message_key TEXT NOT NULL,
+     blob_id TEXT NOT NULL REFERENCES blobs(id),
+     header BLOB NOT NULL,
+     size INTEGER NOT NULL,
+     internal_date INTEGER NOT NULL,
+     flags TEXT NOT NULL DEFAULT '',
+     PRIMARY KEY (mailbox_id, uid),
+     UNIQUE (mailbox_id, message_key));`,
+];
+
+const INBOX = 'INBOX';
+
+/**
+ * The embedded mailbox store: index in `mail/mailstore.db`, bodies as immutable blob
+ * files under `mail/blobs/xx/`. A message body delivered to several mailboxes is stored
+ * once; each mailbox entry keeps its own header lines (Return-Path, Delivered-To).
+ */
+export class SqliteMailStore implements MailStore {
+  private readonly db: Db;
+  private readonly blobDir: string;
+  private readonly committer: GroupCommitter;
+  private readonly dirs: DirSyncer;
+
+  constructor(
+    root: string,
+    private readonly fsync: boolean,
+  ) {
+    this.blobDir = join(root, 'blobs');
+    mkdirSync(this.blobDir, { recursive: true });
+    this.db = openDb(join(root, 'mailstore.db'), MIGRATIONS);
+    this.dirs = new DirSyncer(fsync);
+    this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
+  }
+
+  private blobPath(id: string): { dir: string; path: string } {
+    const dir = join(this.blobDir, id.slice(-2));
+    return { dir, path: join(dir, id) };
+  }
+
+  private mailboxId(accountId: number): number {
+    const find = this.db.prepare('SELECT id FROM mailboxes WHERE account_id = ? AND name = ?');
+    let row = find.get(accountId, INBOX) as { id: number } | undefined;
+    if (!row) {
+      // UIDVALIDITY: the creation time in seconds (RFC 3501 §2.3.1.1 suggests a time-based value).
+      this.db.prepare('INSERT INTO mailboxes (account_id, name, uid_validity) VALUES (?, ?, ?)').run(accountId, INBOX, Math.floor(Date.now() / 1000));
+      row = find.get(accountId, INBOX) as { id: number };
+    }
+    return row.id;
+  }
+
+  async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
+    const existing = this.findUid(input.accountId, input.messageKey);
+    if (existing !== undefined) return { uid: existing, duplicate: true };
+    const size = input.header.length + input.bodySize;
+    const status = this.db.prepare('SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
+    if (input.quotaBytes > 0 && (status?.bytes ?? 0) + size > input.quotaBytes) {
+      throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${(status?.bytes ?? 0) + size} bytes would exceed the quota of ${input.quotaBytes}`);
+    }
+    const blobId = input.messageKey;
+    const { dir } = this.blobPath(blobId);
+    const wroteBlob = await this.writeBlob(blobId, input);
+    let result: { uid: number; duplicate: boolean } = { uid: 0, duplicate: true };
+    await this.committer.run(
+      () => {
+        const mailboxId = this.mailboxId(input.accountId);
+        const again = this.findUid(input.accountId, input.messageKey);
+        if (again !== undefined) {
+          result = { uid: again, duplicate: true };
+          return;
+        }
+        const { uid } = this.db
+          .prepare('UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid')
+          .get(size, mailboxId) as { uid: number };
+        this.db.prepare('INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize);
+        this.db
+          .prepare('INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(mailboxId, uid, input.messageKey, blobId, input.header, size, input.internalDate);
+        result = { uid, duplicate: false };
+      },
+      wroteBlob ? dir : undefined,
+    );
+    return result;
+  }
+
+  private findUid(accountId: number, messageKey: string): number | undefined {
+    const row = this.db
+      .prepare('SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.message_key = ?')
+      .get(accountId, INBOX, messageKey) as { uid: number } | undefined;
+    return row?.uid;
+  }
+
+  /** Writes the body blob once (temp file, fsync, rename). Returns false if it already existed. */
+  private async writeBlob(blobId: string, input: AppendInput): Promise<boolean> {
+    const { dir, path } = this.blobPath(blobId);
+    const known = await stat(path).catch(() => undefined);
+    if (known && known.size === input.bodySize) return false;
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await pipeline(input.openBody(), createWriteStream(tmp));
+      if (this.fsync) {
+        const h = await open(tmp, 'r+');
+        try {
+          await h.datasync();
+        } finally {
+          await h.close();
+        }
+      }
+      // rename is atomic: readers see the whole blob or none; the directory fsync follows in the group commit.
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    return true;
+  }
+
+  async status(accountId: number): Promise<MailboxStatus> {
+    const row = this.db.prepare('SELECT uid_validity, uid_next, messages, bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as
+      | { uid_validity: number; uid_next: number; messages: number; bytes: number }
+      | undefined;
+    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0 };
+    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes };
+  }
+
+  async list(accountId: number): Promise<MailboxEntry[]> {
+    const rows = this.db
+      .prepare('SELECT m.uid, m.size, m.internal_date, m.flags FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? ORDER BY m.uid')
+      .all(accountId, INBOX) as { uid: number; size: number; internal_date: number; flags: string }[];
+    return rows.map((r) => ({ uid: r.uid, size: r.size, internalDate: r.internal_date, flags: r.flags ? r.flags.split(' ') : [] }));
+  }
+
+  async read(accountId: number, uid: number): Promise<Readable> {
+    const row = this.db
+      .prepare('SELECT m.header, m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.uid = ?')
+      .get(accountId, INBOX, uid) as { header: Buffer; blob_id: string } | undefined;
+    if (!row) throw new Error(`no message with UID ${uid}`);
+    const out = new PassThrough();
+    out.write(row.header);
+    createReadStream(this.blobPath(row.blob_id).path).on('error', (e) => out.destroy(e)).pipe(out);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.dirs.close();
+    this.db.close();
+  }
+}

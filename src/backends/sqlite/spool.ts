@@ -1,0 +1,254 @@
+import { createReadStream, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { EntryState, Envelope, QueueEntry, QueueStats, Spool, SpoolWriter } from '../../queue/index.js';
+import { GroupCommitter, openDb, type Db } from './db.js';
+import { DirSyncer } from './files.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     mail_from TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     smtputf8 INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     remaining INTEGER NOT NULL);
+   CREATE TABLE entries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     message_id TEXT NOT NULL REFERENCES messages(id),
+     rcpt TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     -- when the entry is due: the next attempt, or for 'active' the lease expiry
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT,
+     lease_owner TEXT,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX entries_due ON entries(state, next_attempt_at);
+   CREATE INDEX entries_message ON entries(message_id);`,
+];
+
+// Buffer small writes so a 4 KiB message costs one write call.
+const WRITE_BUFFER = 256 * 1024;
+// An orphan body (written, never committed: the client got no 250) is swept after this.
+const ORPHAN_AGE_MS = 10 * 60 * 1000;
+
+export function newMessageId(): string {
+  return Date.now().toString(36).padStart(9, '0') + randomBytes(8).toString('hex');
+}
+
+/** Lease owners are host:pid:random, so a restarted process can recognize a dead owner's leases. */
+export function newLeaseOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The embedded spool: bodies as files under `spool/messages`, written once and fsynced;
+ * envelopes and queue entries in `spool/spool.db`. The commit order is file fsync →
+ * directory fsync → database commit (see files.ts), batched by group commit.
+ */
+export class SqliteSpool implements Spool {
+  private readonly db: Db;
+  private readonly dir: string;
+  private readonly committer: GroupCommitter;
+  private readonly dirs: DirSyncer;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(
+    root: string,
+    private readonly fsync: boolean,
+  ) {
+    this.dir = join(root, 'messages');
+    mkdirSync(this.dir, { recursive: true });
+    this.db = openDb(join(root, 'spool.db'), MIGRATIONS);
+    if (!fsync) this.db.pragma('synchronous = OFF');
+    this.dirs = new DirSyncer(fsync);
+    this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
+  }
+
+  /** Start-up housekeeping: leases of dead processes on this host come back, orphan bodies go. */
+  recover(): { released: number; orphans: number } {
+    const host = hostname();
+    let released = 0;
+    const owners = this.db.prepare(`SELECT DISTINCT lease_owner AS o FROM entries WHERE state = 'active'`).all() as { o: string }[];
+    for (const { o } of owners) {
+      const [h, pid] = o.split(':');
+      if (h === host && !isAlive(Number(pid))) {
+        released += this.db.prepare(`UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
+      }
+    }
+    const known = this.db.prepare('SELECT 1 FROM messages WHERE id = ?');
+    let orphans = 0;
+    for (const name of readdirSync(this.dir)) {
+      if (known.get(name)) continue;
+      const path = join(this.dir, name);
+      if (Date.now() - statSync(path).mtimeMs > ORPHAN_AGE_MS) {
+        unlinkSync(path);
+        orphans++;
+      }
+    }
+    return { released, orphans };
+  }
+
+  async begin(): Promise<SpoolWriter> {
+    const messageId = newMessageId();
+    const path = join(this.dir, messageId);
+    const handle = await open(path, 'wx');
+    return new FileSpoolWriter(messageId, path, handle, this.fsync, (envelope, size) => this.record(messageId, envelope, size));
+  }
+
+  private async record(messageId: string, envelope: Envelope, size: number): Promise<void> {
+    const now = Date.now();
+    await this.committer.run(() => {
+      this.db
+        .prepare('INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length);
+      const insert = this.db.prepare(`INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`);
+      for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, now, now);
+    }, this.dir);
+    for (const l of this.listeners) l();
+  }
+
+  async lease(owner: string, limit: number, leaseMs: number): Promise<QueueEntry[]> {
+    const now = Date.now();
+    // SQLite has one writer at a time, so the select-and-update is atomic.
+    const rows = this.db
+      .prepare(
+        `UPDATE entries SET state = 'active', lease_owner = @owner, next_attempt_at = @until, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM entries WHERE state IN ('queued', 'deferred', 'active') AND next_attempt_at <= @now
+                      ORDER BY next_attempt_at LIMIT @limit)
+         RETURNING id, message_id, rcpt, attempts`,
+      )
+      .all({ owner, until: now + leaseMs, now, limit }) as { id: number; message_id: string; rcpt: string; attempts: number }[];
+    const message = this.db.prepare('SELECT mail_from, size, received_at FROM messages WHERE id = ?');
+    return rows.map((r) => {
+      const m = message.get(r.message_id) as { mail_from: string; size: number; received_at: number };
+      return { id: r.id, messageId: r.message_id, rcpt: r.rcpt, attempts: r.attempts, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at };
+    });
+  }
+
+  openBody(messageId: string): Readable {
+    return createReadStream(join(this.dir, messageId));
+  }
+
+  async complete(entry: QueueEntry, owner: string): Promise<boolean> {
+    let ok = false;
+    let bodyDone = false;
+    await this.committer.run(() => {
+      ok = this.db.prepare(`DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
+      if (!ok) return;
+      const { remaining } = this.db.prepare('UPDATE messages SET remaining = remaining - 1 WHERE id = ? RETURNING remaining').get(entry.messageId) as { remaining: number };
+      if (remaining === 0) {
+        this.db.prepare('DELETE FROM messages WHERE id = ?').run(entry.messageId);
+        bodyDone = true;
+      }
+    });
+    // The row is gone first; a crash here leaves an orphan file for recover() to sweep.
+    if (bodyDone) await unlink(join(this.dir, entry.messageId)).catch(() => undefined);
+    return ok;
+  }
+
+  private async settle(entry: QueueEntry, owner: string, state: EntryState, error: string, due: number): Promise<boolean> {
+    let ok = false;
+    await this.committer.run(() => {
+      ok =
+        this.db
+          .prepare(`UPDATE entries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ? AND state = 'active'`)
+          .run(state, error, due, entry.id, owner).changes === 1;
+    });
+    return ok;
+  }
+
+  defer(entry: QueueEntry, owner: string, error: string, retryAt: number): Promise<boolean> {
+    return this.settle(entry, owner, 'deferred', error, retryAt);
+  }
+
+  bounce(entry: QueueEntry, owner: string, error: string): Promise<boolean> {
+    return this.settle(entry, owner, 'bounced', error, Number.MAX_SAFE_INTEGER);
+  }
+
+  async release(owner: string): Promise<void> {
+    await this.committer.run(() => {
+      this.db.prepare(`UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), owner);
+    });
+  }
+
+  async stats(): Promise<QueueStats> {
+    const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0, done: 0, bounced: 0 };
+    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: EntryState; n: number }[]) {
+      byState[r.state] = r.n;
+    }
+    const oldest = this.db.prepare(`SELECT min(created_at) AS t FROM entries WHERE state != 'bounced'`).get() as { t: number | null };
+    return { byState, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
+  }
+
+  onCommit(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.dirs.close();
+    this.db.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+class FileSpoolWriter implements SpoolWriter {
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private size = 0;
+  private closed = false;
+
+  constructor(
+    readonly messageId: string,
+    private readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly fsync: boolean,
+    private readonly recordEnvelope: (envelope: Envelope, size: number) => Promise<void>,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    this.buffered.push(chunk);
+    this.bufferedBytes += chunk.length;
+    this.size += chunk.length;
+    if (this.bufferedBytes >= WRITE_BUFFER) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.bufferedBytes === 0) return;
+    const data = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.handle.write(data);
+  }
+
+  async commit(envelope: Envelope): Promise<void> {
+    await this.flush();
+    // Step 1 of the fsync discipline (files.ts): the body's bytes are on disk.
+    if (this.fsync) await this.handle.datasync();
+    await this.handle.close();
+    this.closed = true;
+    await this.recordEnvelope(envelope, this.size);
+  }
+
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.close().catch(() => undefined);
+    }
+    await unlink(this.path).catch(() => undefined);
+  }
+}

@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+
+/** One configuration key: its default, how a text value is read, and what it means. */
+interface KeySpec<T> {
+  readonly default: () => T;
+  /** Returns the value or throws an Error whose message says what is wrong. */
+  readonly parse: (raw: unknown) => T;
+  readonly doc: string;
+}
+
+function int(min: number, max: number): (raw: unknown) => number {
+  return (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new Error(`must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+}
+
+function text(pattern?: RegExp, what?: string): (raw: unknown) => string {
+  return (raw) => {
+    if (typeof raw !== 'string' || (pattern && !pattern.test(raw))) {
+      throw new Error(`must be ${what ?? 'a string'}, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  };
+}
+
+function bool(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new Error(`must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string>(...values: T[]): (raw: unknown) => T {
+  return (raw) => {
+    if (typeof raw !== 'string' || !values.includes(raw as T)) {
+      throw new Error(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return raw as T;
+  };
+}
+
+function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: string): KeySpec<T> {
+  const makeDefault = typeof defaultValue === 'function' ? (defaultValue as () => T) : () => defaultValue;
+  return { default: makeDefault, parse, doc };
+}
+
+export const ROLES = ['mx', 'delivery'] as const;
+export type Role = (typeof ROLES)[number];
+
+function roles(raw: unknown): Role[] {
+  const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`must be a comma-separated list of roles (${ROLES.join(', ')}), got ${JSON.stringify(raw)}`);
+  }
+  for (const r of list) {
+    if (!ROLES.includes(r)) {
+      throw new Error(`"${String(r)}" is not a role this version runs; roles: ${ROLES.join(', ')}`);
+    }
+  }
+  return [...new Set(list as Role[])];
+}
+
+const PORT = int(0, 65535);
+
+/** Every configuration key. Each is settable in `hikyaku.json` (nested by the dots) and by `HIKYAKU_<KEY>`. */
+export const SCHEMA = {
+  roles: key<Role[]>([...ROLES], roles, 'Roles this process runs.'),
+  hostname: key(() => hostname(), text(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'), 'Name used in greetings, Received: headers and the TLS certificate.'),
+  'listen.host': key('127.0.0.1', text(/^[0-9A-Fa-f:.]+$/, 'an IP address'), 'Address every listener binds to.'),
+  'mx.port': key(2525, PORT, 'Port of inbound SMTP (role mx).'),
+  'smtp.maxMessageBytes': key(50 * 1024 * 1024, int(1024, 2 ** 31), 'Largest message accepted (SIZE, RFC 1870).'),
+  'smtp.maxRecipients': key(100, int(1, 100000), 'Most recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100).'),
+  'smtp.maxLineLength': key(998, int(78, 1_000_000), 'Longest line of a message, without CRLF (RFC 5322 §2.1.1).'),
+  'smtp.idleTimeoutSeconds': key(300, int(1, 86400), 'Idle time before a session is closed (RFC 5321 §4.5.3.2.7).'),
+  'smtp.maxSessionSeconds': key(1800, int(1, 86400), 'Longest a single SMTP session may last.'),
+  'smtp.maxClients': key(2000, int(1, 1_000_000), 'Most concurrent SMTP connections.'),
+  'tls.cert': key('', text(), 'PEM certificate path; empty: a self-signed one under the data dir.'),
+  'tls.key': key('', text(), 'PEM private key path; empty: a self-signed one under the data dir.'),
+  'spool.fsync': key(true, bool, 'Fsync each accepted message before answering 250 (turn off only for throwaway tests).'),
+  'delivery.concurrency': key(32, int(1, 1024), 'Most deliveries in flight per process (the adaptive limit stays below it).'),
+  'delivery.retryBaseMs': key(2000, int(1, 86_400_000), 'First retry delay after a failed delivery step; doubles each attempt, with jitter.'),
+  'delivery.retryMaxMs': key(300_000, int(1, 86_400_000), 'Longest delay between retries.'),
+  'delivery.storeTimeoutMs': key(30_000, int(1, 3_600_000), 'Deadline for one mailbox store call during delivery.'),
+  'delivery.leaseMs': key(60_000, int(100, 86_400_000), 'How long a worker holds a queue entry before another may take it.'),
+  'delivery.pollMs': key(500, int(10, 60_000), 'How often idle workers look for work written by other processes.'),
+  'directory.refreshMs': key(250, int(10, 60_000), 'How often the directory cache checks for changes.'),
+  'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
+} as const;
+
+export type ConfigKey = keyof typeof SCHEMA;
+export type Config = { readonly [K in ConfigKey]: ReturnType<(typeof SCHEMA)[K]['parse']> } & { readonly dataDir: string };

@@ -1,0 +1,90 @@
+import type { Logger } from '../observability/index.js';
+import { domainOf } from '../mail/index.js';
+import { expandRecipient, isKnownRecipient, type DirectoryIndex } from './expand.js';
+import type { AccountRecord, DirectorySnapshot, DirectoryStore } from './types.js';
+
+/** What the SMTP and delivery paths ask of the directory; answered from memory. */
+export interface RecipientDirectory {
+  isHostedDomain(domain: string): boolean;
+  isKnownRecipient(address: string): boolean;
+  expand(address: string): AccountRecord[];
+  account(address: string): AccountRecord | undefined;
+}
+
+function indexOf(snapshot: DirectorySnapshot): DirectoryIndex {
+  return {
+    domains: new Set(snapshot.domains.map((d) => d.name)),
+    accounts: new Map(snapshot.accounts.map((a) => [a.address, a])),
+    aliases: new Map(snapshot.aliases.map((a) => [a.address, a])),
+    forwards: new Map(snapshot.forwards.map((f) => [f.account, f])),
+  };
+}
+
+/**
+ * An in-memory copy of the directory, refreshed when the store's version changes.
+ * It keeps serving its last good copy when the store is slow or failing (principle 1):
+ * recipient checks at RCPT never wait on storage.
+ */
+export class DirectoryCache implements RecipientDirectory {
+  private index: DirectoryIndex = indexOf({ version: -1, domains: [], accounts: [], aliases: [], forwards: [] });
+  private version = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  private failing = false;
+
+  constructor(
+    private readonly store: DirectoryStore,
+    private readonly refreshMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads the directory once, then follows changes. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      if ((await this.store.version()) === this.version) {
+        this.failing = false;
+        return;
+      }
+      const snapshot = await this.store.snapshot();
+      this.index = indexOf(snapshot);
+      this.version = snapshot.version;
+      this.log.debug({ version: snapshot.version }, 'directory cache refreshed');
+      if (this.failing) this.log.info('directory store answers again');
+      this.failing = false;
+    } catch (err) {
+      // Logged once per outage, not on every poll.
+      if (!this.failing) this.log.warn({ err }, 'directory refresh failed; serving the cached copy');
+      this.failing = true;
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  isHostedDomain(domain: string): boolean {
+    return this.index.domains.has(domain);
+  }
+
+  isKnownRecipient(address: string): boolean {
+    return this.index.domains.has(domainOf(address)) && isKnownRecipient(this.index, address);
+  }
+
+  expand(address: string): AccountRecord[] {
+    return expandRecipient(this.index, address);
+  }
+
+  account(address: string): AccountRecord | undefined {
+    return this.index.accounts.get(address);
+  }
+}

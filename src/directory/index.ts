@@ -1,0 +1,10 @@
+/**
+ * directory: domains, accounts, aliases (with catch-all), forwards and credentials.
+ * The store interface is implemented by each backend; the cache answers recipient
+ * checks and expansion from memory, so accepting mail never waits on storage.
+ * Invariants: addresses are normalized keys; an address is an account or an alias.
+ */
+export * from './types.js';
+export * from './expand.js';
+export * from './cache.js';
+export * from './password.js';

@@ -1,0 +1,59 @@
+/**
+ * The named errors of Hikyaku and their one mapping to protocol replies.
+ * The client sees `text`; the cause goes to the log.
+ */
+/** How one error is shown: SMTP reply code and enhanced code (RFC 3463), HTTP status, the sentence. */
+export interface ErrorSpec {
+  readonly smtp?: readonly [number, string];
+  readonly http: number;
+  readonly text: string;
+}
+
+export const ERRORS = {
+  ERR_RCPT_UNKNOWN: { smtp: [550, '5.1.1'], http: 404, text: 'No such user here' },
+  ERR_RELAY_DENIED: { smtp: [554, '5.7.1'], http: 403, text: 'Relay access denied: we do not host this domain' },
+  ERR_TOO_MANY_RCPTS: { smtp: [452, '4.5.3'], http: 400, text: 'Too many recipients' },
+  ERR_MESSAGE_TOO_BIG: { smtp: [552, '5.3.4'], http: 413, text: 'Message size exceeds fixed maximum message size' },
+  ERR_LINE_TOO_LONG: { smtp: [550, '5.6.0'], http: 400, text: 'Message has a line longer than the limit' },
+  ERR_SESSION_TOO_LONG: { smtp: [421, '4.4.2'], http: 408, text: 'Session time limit exceeded, closing connection' },
+  ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
+  ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
+  ERR_BAD_ADDRESS: { smtp: [501, '5.1.3'], http: 400, text: 'Bad address syntax' },
+  ERR_STORE_TIMEOUT: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store did not answer in time' },
+  ERR_STORE_FAILED: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store failed' },
+  ERR_QUOTA_EXCEEDED: { smtp: [452, '4.2.2'], http: 507, text: 'Mailbox is over quota' },
+  ERR_QUEUE_LEASE_LOST: { smtp: [451, '4.3.0'], http: 409, text: 'Queue lease lost' },
+  ERR_DOMAIN_EXISTS: { http: 409, text: 'The domain is already hosted' },
+  ERR_DOMAIN_UNKNOWN: { http: 404, text: 'The domain is not hosted here' },
+  ERR_DOMAIN_NOT_EMPTY: { http: 409, text: 'The domain still has accounts or aliases' },
+  ERR_ADDRESS_TAKEN: { http: 409, text: 'The address is already in use' },
+  ERR_ACCOUNT_UNKNOWN: { http: 404, text: 'No such account' },
+  ERR_ALIAS_UNKNOWN: { http: 404, text: 'No such alias' },
+  ERR_TARGET_NOT_HOSTED: { http: 400, text: 'Forwarding targets must be hosted addresses (relay to other domains is not available yet)' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class HikyakuError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    options?: ErrorOptions,
+  ) {
+    super(detail ? `${ERRORS[code].text}: ${detail}` : ERRORS[code].text, options);
+    this.name = code;
+  }
+
+  /** True for conditions that may go away by themselves (retry later). */
+  get temporary(): boolean {
+    const entry: ErrorSpec = ERRORS[this.code];
+    return entry.smtp !== undefined && entry.smtp[0] < 500;
+  }
+
+  /** The SMTP reply for this error: code, enhanced code (RFC 3463), and text. */
+  get smtpReply(): { code: number; enhanced: string; text: string } {
+    const entry: ErrorSpec = ERRORS[this.code];
+    const [code, enhanced] = entry.smtp ?? [451, '4.3.0'];
+    return { code, enhanced, text: this.message };
+  }
+}

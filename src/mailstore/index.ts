@@ -1,0 +1,7 @@
+/**
+ * mailstore: the mailbox store interface — mailboxes with UIDs and UIDVALIDITY, sizes,
+ * flags, internal dates, and immutable message bodies — and its fault-injecting wrapper.
+ * Invariants: append is idempotent per (mailbox, message key); UIDs only grow.
+ */
+export * from './types.js';
+export * from './fault-injection.js';

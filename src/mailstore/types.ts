@@ -1,0 +1,52 @@
+import type { Readable } from 'node:stream';
+
+/** One message in a mailbox. POP3's UIDL and IMAP's UID are `uid`. */
+export interface MailboxEntry {
+  readonly uid: number;
+  readonly size: number;
+  readonly internalDate: number;
+  readonly flags: readonly string[];
+}
+
+export interface MailboxStatus {
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+export interface AppendInput {
+  /** The account the mailbox belongs to; the message goes to its INBOX. */
+  readonly accountId: number;
+  /**
+   * Idempotency key: a second append with the same key to the same mailbox does nothing
+   * and returns the first UID. Delivery uses the spool message id.
+   */
+  readonly messageKey: string;
+  /** Per-recipient header lines (Return-Path, Delivered-To), CRLF-terminated, put before the body. */
+  readonly header: Buffer;
+  /** The body as accepted; may be called again on retry. */
+  readonly openBody: () => Readable;
+  readonly bodySize: number;
+  readonly internalDate: number;
+  /** Refuse with ERR_QUOTA_EXCEEDED if the mailbox would exceed this many bytes; 0: no limit. */
+  readonly quotaBytes: number;
+}
+
+/**
+ * The mailbox store.
+ *
+ * Contract for every backend:
+ * - `append` is durable when it resolves, and idempotent per (accountId, messageKey).
+ * - UIDs increase strictly per mailbox and are never reused under one UIDVALIDITY.
+ * - Failures are thrown; a temporary one (HikyakuError.temporary or any unknown error)
+ *   means the caller may retry the same append.
+ */
+export interface MailStore {
+  append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }>;
+  status(accountId: number): Promise<MailboxStatus>;
+  list(accountId: number): Promise<MailboxEntry[]>;
+  /** The full message (header lines then body) as stored. */
+  read(accountId: number, uid: number): Promise<Readable>;
+  close(): Promise<void>;
+}

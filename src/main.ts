@@ -1,0 +1,130 @@
+/**
+ * The `hikyaku` program: parses the command line, loads configuration, and hands
+ * the wired-up stores and services to the commands. Nothing imports this file.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { HikyakuError } from './mail/index.js';
+import { CliError, DIRECTORY_USAGE, runDirectoryCommand, type Io } from './cli/index.js';
+import { openDirectoryStore, startService } from './wiring.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `usage: hikyaku COMMAND [options]
+
+  start [--roles mx,delivery]   run the service (all roles by default)
+${DIRECTORY_USAGE}
+
+options:
+  --data-dir DIR   data directory (default ./data, or $HIKYAKU_DATA_DIR)
+  --json           machine-readable output for list commands
+  --help, --version`;
+
+const io: Io = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+async function start(config: Config): Promise<void> {
+  const service = await startService(config);
+  io.out(`Hikyaku ${VERSION} started; data in ${config.dataDir}`);
+  for (const l of service.listeners) io.out(`  ${l.role.padEnd(10)} ${l.url.padEnd(24)} ${l.note}`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    service.log.info({ signal }, 'shutting down');
+    service.stop().then(
+      () => {
+        service.log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        service.log.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      roles: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      'password-stdin': { type: 'boolean', default: false },
+      'keep-copy': { type: 'boolean', default: false },
+      quota: { type: 'string' },
+      help: { type: 'boolean', default: false },
+      version: { type: 'boolean', default: false },
+    },
+  });
+  if (values.version) {
+    io.out(VERSION);
+    return 0;
+  }
+  const [command, action, ...args] = positionals;
+  if (values.help || !command) {
+    io.out(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles } });
+  if (command === 'start') {
+    await start(config);
+    return -1;
+  }
+  const store = openDirectoryStore(config);
+  try {
+    await runDirectoryCommand(
+      store,
+      command,
+      action,
+      args,
+      { json: values.json, force: values.force, passwordStdin: values['password-stdin'], keepCopy: values['keep-copy'], quota: values.quota },
+      io,
+    );
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      io.err(`hikyaku: ${err.message}`);
+      process.exitCode = err.exitCode;
+    } else if (err instanceof ConfigError) {
+      io.err(`hikyaku: ${err.message}`);
+      process.exitCode = 78; // EX_CONFIG
+    } else if (err instanceof HikyakuError) {
+      io.err(`hikyaku: ${err.message}`);
+      process.exitCode = 1;
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+      io.err(`hikyaku: cannot listen on ${e.address}:${e.port}: the address is already in use (another hikyaku running?)`);
+      process.exitCode = 1;
+    } else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`hikyaku: ${(err as Error).message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      io.err(`hikyaku: unexpected error: ${(err as Error).message ?? String(err)}`);
+      process.exitCode = 1;
+    }
+  },
+);

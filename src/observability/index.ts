@@ -1,0 +1,6 @@
+/**
+ * observability: the structured logger (pino) and the metrics registry (prom-client).
+ * Metric names are hikyaku_<module>_<what>_<unit>. No module keeps a global logger or registry.
+ */
+export * from './logger.js';
+export * from './metrics.js';

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every metric of one Hikyaku process, in its own registry (no global state). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly smtpConnections = new Gauge({ name: 'hikyaku_smtp_connections', help: 'Open SMTP connections', registers: [this.registry], labelNames: ['role'] });
+  readonly smtpAccepted = new Counter({ name: 'hikyaku_smtp_messages_accepted_total', help: 'Messages answered 250 after DATA', registers: [this.registry] });
+  readonly smtpRefused = new Counter({ name: 'hikyaku_smtp_refusals_total', help: 'Refused commands by error code', registers: [this.registry], labelNames: ['code'] });
+  readonly acceptSeconds = new Histogram({
+    name: 'hikyaku_spool_accept_seconds',
+    help: 'Time from end of DATA to durable spool commit',
+    registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+  });
+  readonly queueDepth = new Gauge({ name: 'hikyaku_queue_entries', help: 'Queue entries by state', registers: [this.registry], labelNames: ['state'] });
+  readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry] });
+  readonly deliveries = new Counter({ name: 'hikyaku_delivery_attempts_total', help: 'Delivery attempts by outcome', registers: [this.registry], labelNames: ['outcome'] });
+  readonly storeSeconds = new Histogram({
+    name: 'hikyaku_mailstore_append_seconds',
+    help: 'Mailbox store append latency',
+    registers: [this.registry],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
+  });
+  readonly deliveryLimit = new Gauge({ name: 'hikyaku_delivery_concurrency_limit', help: 'Current adaptive delivery concurrency limit', registers: [this.registry] });
+  readonly breakerOpen = new Gauge({ name: 'hikyaku_delivery_breaker_open', help: '1 while the mailbox store circuit breaker is open', registers: [this.registry] });
+}

@@ -1,0 +1,6 @@
+/**
+ * servers: protocol listeners and their sessions. They use core interfaces only
+ * (directory, queue, mailstore, inbound) — never a backend or a database driver.
+ */
+export * from './smtp/index.js';
+export * from './tls.js';

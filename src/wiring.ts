@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import type { Config } from './config/index.js';
+import { DirectoryCache, type DirectoryStore } from './directory/index.js';
+import type { MailStore } from './mailstore/index.js';
+import type { Spool } from './queue/index.js';
+import { DeliveryService } from './delivery/index.js';
+import { MxServer, loadOrCreateTls } from './servers/index.js';
+import { Metrics, createLogger, type Logger } from './observability/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
+
+/**
+ * The one wiring point: configuration → backends → services → listeners.
+ * Layout of the data dir: directory.db, spool/ (spool.db, messages/), mail/
+ * (mailstore.db, blobs/), tls/, hikyaku.json.
+ */
+export function openDirectoryStore(config: Config): DirectoryStore {
+  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'));
+}
+
+export function openMailStore(config: Config): MailStore {
+  return new SqliteMailStore(join(config.dataDir, 'mail'), config['spool.fsync']);
+}
+
+export interface Listener {
+  readonly role: string;
+  readonly url: string;
+  readonly port: number;
+  readonly note: string;
+}
+
+export interface Service {
+  readonly listeners: readonly Listener[];
+  readonly mailStore: MailStore;
+  readonly spool: Spool;
+  readonly directory: DirectoryCache;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Graceful: stop accepting, finish or hand back work in flight, close storage. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly log?: Logger;
+  /** Wraps the mailbox store, e.g. with FaultInjectingMailStore in tests. */
+  readonly wrapMailStore?: (store: MailStore) => MailStore;
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const log = options.log ?? createLogger(config['log.level']);
+  const metrics = new Metrics();
+  const directoryStore = openDirectoryStore(config);
+  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
+  await directory.start();
+  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['spool.fsync']);
+  const recovered = spool.recover();
+  if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
+  const rawStore = openMailStore(config);
+  const mailStore = options.wrapMailStore ? options.wrapMailStore(rawStore) : rawStore;
+  const listeners: Listener[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  if (config.roles.includes('mx')) {
+    const tls = await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']);
+    const mx = new MxServer(
+      {
+        host: config['listen.host'],
+        port: config['mx.port'],
+        hostname: config.hostname,
+        maxMessageBytes: config['smtp.maxMessageBytes'],
+        maxRecipients: config['smtp.maxRecipients'],
+        maxLineLength: config['smtp.maxLineLength'],
+        idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
+        maxSessionSeconds: config['smtp.maxSessionSeconds'],
+        maxClients: config['smtp.maxClients'],
+      },
+      directory,
+      spool,
+      tls,
+      log.child({ mod: 'mx' }),
+      metrics,
+    );
+    const address = await mx.listen();
+    listeners.push({ role: 'mx', url: `smtp://${address.address}:${address.port}`, port: address.port, note: `STARTTLS, certificate ${tls.source}` });
+    stops.push(() => mx.close());
+  }
+
+  if (config.roles.includes('delivery')) {
+    const delivery = new DeliveryService(
+      spool,
+      mailStore,
+      directory,
+      {
+        owner: newLeaseOwner(),
+        concurrency: config['delivery.concurrency'],
+        leaseMs: config['delivery.leaseMs'],
+        pollMs: config['delivery.pollMs'],
+        retryBaseMs: config['delivery.retryBaseMs'],
+        retryMaxMs: config['delivery.retryMaxMs'],
+        storeTimeoutMs: config['delivery.storeTimeoutMs'],
+      },
+      log.child({ mod: 'delivery' }),
+      metrics,
+    );
+    delivery.start();
+    listeners.push({ role: 'delivery', url: '-', port: 0, note: `up to ${config['delivery.concurrency']} deliveries in flight` });
+    stops.push(() => delivery.stop());
+  }
+
+  const refreshQueueMetrics = setInterval(() => {
+    void spool.stats().then((s) => {
+      for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
+      metrics.queueOldest.set(s.oldestSeconds);
+    });
+  }, 5000);
+  refreshQueueMetrics.unref();
+
+  return {
+    listeners,
+    mailStore,
+    spool,
+    directory,
+    metrics,
+    log,
+    async stop() {
+      clearInterval(refreshQueueMetrics);
+      // Listeners first (stop accepting), then delivery (finish or hand back leases).
+      for (const stop of stops) await stop();
+      directory.stop();
+      await spool.close();
+      await mailStore.close();
+      await directoryStore.close();
+    },
+  };
+}
