@@ -18,6 +18,7 @@ export const ERRORS = {
   ERR_SESSION_TOO_LONG: { smtp: [421, '4.4.2'], http: 408, text: 'Session time limit exceeded, closing connection' },
   ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
+  ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },
   ERR_BAD_ADDRESS: { smtp: [501, '5.1.3'], http: 400, text: 'Bad address syntax' },
   ERR_STORE_TIMEOUT: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store did not answer in time' },
   ERR_STORE_FAILED: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store failed' },

@@ -21,6 +21,14 @@ export interface MxOptions {
   readonly maxClients: number;
 }
 
+// RFC 5321 §4.1.1.11: a parameter the server did not announce gets 555.
+const MAIL_PARAMS = ['SIZE', 'BODY', 'SMTPUTF8'];
+
+function unknownParams(args: unknown, allowed: readonly string[]): string | undefined {
+  if (!args || typeof args !== 'object') return undefined;
+  return Object.keys(args).find((k) => !allowed.includes(k.toUpperCase()));
+}
+
 interface SessionState {
   /** Normalized recipients accepted so far, in order (smtp-server keeps the raw ones). */
   recipients: string[];
@@ -67,11 +75,18 @@ export class MxServer {
       closeTimeout: 5000,
       onConnect: (session, cb) => this.onConnect(session, cb),
       onClose: (session) => this.onClose(session),
-      onMailFrom: (_address, session, cb) => {
+      onMailFrom: (address, session, cb) => {
         this.state(session).recipients = [];
+        const unknown = unknownParams(address.args, MAIL_PARAMS);
+        if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, {});
         cb();
       },
-      onRcptTo: (address, session, cb) => this.onRcptTo(address.address, session, cb),
+      onRcptTo: (address, session, cb) => {
+        // No RCPT parameters are offered until DSN (RFC 3461) is.
+        const unknown = unknownParams(address.args, []);
+        if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, { rcpt: address.address });
+        this.onRcptTo(address.address, session, cb);
+      },
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
     });
     this.server.on('error', (err) => this.log.warn({ err }, 'smtp server error'));
@@ -177,10 +192,8 @@ export class MxServer {
       }
       await writer.write(normalizer.end());
       if (stream.sizeExceeded) {
-        // smtp-server itself answers 552 5.3.4 for an oversized message.
         await writer.abort();
-        this.metrics.smtpRefused.inc({ code: 'ERR_MESSAGE_TOO_BIG' });
-        return cb(new HikyakuError('ERR_MESSAGE_TOO_BIG'));
+        return this.refuse(session, new HikyakuError('ERR_MESSAGE_TOO_BIG', `the limit is ${this.options.maxMessageBytes} octets`), cb, {});
       }
       if (normalizer.longestLine > this.options.maxLineLength) {
         await writer.abort();

@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadConfig, type Config, type ConfigKey } from '../../src/config/index.js';
+import type { DirectoryStore } from '../../src/directory/index.js';
+import { hashPassword } from '../../src/directory/index.js';
+import type { MailStore } from '../../src/mailstore/index.js';
+import { openDirectoryStore, startService, type Service, type ServiceOptions } from '../../src/wiring.js';
+
+export const ROOT = new URL('../../../', import.meta.url).pathname;
+
+export function tempDir(prefix = 'hikyaku-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Test configuration: ephemeral port, quiet logs, fast retries. */
+export function testConfig(dataDir: string, overrides: Partial<Record<ConfigKey, unknown>> = {}): Config {
+  return loadConfig({
+    dataDir,
+    env: {},
+    overrides: { 'mx.port': 0, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
+  });
+}
+
+let hash: Promise<string> | undefined;
+/** One argon2 hash reused for test accounts (hashing is deliberately slow). */
+export function testPasswordHash(): Promise<string> {
+  return (hash ??= hashPassword('test-password'));
+}
+
+/** Creates a domain and accounts; returns account ids by address. */
+export async function seedDirectory(store: DirectoryStore, domain: string, locals: string[]): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  const known = (await store.listDomains()).some((d) => d.name === domain);
+  if (!known) await store.addDomain(domain);
+  for (const l of locals) {
+    const a = await store.addAccount({ address: `${l}@${domain}`, passwordHash: await testPasswordHash(), quotaBytes: 0 });
+    ids.set(a.address, a.id);
+  }
+  return ids;
+}
+
+export interface TestService {
+  readonly service: Service;
+  readonly config: Config;
+  readonly port: number;
+  readonly directoryStore: DirectoryStore;
+  stop(): Promise<void>;
+}
+
+/** Starts Hikyaku in this process on a fresh (or given) data dir. */
+export async function startTestService(dataDir: string, overrides: Partial<Record<ConfigKey, unknown>> = {}, options: ServiceOptions = {}): Promise<TestService> {
+  const config = testConfig(dataDir, overrides);
+  const directoryStore = openDirectoryStore(config);
+  const service = await startService(config, options);
+  return {
+    service,
+    config,
+    port: service.listeners.find((l) => l.role === 'mx')?.port ?? 0,
+    directoryStore,
+    async stop() {
+      await service.stop();
+      await directoryStore.close();
+    },
+  };
+}
+
+/** Every message in an account's mailbox, as text. */
+export async function mailboxMessages(store: MailStore, accountId: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await store.list(accountId)) {
+    const chunks: Buffer[] = [];
+    for await (const c of await store.read(accountId, e.uid)) chunks.push(c as Buffer);
+    out.push(Buffer.concat(chunks).toString('utf8'));
+  }
+  return out;
+}
+
+/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes (bounded). */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program to completion with optional stdin. */
+export function run(cmd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs the hikyaku command as a user would. */
+export function hikyaku(dataDir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return run(process.execPath, [join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, ...args], options);
+}
+
+/** Runs a Python script (given as text) with arguments; its stdout is parsed as JSON. */
+export async function python<T = unknown>(script: string, args: (string | number)[] = []): Promise<T> {
+  const r = await run('python3', ['-c', script, ...args.map(String)]);
+  if (r.code !== 0) throw new Error(`python failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Starts `hikyaku start` as a separate process; resolves once it prints its banner. */
+export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start'], {
+    env: { ...process.env, 'HIKYAKU_LOG_LEVEL': 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return child;
+}
