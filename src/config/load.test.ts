@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, envName, loadConfig } from './load.js';
+
+test('defaults run out of the box', () => {
+  const c = loadConfig({ dataDir: '/nonexistent-hikyaku', env: {} });
+  assert.equal(c['mx.port'], 2525);
+  assert.equal(c['listen.host'], '127.0.0.1');
+  assert.equal(c['smtp.maxMessageBytes'], 50 * 1024 * 1024);
+  assert.equal(c['spool.fsync'], true);
+  assert.deepEqual(c.roles, ['mx', 'delivery']);
+});
+
+test('environment names and precedence: env over defaults, command line over env', () => {
+  assert.equal(envName('smtp.maxMessageBytes'), 'HIKYAKU_SMTP_MAX_MESSAGE_BYTES');
+  const c = loadConfig({ dataDir: '/nonexistent-hikyaku', env: { HIKYAKU_MX_PORT: '2600', HIKYAKU_ROLES: 'mx' }, overrides: { roles: 'delivery' } });
+  assert.equal(c['mx.port'], 2600);
+  assert.deepEqual(c.roles, ['delivery']);
+  assert.equal(loadConfig({ env: { HIKYAKU_DATA_DIR: '/srv/mail' } }).dataDir, '/srv/mail');
+});
+
+test('bad values name the key and the source', () => {
+  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_SPOOL_FSYNC: 'maybe' } }), (e: Error) => e instanceof ConfigError && /spool\.fsync \(from HIKYAKU_SPOOL_FSYNC\) must be true or false/.test(e.message));
+  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_LOG_LEVEL: 'loud' } }), /log\.level .* must be one of/);
+});

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expandRecipient, isKnownRecipient, type DirectoryIndex } from './expand.js';
+import type { AccountRecord, AliasRecord, ForwardRecord } from './types.js';
+
+function index(accounts: string[], aliases: Record<string, string[]>, forwards: Record<string, [string[], boolean]>): DirectoryIndex {
+  const acc = accounts.map((address, i): AccountRecord => ({ id: i + 1, address, domain: address.split('@')[1]!, passwordHash: '', quotaBytes: 0, createdAt: 0 }));
+  return {
+    domains: new Set(acc.map((a) => a.domain)),
+    accounts: new Map(acc.map((a) => [a.address, a])),
+    aliases: new Map(Object.entries(aliases).map(([address, targets]): [string, AliasRecord] => [address, { address, domain: address.split('@')[1]!, targets }])),
+    forwards: new Map(Object.entries(forwards).map(([account, [targets, keepCopy]]): [string, ForwardRecord] => [account, { account, targets, keepCopy }])),
+  };
+}
+
+const names = (ix: DirectoryIndex, a: string) => expandRecipient(ix, a).map((x) => x.address).sort();
+
+test('accounts, aliases, catch-all and forwards', () => {
+  const ix = index(['a@x.test', 'b@x.test', 'c@x.test'], { 'team@x.test': ['a@x.test', 'b@x.test'], '@x.test': ['c@x.test'] }, { 'b@x.test': [['c@x.test'], true] });
+  assert.deepEqual(names(ix, 'a@x.test'), ['a@x.test']);
+  assert.deepEqual(names(ix, 'team@x.test'), ['a@x.test', 'b@x.test', 'c@x.test']);
+  assert.deepEqual(names(ix, 'whoever@x.test'), ['c@x.test']);
+  assert.deepEqual(names(ix, 'b@x.test'), ['b@x.test', 'c@x.test']);
+  assert.deepEqual(names(ix, 'a@y.test'), []);
+  assert.ok(isKnownRecipient(ix, 'whoever@x.test'));
+});
+
+test('the same account reached twice is listed once', () => {
+  const ix = index(['a@x.test'], { 'l1@x.test': ['a@x.test', 'l2@x.test'], 'l2@x.test': ['a@x.test'] }, {});
+  assert.deepEqual(names(ix, 'l1@x.test'), ['a@x.test']);
+});
+
+test('forwarding loops keep the mail instead of losing it', () => {
+  const ix = index(['a@x.test', 'b@x.test'], {}, { 'a@x.test': [['b@x.test'], false], 'b@x.test': [['a@x.test'], false] });
+  assert.deepEqual(names(ix, 'a@x.test'), ['b@x.test']);
+  const self = index(['a@x.test'], {}, { 'a@x.test': [['a@x.test'], false] });
+  assert.deepEqual(names(self, 'a@x.test'), ['a@x.test']);
+  const gone = index(['a@x.test'], {}, { 'a@x.test': [['removed@x.test'], false] });
+  assert.deepEqual(names(gone, 'a@x.test'), ['a@x.test']);
+});
+
+test('alias loops and deep chains end', () => {
+  const loop = index([], { 'p@x.test': ['q@x.test'], 'q@x.test': ['p@x.test'] }, {});
+  assert.deepEqual(names(loop, 'p@x.test'), []);
+  const chain: Record<string, string[]> = {};
+  for (let i = 0; i < 100; i++) chain[`l${i}@x.test`] = [`l${i + 1}@x.test`];
+  const deep = index(['l100@x.test'], chain, {});
+  assert.deepEqual(names(deep, 'l0@x.test'), []);
+  assert.deepEqual(names(deep, 'l90@x.test'), ['l100@x.test']);
+});

@@ -1,0 +1,143 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyPassword } from '../src/directory/index.js';
+import { hikyaku, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { SmtpClient } from './helpers/smtp-client.js';
+
+describe('hikyaku CLI', () => {
+  let dir: string;
+
+  before(() => {
+    dir = tempDir();
+  });
+
+  after(() => removeDir(dir));
+
+  test('domains: add, list (--json), duplicate and invalid names refused', async () => {
+    assert.equal((await hikyaku(dir, ['domain', 'add', 'Example.COM'])).code, 0);
+    const dup = await hikyaku(dir, ['domain', 'add', 'example.com']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already hosted: example\.com/);
+    const bad = await hikyaku(dir, ['domain', 'add', 'not a domain']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a valid domain name/);
+    const list = JSON.parse((await hikyaku(dir, ['domain', 'list', '--json'])).stdout) as { name: string }[];
+    assert.deepEqual(list.map((d) => d.name), ['example.com']);
+  });
+
+  test('accounts: generated password printed once, stdin password, argon2id hash, quota, errors', async () => {
+    const gen = await hikyaku(dir, ['account', 'add', 'Alice@example.com', '--quota', '2G']);
+    assert.equal(gen.code, 0, gen.stderr);
+    const password = /password: (\S+)/.exec(gen.stdout)![1]!;
+    assert.ok(password.length >= 16);
+    assert.equal((await hikyaku(dir, ['account', 'add', 'bob@example.com', '--password-stdin'], { input: 'correct horse battery\n' })).code, 0);
+    const store = (await startTestService(dir, { roles: 'delivery' })) as TestService;
+    try {
+      const accounts = await store.directoryStore.listAccounts();
+      const alice = accounts.find((a) => a.address === 'alice@example.com')!;
+      const bob = accounts.find((a) => a.address === 'bob@example.com')!;
+      assert.match(alice.passwordHash, /^\$argon2id\$/);
+      assert.equal(alice.quotaBytes, 2 * 1024 ** 3);
+      assert.ok(await verifyPassword(alice.passwordHash, password));
+      assert.ok(await verifyPassword(bob.passwordHash, 'correct horse battery'));
+    } finally {
+      await store.stop();
+    }
+    const dup = await hikyaku(dir, ['account', 'add', 'alice@example.com']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already in use/);
+    const unknownDomain = await hikyaku(dir, ['account', 'add', 'x@unknown.test']);
+    assert.equal(unknownDomain.code, 1);
+    assert.match(unknownDomain.stderr, /not hosted here: unknown\.test/);
+    const invalid = await hikyaku(dir, ['account', 'add', 'no-at-sign']);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /not an e-mail address/);
+    const short = await hikyaku(dir, ['account', 'passwd', 'bob@example.com', '--password-stdin'], { input: 'short\n' });
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /at least 8 characters/);
+    assert.equal((await hikyaku(dir, ['account', 'passwd', 'bob@example.com'])).code, 0);
+    const badQuota = await hikyaku(dir, ['account', 'quota', 'bob@example.com', 'lots']);
+    assert.equal(badQuota.code, 2);
+    const list = JSON.parse((await hikyaku(dir, ['account', 'list', 'example.com', '--json'])).stdout) as { address: string; quotaBytes: number }[];
+    assert.deepEqual(list.map((a) => a.address), ['alice@example.com', 'bob@example.com']);
+    const table = (await hikyaku(dir, ['account', 'list'])).stdout;
+    assert.match(table, /^ADDRESS\s+QUOTA\s+CREATED\nalice@example\.com\s+2G\s+/);
+  });
+
+  test('aliases and catch-all: add merges targets, remove drops targets or the alias; targets must be hosted', async () => {
+    assert.equal((await hikyaku(dir, ['alias', 'add', 'sales@example.com', 'alice@example.com'])).code, 0);
+    assert.equal((await hikyaku(dir, ['alias', 'add', 'sales@example.com', 'bob@example.com'])).code, 0);
+    assert.equal((await hikyaku(dir, ['alias', 'add', '@example.com', 'alice@example.com'])).code, 0);
+    let aliases = JSON.parse((await hikyaku(dir, ['alias', 'list', '--json'])).stdout) as { address: string; targets: string[]; catchAll: boolean }[];
+    assert.deepEqual(aliases, [
+      { address: '@example.com', domain: 'example.com', targets: ['alice@example.com'], catchAll: true },
+      { address: 'sales@example.com', domain: 'example.com', targets: ['alice@example.com', 'bob@example.com'], catchAll: false },
+    ]);
+    const outside = await hikyaku(dir, ['alias', 'add', 'info@example.com', 'someone@gmail.test']);
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /must be hosted addresses/);
+    const clash = await hikyaku(dir, ['alias', 'add', 'alice@example.com', 'bob@example.com']);
+    assert.equal(clash.code, 1);
+    assert.equal((await hikyaku(dir, ['alias', 'remove', 'sales@example.com', 'alice@example.com'])).code, 0);
+    aliases = JSON.parse((await hikyaku(dir, ['alias', 'list', '--json'])).stdout);
+    assert.deepEqual(aliases.find((a) => a.address === 'sales@example.com')!.targets, ['bob@example.com']);
+    assert.equal((await hikyaku(dir, ['alias', 'remove', '@example.com'])).code, 0);
+    assert.equal((await hikyaku(dir, ['alias', 'remove', '@example.com'])).code, 1);
+  });
+
+  test('forwards: set with and without a copy, list, remove', async () => {
+    assert.equal((await hikyaku(dir, ['forward', 'set', 'bob@example.com', 'alice@example.com', '--keep-copy'])).code, 0);
+    const list = JSON.parse((await hikyaku(dir, ['forward', 'list', '--json'])).stdout);
+    assert.deepEqual(list, [{ account: 'bob@example.com', targets: ['alice@example.com'], keepCopy: true }]);
+    assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 0);
+    assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 1);
+    assert.equal((await hikyaku(dir, ['forward', 'set', 'nobody@example.com', 'alice@example.com'])).code, 1);
+  });
+
+  test('domain remove refuses while accounts remain, unless --force', async () => {
+    const r = await hikyaku(dir, ['domain', 'remove', 'example.com']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /still has accounts/);
+  });
+
+  test('unknown command and bad option: usage and exit 2', async () => {
+    const r = await hikyaku(dir, ['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command "frobnicate"/);
+    const o = await hikyaku(dir, ['domain', 'list', '--bogus']);
+    assert.equal(o.code, 2);
+  });
+
+  test('a bad configuration value stops start-up with a sentence naming the key', async () => {
+    const env = await hikyaku(dir, ['start'], { env: { HIKYAKU_MX_PORT: '99999' } });
+    assert.equal(env.code, 78);
+    assert.match(env.stderr, /configuration key mx\.port \(from HIKYAKU_MX_PORT\) must be a whole number from 0 to 65535, got "99999"/);
+    writeFileSync(join(dir, 'hikyaku.json'), JSON.stringify({ smtp: { maxRecipients: 'many' } }));
+    const file = await hikyaku(dir, ['start']);
+    assert.equal(file.code, 78);
+    assert.match(file.stderr, /smtp\.maxRecipients \(from hikyaku\.json\)/);
+    writeFileSync(join(dir, 'hikyaku.json'), JSON.stringify({ mx: { prot: 25 } }));
+    assert.match((await hikyaku(dir, ['start'])).stderr, /unknown configuration key "mx\.prot"/);
+    writeFileSync(join(dir, 'hikyaku.json'), '{}');
+    const roles = await hikyaku(dir, ['start', '--roles', 'mx,teleport'], { env: {} });
+    assert.match(roles.stderr, /"teleport" is not a role/);
+  });
+
+  test('the running service sees a directory change within a second', async () => {
+    const t = await startTestService(dir);
+    try {
+      const c = await SmtpClient.open(t.port);
+      await c.command('MAIL FROM:<s@client.test>');
+      assert.equal((await c.command('RCPT TO:<carol@example.com>')).code, 550);
+      assert.equal((await hikyaku(dir, ['account', 'add', 'carol@example.com'])).code, 0);
+      const added = Date.now();
+      assert.ok(await waitFor(async () => (await c.command('RCPT TO:<carol@example.com>')).code === 250, 1000, 50), 'accepted within 1 s');
+      console.log(`directory change seen after ${Date.now() - added} ms`);
+      await c.quit();
+    } finally {
+      await t.stop();
+    }
+  });
+});
