@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import type { DirectoryStore } from '../../src/directory/index.js';
+import type { MailStore } from '../../src/mailstore/index.js';
+import type { Spool } from '../../src/queue/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool } from '../../src/backends/sqlite/index.js';
+
+/** A backend under contract test: factories for each store interface on a fresh directory. */
+export interface BackendUnderTest {
+  readonly name: string;
+  directory(dir: string): DirectoryStore;
+  spool(dir: string): Spool;
+  mailStore(dir: string): MailStore;
+}
+
+const ALL: BackendUnderTest[] = [
+  {
+    name: 'sqlite',
+    directory: (dir) => new SqliteDirectoryStore(join(dir, 'directory.db')),
+    spool: (dir) => new SqliteSpool(join(dir, 'spool'), true),
+    mailStore: (dir) => new SqliteMailStore(join(dir, 'mail'), true),
+  },
+];
+
+/** Every backend, or the one named by HIKYAKU_TEST_BACKEND. */
+export const BACKENDS = ALL.filter((b) => !process.env.HIKYAKU_TEST_BACKEND || b.name === process.env.HIKYAKU_TEST_BACKEND);

@@ -1,0 +1,62 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HikyakuError } from '../../src/mail/index.js';
+import { removeDir, tempDir } from '../helpers/service.js';
+import { BACKENDS } from './backends.js';
+
+const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code === c;
+
+for (const backend of BACKENDS) {
+  describe(`DirectoryStore contract: ${backend.name}`, () => {
+    test('domains, accounts, aliases, forwards; every change bumps the version', async () => {
+      const dir = tempDir();
+      const s = backend.directory(dir);
+      try {
+        const v0 = await s.version();
+        await s.addDomain('a.test');
+        assert.ok((await s.version()) > v0);
+        await assert.rejects(s.addDomain('a.test'), code('ERR_DOMAIN_EXISTS'));
+        await assert.rejects(s.addAccount({ address: 'x@b.test', passwordHash: 'h', quotaBytes: 0 }), code('ERR_DOMAIN_UNKNOWN'));
+        const acct = await s.addAccount({ address: 'x@a.test', passwordHash: 'h', quotaBytes: 5 });
+        assert.equal(acct.domain, 'a.test');
+        await assert.rejects(s.addAccount({ address: 'x@a.test', passwordHash: 'h', quotaBytes: 0 }), code('ERR_ADDRESS_TAKEN'));
+        await assert.rejects(s.setAlias('x@a.test', ['y@a.test']), code('ERR_ADDRESS_TAKEN'));
+        await s.setAlias('al@a.test', ['x@a.test']);
+        await assert.rejects(s.addAccount({ address: 'al@a.test', passwordHash: 'h', quotaBytes: 0 }), code('ERR_ADDRESS_TAKEN'));
+        await s.setForward('x@a.test', ['al@a.test'], true);
+        const v1 = await s.version();
+        const snap = await s.snapshot();
+        assert.equal(snap.version, v1);
+        assert.equal(snap.accounts.length, 1);
+        assert.deepEqual(snap.aliases.map((a) => a.address), ['al@a.test']);
+        assert.deepEqual(snap.forwards, [{ account: 'x@a.test', targets: ['al@a.test'], keepCopy: true }]);
+        await assert.rejects(s.removeDomain('a.test', false), code('ERR_DOMAIN_NOT_EMPTY'));
+        await s.removeAccount('x@a.test');
+        assert.deepEqual(await s.listForwards(), [], 'the forward goes with its account');
+        await assert.rejects(s.removeAccount('x@a.test'), code('ERR_ACCOUNT_UNKNOWN'));
+        await s.removeDomain('a.test', true);
+        assert.deepEqual(await s.listAliases(), []);
+        assert.deepEqual(await s.listDomains(), []);
+      } finally {
+        await s.close();
+        removeDir(dir);
+      }
+    });
+
+    test('a change by one handle is seen by another (CLI and service)', async () => {
+      const dir = tempDir();
+      const a = backend.directory(dir);
+      const b = backend.directory(dir);
+      try {
+        const v = await b.version();
+        await a.addDomain('c.test');
+        assert.ok((await b.version()) > v);
+        assert.deepEqual((await b.listDomains()).map((d) => d.name), ['c.test']);
+      } finally {
+        await a.close();
+        await b.close();
+        removeDir(dir);
+      }
+    });
+  });
+}

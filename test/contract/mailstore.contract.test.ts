@@ -1,0 +1,76 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { HikyakuError } from '../../src/mail/index.js';
+import type { AppendInput } from '../../src/mailstore/index.js';
+import { mailboxMessages, removeDir, tempDir } from '../helpers/service.js';
+import { BACKENDS } from './backends.js';
+
+const input = (accountId: number, key: string, body: string, quotaBytes = 0): AppendInput => ({
+  accountId,
+  messageKey: key,
+  header: Buffer.from(`Delivered-To: ${accountId}\r\n`),
+  openBody: () => Readable.from([Buffer.from(body)]),
+  bodySize: Buffer.byteLength(body),
+  internalDate: 1_700_000_000_000,
+  quotaBytes,
+});
+
+for (const backend of BACKENDS) {
+  describe(`MailStore contract: ${backend.name}`, () => {
+    test('append is idempotent per key, UIDs increase, the same body may go to several mailboxes', async () => {
+      const dir = tempDir();
+      const store = backend.mailStore(dir);
+      try {
+        const a = await store.append(input(1, 'k1', 'one\r\n'));
+        const b = await store.append(input(1, 'k2', 'two\r\n'));
+        const again = await store.append(input(1, 'k1', 'one\r\n'));
+        assert.equal(a.duplicate, false);
+        assert.ok(b.uid > a.uid);
+        assert.deepEqual(again, { uid: a.uid, duplicate: true });
+        const other = await store.append(input(2, 'k1', 'one\r\n'));
+        assert.equal(other.duplicate, false);
+        const concurrent = await Promise.all([store.append(input(3, 'k9', 'nine\r\n')), store.append(input(3, 'k9', 'nine\r\n'))]);
+        assert.equal(concurrent.filter((r) => !r.duplicate).length, 1, 'concurrent appends with one key store one message');
+        assert.deepEqual(await mailboxMessages(store, 1), ['Delivered-To: 1\r\none\r\n', 'Delivered-To: 1\r\ntwo\r\n']);
+        assert.deepEqual(await mailboxMessages(store, 2), ['Delivered-To: 2\r\none\r\n']);
+        const status = await store.status(1);
+        assert.equal(status.messages, 2);
+        assert.equal(status.bytes, (await store.list(1)).reduce((n, e) => n + e.size, 0));
+        assert.equal(status.uidNext, b.uid + 1);
+        assert.ok(status.uidValidity > 0);
+      } finally {
+        await store.close();
+        removeDir(dir);
+      }
+    });
+
+    test('quota: an append that would exceed it is refused with ERR_QUOTA_EXCEEDED', async () => {
+      const dir = tempDir();
+      const store = backend.mailStore(dir);
+      try {
+        await store.append(input(1, 'q1', 'x'.repeat(50), 100));
+        await assert.rejects(store.append(input(1, 'q2', 'x'.repeat(50), 100)), (e: unknown) => e instanceof HikyakuError && e.code === 'ERR_QUOTA_EXCEEDED');
+        assert.equal((await store.list(1)).length, 1);
+      } finally {
+        await store.close();
+        removeDir(dir);
+      }
+    });
+
+    test('a failing body stream stores nothing', async () => {
+      const dir = tempDir();
+      const store = backend.mailStore(dir);
+      try {
+        const broken: AppendInput = { ...input(1, 'bad', 'x'), openBody: () => new Readable({ read() { this.destroy(new Error('disk gone')); } }) };
+        await assert.rejects(store.append(broken));
+        assert.deepEqual(await store.list(1), []);
+        await store.append(input(1, 'bad', 'x'));
+        assert.equal((await store.list(1)).length, 1, 'a retry succeeds');
+      } finally {
+        await store.close();
+        removeDir(dir);
+      }
+    });
+  });
+}

@@ -1,0 +1,87 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { removeDir, tempDir } from '../helpers/service.js';
+import { BACKENDS } from './backends.js';
+import type { Spool } from '../../src/queue/index.js';
+
+async function accept(spool: Spool, body: string, recipients: string[]): Promise<string> {
+  const w = await spool.begin();
+  await w.write(Buffer.from(body));
+  await w.commit({ mailFrom: 's@x.test', recipients, smtputf8: false });
+  return w.messageId;
+}
+
+async function readAll(spool: Spool, id: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of spool.openBody(id)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+for (const backend of BACKENDS) {
+  describe(`Spool contract: ${backend.name}`, () => {
+    test('commit makes one entry per recipient; leases are exclusive; body lives until all entries are done', async () => {
+      const dir = tempDir();
+      const spool = backend.spool(dir);
+      try {
+        const id = await accept(spool, 'hello\r\n', ['a@x.test', 'b@x.test']);
+        const aborted = await spool.begin();
+        await aborted.write(Buffer.from('never'));
+        await aborted.abort();
+        const first = await spool.lease('w1', 10, 60_000);
+        assert.deepEqual(first.map((e) => e.rcpt).sort(), ['a@x.test', 'b@x.test']);
+        assert.ok(first.every((e) => e.messageId === id && e.size === 7 && e.attempts === 1));
+        assert.deepEqual(await spool.lease('w2', 10, 60_000), [], 'leased entries are not handed out twice');
+        assert.equal(await spool.complete(first[0]!, 'w2'), false, 'only the owner completes');
+        assert.equal(await spool.complete(first[0]!, 'w1'), true);
+        assert.equal(await readAll(spool, id), 'hello\r\n', 'body kept while an entry remains');
+        assert.equal(await spool.complete(first[1]!, 'w1'), true);
+        assert.equal(await spool.complete(first[1]!, 'w1'), false, 'completing twice is refused');
+        const stats = await spool.stats();
+        assert.equal(stats.byState.queued + stats.byState.active, 0);
+      } finally {
+        await spool.close();
+        removeDir(dir);
+      }
+    });
+
+    test('an expired lease is taken over; defer waits until its time; release hands back', async () => {
+      const dir = tempDir();
+      const spool = backend.spool(dir);
+      try {
+        await accept(spool, 'x\r\n', ['a@x.test']);
+        const [e] = await spool.lease('w1', 1, 1);
+        await new Promise((r) => setTimeout(r, 10));
+        const [again] = await spool.lease('w2', 1, 60_000);
+        assert.equal(again!.id, e!.id);
+        assert.equal(again!.attempts, 2);
+        assert.equal(await spool.defer(e!, 'w1', 'late', Date.now()), false, 'the old owner lost its lease');
+        assert.equal(await spool.defer(again!, 'w2', 'store down', Date.now() + 60_000), true);
+        assert.deepEqual(await spool.lease('w3', 1, 60_000), [], 'not due yet');
+        assert.equal((await spool.stats()).byState.deferred, 1);
+        await accept(spool, 'y\r\n', ['b@x.test']);
+        assert.equal((await spool.lease('w4', 5, 60_000)).length, 1);
+        await spool.release('w4');
+        assert.equal((await spool.lease('w5', 5, 60_000)).length, 1);
+      } finally {
+        await spool.close();
+        removeDir(dir);
+      }
+    });
+
+    test('committed messages survive reopening', async () => {
+      const dir = tempDir();
+      let spool = backend.spool(dir);
+      const id = await accept(spool, 'persist\r\n', ['a@x.test']);
+      await spool.close();
+      spool = backend.spool(dir);
+      try {
+        const [e] = await spool.lease('w', 1, 60_000);
+        assert.equal(e!.messageId, id);
+        assert.equal(await readAll(spool, id), 'persist\r\n');
+      } finally {
+        await spool.close();
+        removeDir(dir);
+      }
+    });
+  });
+}
