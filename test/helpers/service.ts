@@ -128,8 +128,8 @@ export async function python<T = unknown>(script: string, args: (string | number
 }
 
 /** Starts `hikyaku start` as a separate process; resolves once it prints its banner. */
-export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start'], {
+export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start'], {
     env: { ...process.env, 'HIKYAKU_LOG_LEVEL': 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,6 +4,17 @@ import { dirname } from 'node:path';
 
 export type Db = Database.Database;
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per connection and reused (preparing costs more than running). */
+export function sql(db: Db, text: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (!stmt) cache.set(text, (stmt = db.prepare(text)));
+  return stmt;
+}
+
 /**
  * Opens a SQLite database in WAL mode with synchronous=FULL: a COMMIT returns only
  * after the WAL is fsynced, so a committed transaction survives a crash or power loss.

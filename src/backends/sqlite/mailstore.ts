@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
-import { GroupCommitter, openDb, type Db } from './db.js';
+import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 
 const MIGRATIONS = [
@@ -44,6 +44,7 @@ export class SqliteMailStore implements MailStore {
   private readonly blobDir: string;
   private readonly committer: GroupCommitter;
   private readonly dirs: DirSyncer;
+  private readonly knownDirs = new Set<string>();
 
   constructor(
     root: string,
@@ -62,11 +63,11 @@ export class SqliteMailStore implements MailStore {
   }
 
   private mailboxId(accountId: number): number {
-    const find = this.db.prepare('SELECT id FROM mailboxes WHERE account_id = ? AND name = ?');
+    const find = sql(this.db, 'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?');
     let row = find.get(accountId, INBOX) as { id: number } | undefined;
     if (!row) {
       // UIDVALIDITY: the creation time in seconds (RFC 3501 §2.3.1.1 suggests a time-based value).
-      this.db.prepare('INSERT INTO mailboxes (account_id, name, uid_validity) VALUES (?, ?, ?)').run(accountId, INBOX, Math.floor(Date.now() / 1000));
+      sql(this.db, 'INSERT INTO mailboxes (account_id, name, uid_validity) VALUES (?, ?, ?)').run(accountId, INBOX, Math.floor(Date.now() / 1000));
       row = find.get(accountId, INBOX) as { id: number };
     }
     return row.id;
@@ -76,7 +77,7 @@ export class SqliteMailStore implements MailStore {
     const existing = this.findUid(input.accountId, input.messageKey);
     if (existing !== undefined) return { uid: existing, duplicate: true };
     const size = input.header.length + input.bodySize;
-    const status = this.db.prepare('SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
+    const status = sql(this.db, 'SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
     if (input.quotaBytes > 0 && (status?.bytes ?? 0) + size > input.quotaBytes) {
       throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${(status?.bytes ?? 0) + size} bytes would exceed the quota of ${input.quotaBytes}`);
     }
@@ -92,12 +93,10 @@ export class SqliteMailStore implements MailStore {
           result = { uid: again, duplicate: true };
           return;
         }
-        const { uid } = this.db
-          .prepare('UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid')
+        const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid')
           .get(size, mailboxId) as { uid: number };
-        this.db.prepare('INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize);
-        this.db
-          .prepare('INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        sql(this.db, 'INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize);
+        sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(mailboxId, uid, input.messageKey, blobId, input.header, size, input.internalDate);
         result = { uid, duplicate: false };
       },
@@ -107,8 +106,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   private findUid(accountId: number, messageKey: string): number | undefined {
-    const row = this.db
-      .prepare('SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.message_key = ?')
+    const row = sql(this.db, 'SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.message_key = ?')
       .get(accountId, INBOX, messageKey) as { uid: number } | undefined;
     return row?.uid;
   }
@@ -118,7 +116,10 @@ export class SqliteMailStore implements MailStore {
     const { dir, path } = this.blobPath(blobId);
     const known = await stat(path).catch(() => undefined);
     if (known && known.size === input.bodySize) return false;
-    mkdirSync(dir, { recursive: true });
+    if (!this.knownDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.knownDirs.add(dir);
+    }
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       await pipeline(input.openBody(), createWriteStream(tmp));
@@ -140,7 +141,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async status(accountId: number): Promise<MailboxStatus> {
-    const row = this.db.prepare('SELECT uid_validity, uid_next, messages, bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as
+    const row = sql(this.db, 'SELECT uid_validity, uid_next, messages, bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as
       | { uid_validity: number; uid_next: number; messages: number; bytes: number }
       | undefined;
     if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0 };
@@ -148,15 +149,13 @@ export class SqliteMailStore implements MailStore {
   }
 
   async list(accountId: number): Promise<MailboxEntry[]> {
-    const rows = this.db
-      .prepare('SELECT m.uid, m.size, m.internal_date, m.flags FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? ORDER BY m.uid')
+    const rows = sql(this.db, 'SELECT m.uid, m.size, m.internal_date, m.flags FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? ORDER BY m.uid')
       .all(accountId, INBOX) as { uid: number; size: number; internal_date: number; flags: string }[];
     return rows.map((r) => ({ uid: r.uid, size: r.size, internalDate: r.internal_date, flags: r.flags ? r.flags.split(' ') : [] }));
   }
 
   async read(accountId: number, uid: number): Promise<Readable> {
-    const row = this.db
-      .prepare('SELECT m.header, m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.uid = ?')
+    const row = sql(this.db, 'SELECT m.header, m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.uid = ?')
       .get(accountId, INBOX, uid) as { header: Buffer; blob_id: string } | undefined;
     if (!row) throw new Error(`no message with UID ${uid}`);
     const out = new PassThrough();

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EntryState, Envelope, QueueEntry, QueueStats, Spool, SpoolWriter } from '../../queue/index.js';
-import { GroupCommitter, openDb, type Db } from './db.js';
+import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 
 const MIGRATIONS = [
@@ -52,6 +52,11 @@ export function newLeaseOwner(): string {
  */
 export class SqliteSpool implements Spool {
   private readonly db: Db;
+  /**
+   * Leases go through their own connection with synchronous=NORMAL: a lease need not
+   * survive a crash (the entry is simply leased again), so it costs no fsync.
+   */
+  private readonly leaseDb: Db;
   private readonly dir: string;
   private readonly committer: GroupCommitter;
   private readonly dirs: DirSyncer;
@@ -65,6 +70,8 @@ export class SqliteSpool implements Spool {
     mkdirSync(this.dir, { recursive: true });
     this.db = openDb(join(root, 'spool.db'), MIGRATIONS);
     if (!fsync) this.db.pragma('synchronous = OFF');
+    this.leaseDb = openDb(join(root, 'spool.db'), MIGRATIONS);
+    this.leaseDb.pragma('synchronous = NORMAL');
     this.dirs = new DirSyncer(fsync);
     this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
   }
@@ -73,14 +80,14 @@ export class SqliteSpool implements Spool {
   recover(): { released: number; orphans: number } {
     const host = hostname();
     let released = 0;
-    const owners = this.db.prepare(`SELECT DISTINCT lease_owner AS o FROM entries WHERE state = 'active'`).all() as { o: string }[];
+    const owners = sql(this.db, `SELECT DISTINCT lease_owner AS o FROM entries WHERE state = 'active'`).all() as { o: string }[];
     for (const { o } of owners) {
       const [h, pid] = o.split(':');
       if (h === host && !isAlive(Number(pid))) {
-        released += this.db.prepare(`UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
+        released += sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
       }
     }
-    const known = this.db.prepare('SELECT 1 FROM messages WHERE id = ?');
+    const known = sql(this.db, 'SELECT 1 FROM messages WHERE id = ?');
     let orphans = 0;
     for (const name of readdirSync(this.dir)) {
       if (known.get(name)) continue;
@@ -103,10 +110,9 @@ export class SqliteSpool implements Spool {
   private async record(messageId: string, envelope: Envelope, size: number): Promise<void> {
     const now = Date.now();
     await this.committer.run(() => {
-      this.db
-        .prepare('INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining) VALUES (?, ?, ?, ?, ?, ?)')
+      sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining) VALUES (?, ?, ?, ?, ?, ?)')
         .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length);
-      const insert = this.db.prepare(`INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`);
+      const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`);
       for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, now, now);
     }, this.dir);
     for (const l of this.listeners) l();
@@ -115,15 +121,14 @@ export class SqliteSpool implements Spool {
   async lease(owner: string, limit: number, leaseMs: number): Promise<QueueEntry[]> {
     const now = Date.now();
     // SQLite has one writer at a time, so the select-and-update is atomic.
-    const rows = this.db
-      .prepare(
+    const rows = sql(
+        this.leaseDb,
         `UPDATE entries SET state = 'active', lease_owner = @owner, next_attempt_at = @until, attempts = attempts + 1
          WHERE id IN (SELECT id FROM entries WHERE state IN ('queued', 'deferred', 'active') AND next_attempt_at <= @now
                       ORDER BY next_attempt_at LIMIT @limit)
          RETURNING id, message_id, rcpt, attempts`,
-      )
-      .all({ owner, until: now + leaseMs, now, limit }) as { id: number; message_id: string; rcpt: string; attempts: number }[];
-    const message = this.db.prepare('SELECT mail_from, size, received_at FROM messages WHERE id = ?');
+      ).all({ owner, until: now + leaseMs, now, limit }) as { id: number; message_id: string; rcpt: string; attempts: number }[];
+    const message = sql(this.leaseDb, 'SELECT mail_from, size, received_at FROM messages WHERE id = ?');
     return rows.map((r) => {
       const m = message.get(r.message_id) as { mail_from: string; size: number; received_at: number };
       return { id: r.id, messageId: r.message_id, rcpt: r.rcpt, attempts: r.attempts, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at };
@@ -138,11 +143,11 @@ export class SqliteSpool implements Spool {
     let ok = false;
     let bodyDone = false;
     await this.committer.run(() => {
-      ok = this.db.prepare(`DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
+      ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
       if (!ok) return;
-      const { remaining } = this.db.prepare('UPDATE messages SET remaining = remaining - 1 WHERE id = ? RETURNING remaining').get(entry.messageId) as { remaining: number };
+      const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 WHERE id = ? RETURNING remaining').get(entry.messageId) as { remaining: number };
       if (remaining === 0) {
-        this.db.prepare('DELETE FROM messages WHERE id = ?').run(entry.messageId);
+        sql(this.db, 'DELETE FROM messages WHERE id = ?').run(entry.messageId);
         bodyDone = true;
       }
     });
@@ -155,8 +160,7 @@ export class SqliteSpool implements Spool {
     let ok = false;
     await this.committer.run(() => {
       ok =
-        this.db
-          .prepare(`UPDATE entries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ? AND state = 'active'`)
+        sql(this.db, `UPDATE entries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ? AND state = 'active'`)
           .run(state, error, due, entry.id, owner).changes === 1;
     });
     return ok;
@@ -172,16 +176,16 @@ export class SqliteSpool implements Spool {
 
   async release(owner: string): Promise<void> {
     await this.committer.run(() => {
-      this.db.prepare(`UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), owner);
+      sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), owner);
     });
   }
 
   async stats(): Promise<QueueStats> {
     const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0, done: 0, bounced: 0 };
-    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: EntryState; n: number }[]) {
+    for (const r of sql(this.db, 'SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: EntryState; n: number }[]) {
       byState[r.state] = r.n;
     }
-    const oldest = this.db.prepare(`SELECT min(created_at) AS t FROM entries WHERE state != 'bounced'`).get() as { t: number | null };
+    const oldest = sql(this.db, `SELECT min(created_at) AS t FROM entries WHERE state != 'bounced'`).get() as { t: number | null };
     return { byState, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
   }
 
@@ -191,6 +195,7 @@ export class SqliteSpool implements Spool {
 
   async close(): Promise<void> {
     await this.dirs.close();
+    this.leaseDb.close();
     this.db.close();
   }
 }
