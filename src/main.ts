@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
 import { CliError, DIRECTORY_USAGE, runDirectoryCommand, type Io } from './cli/index.js';
 import { openDirectoryStore, startService } from './wiring.js';
@@ -14,6 +14,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 const USAGE = `usage: hikyaku COMMAND [options]
 
   start [--roles mx,delivery]   run the service (all roles by default)
+  config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
 
 options:
@@ -80,7 +81,15 @@ async function main(argv: string[]): Promise<number> {
     io.out(USAGE);
     return command || values.help ? 0 : 2;
   }
+  if (command === 'config' && action === 'reference') {
+    io.out(configReference());
+    return 0;
+  }
   const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles } });
+  if (command === 'config' && action === 'show') {
+    io.out(JSON.stringify(config, null, 2));
+    return 0;
+  }
   if (command === 'start') {
     await start(config);
     return -1;

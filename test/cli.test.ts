@@ -141,3 +141,11 @@ describe('hikyaku CLI', () => {
     }
   });
 });
+
+test('docs/config.md is the generated configuration reference', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { ROOT } = await import('./helpers/service.js');
+  const generated = await hikyaku(tempDir(), ['config', 'reference']);
+  assert.equal(generated.code, 0);
+  assert.equal(readFileSync(join(ROOT, 'docs/config.md'), 'utf8'), generated.stdout, 'run: npx hikyaku config reference > docs/config.md');
+});

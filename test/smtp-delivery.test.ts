@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nodemailer from 'nodemailer';
 import { SMTPLIB_SEND } from './helpers/py.js';
-import { mailboxMessages, python, removeDir, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { mailboxMessages, python, run, removeDir, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
 
 interface SendResult {
   code: number;
@@ -105,6 +105,14 @@ describe('delivery to accounts, aliases, catch-all and forwards', () => {
     transport.close();
     assert.deepEqual(info.accepted, ['bob@example.com']);
     assert.deepEqual([...info.rejected].sort(), ['ghost@example.com', 'x@not-hosted.test']);
+  });
+
+  test('swaks over STARTTLS', async () => {
+    const n = await count('bob@example.com');
+    const r = await run('swaks', ['--server', `127.0.0.1:${t.port}`, '--tls', '--ehlo', 'client.test', '--from', 's@client.test', '--to', 'bob@example.com', '--header', 'Subject: swaks test']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /<~  250 2\.6\.0 Ok: queued as \w+/);
+    assert.ok(await waitFor(async () => (await count('bob@example.com')) === n + 1));
   });
 
   test('UIDs in a mailbox increase and UIDVALIDITY is set', async () => {

@@ -5,3 +5,4 @@
  */
 export * from './schema.js';
 export * from './load.js';
+export * from './reference.js';
