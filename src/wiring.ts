@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Config } from './config/index.js';
 import { DirectoryCache, type DirectoryStore } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
@@ -19,6 +20,62 @@ export function openDirectoryStore(config: Config): DirectoryStore {
 
 export function openMailStore(config: Config): MailStore {
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['spool.fsync']);
+}
+
+function deliveryService(config: Config, spool: Spool, mailStore: MailStore, directory: DirectoryCache, log: Logger, metrics: Metrics): DeliveryService {
+  return new DeliveryService(
+    spool,
+    mailStore,
+    directory,
+    {
+      owner: newLeaseOwner(),
+      concurrency: config['delivery.concurrency'],
+      leaseMs: config['delivery.leaseMs'],
+      pollMs: config['delivery.pollMs'],
+      retryBaseMs: config['delivery.retryBaseMs'],
+      retryMaxMs: config['delivery.retryMaxMs'],
+      storeTimeoutMs: config['delivery.storeTimeoutMs'],
+    },
+    log,
+    metrics,
+  );
+}
+
+/** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
+export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; stop(): Promise<void> }> {
+  const directoryStore = openDirectoryStore(config);
+  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
+  await directory.start();
+  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['spool.fsync']);
+  const mailStore = openMailStore(config);
+  const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
+  return {
+    delivery,
+    async stop() {
+      await delivery.stop();
+      directory.stop();
+      await spool.close();
+      await mailStore.close();
+      await directoryStore.close();
+    },
+  };
+}
+
+/** Starts a delivery worker thread; resolves when it is running. Its stop() is graceful. */
+async function startDeliveryThread(config: Config, index: number, spool: Spool, log: Logger): Promise<() => Promise<void>> {
+  const worker = new Worker(new URL('./delivery-thread.js', import.meta.url), { workerData: { config, index } });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  worker.on('error', (err) => log.fatal({ err, thread: index }, 'delivery thread failed; queued mail waits for a restart'));
+  spool.onCommit(() => worker.postMessage('wake'));
+  return async () => {
+    const stopped = new Promise((r) => worker.once('message', r));
+    worker.postMessage('stop');
+    await stopped;
+    await worker.terminate();
+  };
 }
 
 export interface Listener {
@@ -85,25 +142,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   if (config.roles.includes('delivery')) {
-    const delivery = new DeliveryService(
-      spool,
-      mailStore,
-      directory,
-      {
-        owner: newLeaseOwner(),
-        concurrency: config['delivery.concurrency'],
-        leaseMs: config['delivery.leaseMs'],
-        pollMs: config['delivery.pollMs'],
-        retryBaseMs: config['delivery.retryBaseMs'],
-        retryMaxMs: config['delivery.retryMaxMs'],
-        storeTimeoutMs: config['delivery.storeTimeoutMs'],
-      },
-      log.child({ mod: 'delivery' }),
-      metrics,
-    );
-    delivery.start();
-    listeners.push({ role: 'delivery', url: '-', port: 0, note: `up to ${config['delivery.concurrency']} deliveries in flight` });
-    stops.push(() => delivery.stop());
+    const threads = options.wrapMailStore ? 0 : config['delivery.threads'];
+    if (threads === 0) {
+      const delivery = deliveryService(config, spool, mailStore, directory, log.child({ mod: 'delivery' }), metrics);
+      delivery.start();
+      stops.push(() => delivery.stop());
+    }
+    for (let i = 0; i < threads; i++) stops.push(await startDeliveryThread(config, i, spool, log));
+    listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
   }
 
   const refreshQueueMetrics = setInterval(() => {

@@ -61,7 +61,8 @@ describe('crash safety: SIGKILL at random moments under load', () => {
           // Every fifth message goes to two recipients, so a message has several queue entries.
           const to = seq % 5 === 0 ? [accounts[seq % 4]!, accounts[(seq + 1) % 4]!] : [accounts[seq % 4]!];
           attempted.add(id);
-          const r = await c.send('s@client.test', to, testMessage(id, 1024));
+          // Every 25th body is larger than the inline limit, so the file path is crashed too.
+          const r = await c.send('s@client.test', to, testMessage(id, seq % 25 === 0 ? 200 * 1024 : 1024));
           if (r.reply.code === 250) accepted.set(id, to);
           else if (r.reply.code === 0) {
             inDoubt.add(id);

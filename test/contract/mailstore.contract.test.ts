@@ -45,6 +45,22 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('a large body is stored once for several mailboxes and reads back byte-exact', async () => {
+      const dir = tempDir();
+      const store = backend.mailStore(dir);
+      try {
+        const big = 'y'.repeat(998) + '\r\n';
+        const body = big.repeat(400);
+        await store.append(input(1, 'big', body));
+        await store.append(input(2, 'big', body));
+        assert.deepEqual(await mailboxMessages(store, 1), [`Delivered-To: 1\r\n${body}`]);
+        assert.deepEqual(await mailboxMessages(store, 2), [`Delivered-To: 2\r\n${body}`]);
+      } finally {
+        await store.close();
+        removeDir(dir);
+      }
+    });
+
     test('quota: an append that would exceed it is refused with ERR_QUOTA_EXCEEDED', async () => {
       const dir = tempDir();
       const store = backend.mailStore(dir);

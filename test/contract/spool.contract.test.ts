@@ -68,6 +68,29 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('a large body (streamed to a file) reads back whole, and aborting leaves nothing', async () => {
+      const dir = tempDir();
+      const spool = backend.spool(dir);
+      try {
+        const big = 'x'.repeat(77) + '\r\n';
+        const w = await spool.begin();
+        for (let i = 0; i < 5000; i++) await w.write(Buffer.from(big));
+        await w.commit({ mailFrom: '', recipients: ['a@x.test'], smtputf8: false });
+        assert.equal((await readAll(spool, w.messageId)).length, 5000 * big.length);
+        const [e] = await spool.lease('w', 1, 60_000);
+        assert.equal(e!.size, 5000 * big.length);
+        assert.equal(e!.mailFrom, '', 'the null sender is kept');
+        const aborted = await spool.begin();
+        for (let i = 0; i < 5000; i++) await aborted.write(Buffer.from(big));
+        await aborted.abort();
+        assert.equal(await spool.complete(e!, 'w'), true);
+        assert.deepEqual(await spool.lease('w', 1, 60_000), []);
+      } finally {
+        await spool.close();
+        removeDir(dir);
+      }
+    });
+
     test('committed messages survive reopening', async () => {
       const dir = tempDir();
       let spool = backend.spool(dir);

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
-import { DirSyncer } from './files.js';
+import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mailboxes (
@@ -30,6 +30,8 @@ const MIGRATIONS = [
      flags TEXT NOT NULL DEFAULT '',
      PRIMARY KEY (mailbox_id, uid),
      UNIQUE (mailbox_id, message_key));`,
+  // Small bodies inline (see INLINE_BODY_MAX); NULL: the body is the file blobs/xx/<id>.
+  `ALTER TABLE blobs ADD COLUMN data BLOB;`,
 ];
 
 const INBOX = 'INBOX';
@@ -83,7 +85,8 @@ export class SqliteMailStore implements MailStore {
     }
     const blobId = input.messageKey;
     const { dir } = this.blobPath(blobId);
-    const wroteBlob = await this.writeBlob(blobId, input);
+    const inline = input.bodySize <= INLINE_BODY_MAX ? await readSmall(input) : undefined;
+    const wroteFile = inline ? false : await this.writeBlob(blobId, input);
     let result: { uid: number; duplicate: boolean } = { uid: 0, duplicate: true };
     await this.committer.run(
       () => {
@@ -93,14 +96,23 @@ export class SqliteMailStore implements MailStore {
           result = { uid: again, duplicate: true };
           return;
         }
-        const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid')
-          .get(size, mailboxId) as { uid: number };
-        sql(this.db, 'INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize);
-        sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(mailboxId, uid, input.messageKey, blobId, input.header, size, input.internalDate);
+        const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid').get(
+          size,
+          mailboxId,
+        ) as { uid: number };
+        sql(this.db, 'INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize, inline ?? null);
+        sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          mailboxId,
+          uid,
+          input.messageKey,
+          blobId,
+          input.header,
+          size,
+          input.internalDate,
+        );
         result = { uid, duplicate: false };
       },
-      wroteBlob ? dir : undefined,
+      wroteFile ? dir : undefined,
     );
     return result;
   }
@@ -111,9 +123,10 @@ export class SqliteMailStore implements MailStore {
     return row?.uid;
   }
 
-  /** Writes the body blob once (temp file, fsync, rename). Returns false if it already existed. */
+  /** Writes a large body blob once (temp file, fsync, rename). Returns false if it already existed. */
   private async writeBlob(blobId: string, input: AppendInput): Promise<boolean> {
     const { dir, path } = this.blobPath(blobId);
+    if (sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId)) return false;
     const known = await stat(path).catch(() => undefined);
     if (known && known.size === input.bodySize) return false;
     if (!this.knownDirs.has(dir)) {
@@ -160,6 +173,11 @@ export class SqliteMailStore implements MailStore {
     if (!row) throw new Error(`no message with UID ${uid}`);
     const out = new PassThrough();
     out.write(row.header);
+    const blob = sql(this.db, 'SELECT data FROM blobs WHERE id = ?').get(row.blob_id) as { data: Buffer | null } | undefined;
+    if (blob?.data) {
+      out.end(blob.data);
+      return out;
+    }
     createReadStream(this.blobPath(row.blob_id).path).on('error', (e) => out.destroy(e)).pipe(out);
     return out;
   }
@@ -168,4 +186,13 @@ export class SqliteMailStore implements MailStore {
     await this.dirs.close();
     this.db.close();
   }
+}
+
+/** Reads a small body into memory, checking that its size is what the caller said. */
+async function readSmall(input: AppendInput): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input.openBody()) chunks.push(c as Buffer);
+  const data = Buffer.concat(chunks);
+  if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
+  return data;
 }

@@ -1,12 +1,12 @@
 import { createReadStream, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { EntryState, Envelope, QueueEntry, QueueStats, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
-import { DirSyncer } from './files.js';
+import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 
 const MIGRATIONS = [
   `CREATE TABLE messages (
@@ -29,10 +29,10 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL);
    CREATE INDEX entries_due ON entries(state, next_attempt_at);
    CREATE INDEX entries_message ON entries(message_id);`,
+  // Small bodies inline (see INLINE_BODY_MAX); NULL: the body is the file messages/<id>.
+  `ALTER TABLE messages ADD COLUMN body BLOB;`,
 ];
 
-// Buffer small writes so a 4 KiB message costs one write call.
-const WRITE_BUFFER = 256 * 1024;
 // An orphan body (written, never committed: the client got no 250) is swept after this.
 const ORPHAN_AGE_MS = 10 * 60 * 1000;
 
@@ -102,19 +102,18 @@ export class SqliteSpool implements Spool {
 
   async begin(): Promise<SpoolWriter> {
     const messageId = newMessageId();
-    const path = join(this.dir, messageId);
-    const handle = await open(path, 'wx');
-    return new FileSpoolWriter(messageId, path, handle, this.fsync, (envelope, size) => this.record(messageId, envelope, size));
+    return new HybridSpoolWriter(messageId, join(this.dir, messageId), this.fsync, (envelope, size, body) => this.record(messageId, envelope, size, body));
   }
 
-  private async record(messageId: string, envelope: Envelope, size: number): Promise<void> {
+  /** Commits the envelope and entries; `body` is the inline body, or null when it is in a file. */
+  private async record(messageId: string, envelope: Envelope, size: number, body: Buffer | null): Promise<void> {
     const now = Date.now();
     await this.committer.run(() => {
-      sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length);
+      sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length, body);
       const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`);
       for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, now, now);
-    }, this.dir);
+    }, body ? undefined : this.dir);
     for (const l of this.listeners) l();
   }
 
@@ -136,23 +135,23 @@ export class SqliteSpool implements Spool {
   }
 
   openBody(messageId: string): Readable {
-    return createReadStream(join(this.dir, messageId));
+    const row = sql(this.leaseDb, 'SELECT body FROM messages WHERE id = ?').get(messageId) as { body: Buffer | null } | undefined;
+    return row?.body ? Readable.from([row.body]) : createReadStream(join(this.dir, messageId));
   }
 
   async complete(entry: QueueEntry, owner: string): Promise<boolean> {
     let ok = false;
-    let bodyDone = false;
+    let bodyFile = false;
     await this.committer.run(() => {
       ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
       if (!ok) return;
       const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 WHERE id = ? RETURNING remaining').get(entry.messageId) as { remaining: number };
       if (remaining === 0) {
-        sql(this.db, 'DELETE FROM messages WHERE id = ?').run(entry.messageId);
-        bodyDone = true;
+        bodyFile = (sql(this.db, 'DELETE FROM messages WHERE id = ? RETURNING body IS NULL AS f').get(entry.messageId) as { f: number }).f === 1;
       }
     });
     // The row is gone first; a crash here leaves an orphan file for recover() to sweep.
-    if (bodyDone) await unlink(join(this.dir, entry.messageId)).catch(() => undefined);
+    if (bodyFile) await unlink(join(this.dir, entry.messageId)).catch(() => undefined);
     return ok;
   }
 
@@ -211,29 +210,34 @@ function isAlive(pid: number): boolean {
   }
 }
 
-class FileSpoolWriter implements SpoolWriter {
+/**
+ * Holds the body in memory up to INLINE_BODY_MAX; past that it streams it to a file
+ * written once (step 1 of the fsync discipline in files.ts happens in commit).
+ */
+class HybridSpoolWriter implements SpoolWriter {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private size = 0;
+  private handle: FileHandle | undefined;
   private closed = false;
 
   constructor(
     readonly messageId: string,
     private readonly path: string,
-    private readonly handle: FileHandle,
     private readonly fsync: boolean,
-    private readonly recordEnvelope: (envelope: Envelope, size: number) => Promise<void>,
+    private readonly recordEnvelope: (envelope: Envelope, size: number, body: Buffer | null) => Promise<void>,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     this.size += chunk.length;
-    if (this.bufferedBytes >= WRITE_BUFFER) await this.flush();
+    if (this.bufferedBytes > INLINE_BODY_MAX) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.bufferedBytes === 0) return;
+    this.handle ??= await open(this.path, 'wx');
     const data = Buffer.concat(this.buffered, this.bufferedBytes);
     this.buffered = [];
     this.bufferedBytes = 0;
@@ -241,15 +245,20 @@ class FileSpoolWriter implements SpoolWriter {
   }
 
   async commit(envelope: Envelope): Promise<void> {
-    await this.flush();
-    // Step 1 of the fsync discipline (files.ts): the body's bytes are on disk.
+    if (!this.handle) {
+      this.closed = true;
+      return this.recordEnvelope(envelope, this.size, Buffer.concat(this.buffered, this.bufferedBytes));
+    }
+    if (this.bufferedBytes > 0) await this.flush();
     if (this.fsync) await this.handle.datasync();
     await this.handle.close();
     this.closed = true;
-    await this.recordEnvelope(envelope, this.size);
+    await this.recordEnvelope(envelope, this.size, null);
   }
 
   async abort(): Promise<void> {
+    this.buffered = [];
+    if (!this.handle) return;
     if (!this.closed) {
       this.closed = true;
       await this.handle.close().catch(() => undefined);

@@ -1,0 +1,22 @@
+/**
+ * Entry of a delivery worker thread (wiring, like wiring.ts). The thread opens its own
+ * storage connections, so the mailbox store's commits and fsyncs never run on the event
+ * loop that answers SMTP (DESIGN.md principle 1), and delivery uses a second core.
+ * Messages from the main thread: 'wake' (new mail committed), 'stop' (graceful).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from './config/index.js';
+import { createLogger } from './observability/index.js';
+import { openDeliveryStack } from './wiring.js';
+
+const config = (workerData as { config: Config }).config;
+const log = createLogger(config['log.level']).child({ mod: 'delivery', thread: (workerData as { index: number }).index });
+const stack = await openDeliveryStack(config, log);
+stack.delivery.start();
+parentPort!.on('message', (m: string) => {
+  if (m === 'wake') stack.delivery.wake();
+  if (m === 'stop') {
+    void stack.stop().then(() => parentPort!.postMessage('stopped'));
+  }
+});
+parentPort!.postMessage('ready');
