@@ -88,4 +88,18 @@ describe('the mailbox store fails or hangs: SMTP keeps accepting, nothing is los
     faulty.setFault({ kind: 'none' });
     assert.ok(await waitFor(async () => (await total()) === before + 50, 60_000), 'all delivered after recovery');
   });
+
+  test('a recipient removed after acceptance is retried, then kept as bounced, never lost', async () => {
+    const extra = await seedDirectory(t.directoryStore, 'example.com', ['leaving']);
+    await t.service.directory.refresh();
+    // 'fail', not 'hang': a hung append still in flight would complete after recovery.
+    faulty.setFault({ kind: 'fail' });
+    const { accepted } = await sendMany(t.port, ['leaving@example.com'], 1, 1, 'removed');
+    assert.equal(accepted.length, 1);
+    await t.directoryStore.removeAccount('leaving@example.com');
+    await t.service.directory.refresh();
+    faulty.setFault({ kind: 'none' });
+    assert.ok(await waitFor(async () => (await t.service.spool.stats()).byState.bounced === 1, 20_000), JSON.stringify(await t.service.spool.stats()));
+    assert.equal((await t.service.mailStore.list(extra.get('leaving@example.com')!)).length, 0);
+  });
 });

@@ -18,6 +18,9 @@ export interface DeliveryOptions {
 
 // Quota problems are the user's to fix, not the store's: retry far less often.
 const QUOTA_RETRY_FACTOR = 30;
+// A recipient accepted at RCPT but unknown here may be a cache that is behind (another
+// thread's or node's): retry a few times before treating it as removed.
+const UNKNOWN_RECIPIENT_ATTEMPTS = 5;
 
 /**
  * Delivery workers: lease due queue entries, expand the recipient (aliases, catch-all,
@@ -117,7 +120,18 @@ export class DeliveryService {
 
   private async deliver(entry: QueueEntry): Promise<void> {
     const log = this.log.child({ qid: entry.id, mid: entry.messageId, rcpt: entry.rcpt });
-    const accounts = this.directory.expand(entry.rcpt);
+    let accounts = this.directory.expand(entry.rcpt);
+    if (accounts.length === 0) {
+      await this.directory.refresh();
+      accounts = this.directory.expand(entry.rcpt);
+    }
+    if (accounts.length === 0 && entry.attempts < UNKNOWN_RECIPIENT_ATTEMPTS) {
+      const delay = retryDelay(entry.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
+      log.warn({ retryInMs: delay }, 'recipient not in the directory; retrying in case it was just added');
+      this.metrics.deliveries.inc({ outcome: 'deferred' });
+      await this.spool.defer(entry, this.options.owner, '4.1.1 recipient not found in the directory', Date.now() + delay);
+      return;
+    }
     if (accounts.length === 0) {
       // The recipient was removed after the message was accepted. Kept, with its reason,
       // until bounces can be sent (relay arrives with the submission issue).

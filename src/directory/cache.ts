@@ -9,6 +9,8 @@ export interface RecipientDirectory {
   isKnownRecipient(address: string): boolean;
   expand(address: string): AccountRecord[];
   account(address: string): AccountRecord | undefined;
+  /** Reloads from the store now if it changed; resolves when done (or when it failed). */
+  refresh(): Promise<void>;
 }
 
 function indexOf(snapshot: DirectorySnapshot): DirectoryIndex {
@@ -29,7 +31,7 @@ export class DirectoryCache implements RecipientDirectory {
   private index: DirectoryIndex = indexOf({ version: -1, domains: [], accounts: [], aliases: [], forwards: [] });
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing = false;
+  private refreshing: Promise<void> | undefined;
   private failing = false;
 
   constructor(
@@ -49,9 +51,12 @@ export class DirectoryCache implements RecipientDirectory {
     clearInterval(this.timer);
   }
 
-  async refresh(): Promise<void> {
-    if (this.refreshing) return;
-    this.refreshing = true;
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
     try {
       if ((await this.store.version()) === this.version) {
         this.failing = false;
@@ -67,8 +72,6 @@ export class DirectoryCache implements RecipientDirectory {
       // Logged once per outage, not on every poll.
       if (!this.failing) this.log.warn({ err }, 'directory refresh failed; serving the cached copy');
       this.failing = true;
-    } finally {
-      this.refreshing = false;
     }
   }
 
