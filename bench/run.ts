@@ -12,10 +12,9 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createServer } from 'node:net';
 import { openDirectoryStore, openMailStore } from '../src/wiring.js';
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
-import { ROOT, removeDir, seedDirectory, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
+import { ROOT, freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,13 +35,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function main(): Promise<void> {
   const dir = tempDir('hikyaku-bench-');

@@ -1,21 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { openDirectoryStore, openMailStore } from '../src/wiring.js';
 import { SmtpClient, testMessage } from './helpers/smtp-client.js';
-import { mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
+import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
 
 const KILLS = 20;
 const SENDERS = 8;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

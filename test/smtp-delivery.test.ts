@@ -115,6 +115,17 @@ describe('delivery to accounts, aliases, catch-all and forwards', () => {
     assert.ok(await waitFor(async () => (await delivered()) === 1));
   });
 
+  test('over quota: the message waits in the queue (deferred), and is delivered once the quota is raised', async () => {
+    const small = await t.directoryStore.addAccount({ address: 'tiny@example.com', passwordHash: 'x', quotaBytes: 1024 });
+    await t.service.directory.refresh();
+    const r = await python<SendResult>(SMTPLIB_SEND, [t.port, 0, 's@client.test', 'tiny@example.com', 'Subject: big\r\n\r\n' + ('z'.repeat(76) + '\r\n').repeat(50)]);
+    assert.equal(r.code, 250, 'accepted: quota is enforced at delivery');
+    assert.ok(await waitFor(async () => (await t.service.spool.stats()).byState.deferred === 1));
+    assert.equal((await t.service.mailStore.list(small.id)).length, 0);
+    await t.directoryStore.setQuota('tiny@example.com', 1024 * 1024);
+    assert.ok(await waitFor(async () => (await t.service.mailStore.list(small.id)).length === 1, 20_000));
+  });
+
   test('UIDs in a mailbox increase and UIDVALIDITY is set', async () => {
     const id = ids.get('alice@example.com')!;
     const list = await t.service.mailStore.list(id);

@@ -31,7 +31,8 @@ export class DirectoryCache implements RecipientDirectory {
   private index: DirectoryIndex = indexOf({ version: -1, domains: [], accounts: [], aliases: [], forwards: [] });
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private loading = false;
   private failing = false;
 
   constructor(
@@ -43,7 +44,8 @@ export class DirectoryCache implements RecipientDirectory {
   /** Loads the directory once, then follows changes. */
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    // A slow store does not pile up polls: a tick is skipped while a load runs.
+    this.timer = setInterval(() => void (this.loading || this.refresh()), this.refreshMs);
     this.timer.unref();
   }
 
@@ -51,12 +53,14 @@ export class DirectoryCache implements RecipientDirectory {
     clearInterval(this.timer);
   }
 
+  /** Sees every change committed before the call: runs after any load already in flight. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.load().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+    this.chain = this.chain.then(() => this.load());
+    return this.chain;
   }
 
   private async load(): Promise<void> {
+    this.loading = true;
     try {
       if ((await this.store.version()) === this.version) {
         this.failing = false;
@@ -72,6 +76,8 @@ export class DirectoryCache implements RecipientDirectory {
       // Logged once per outage, not on every poll.
       if (!this.failing) this.log.warn({ err }, 'directory refresh failed; serving the cached copy');
       this.failing = true;
+    } finally {
+      this.loading = false;
     }
   }
 

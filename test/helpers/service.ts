@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/index.js';
 import type { DirectoryStore } from '../../src/directory/index.js';
 import { hashPassword } from '../../src/directory/index.js';
@@ -151,4 +152,13 @@ export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeA
   });
   child.removeAllListeners('exit');
   return child;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server that must keep its port across restarts). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }
