@@ -22,6 +22,12 @@ options:
   --json           machine-readable output for list commands
   --help, --version`;
 
+// A reader that goes away (`hikyaku account list | head -1`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const io: Io = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),

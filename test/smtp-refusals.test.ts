@@ -134,6 +134,19 @@ describe('MX refusals and limits', () => {
     assert.match(replies[7]!, /^221 /);
   });
 
+  test('SMTPUTF8: a UTF-8 address without the parameter gets 553 5.6.7, with it 250', async () => {
+    await t.directoryStore.addAccount({ address: '山田@example.com', passwordHash: 'x', quotaBytes: 0 });
+    await t.service.directory.refresh();
+    const lines = await raw(
+      t.port,
+      Buffer.from('EHLO c\r\nMAIL FROM:<s@client.test>\r\nRCPT TO:<山田@example.com>\r\nRSET\r\nMAIL FROM:<送信@client.test>\r\nRSET\r\nMAIL FROM:<s@client.test> SMTPUTF8\r\nRCPT TO:<山田@example.com>\r\nQUIT\r\n'),
+    );
+    const replies = lines.filter((l) => l[3] === ' ').slice(2);
+    assert.match(replies[1]!, /^553 5\.6\.7 /);
+    assert.match(replies[3]!, /^553 5\.6\.7 /);
+    assert.match(replies[6]!, /^250 2\.1\.5 /);
+  });
+
   test('DATA before RCPT and RCPT before MAIL: 503', async () => {
     const lines = await raw(t.port, 'EHLO c\r\nRCPT TO:<alice@example.com>\r\nMAIL FROM:<s@client.test>\r\nDATA\r\nQUIT\r\n');
     const replies = lines.filter((l) => l[3] === ' ').slice(2);

@@ -19,6 +19,7 @@ export const ERRORS = {
   ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
   ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },
+  ERR_UTF8_REQUIRED: { smtp: [553, '5.6.7'], http: 400, text: 'Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)' },
   ERR_BAD_ADDRESS: { smtp: [501, '5.1.3'], http: 400, text: 'Bad address syntax' },
   ERR_STORE_TIMEOUT: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store did not answer in time' },
   ERR_STORE_FAILED: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store failed' },

@@ -24,6 +24,12 @@ export interface MxOptions {
 // RFC 5321 §4.1.1.11: a parameter the server did not announce gets 555.
 const MAIL_PARAMS = ['SIZE', 'BODY', 'SMTPUTF8'];
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function hasParam(args: unknown, name: string): boolean {
+  return Boolean(args && typeof args === 'object' && Object.keys(args).some((k) => k.toUpperCase() === name));
+}
+
 function unknownParams(args: unknown, allowed: readonly string[]): string | undefined {
   if (!args || typeof args !== 'object') return undefined;
   return Object.keys(args).find((k) => !allowed.includes(k.toUpperCase()));
@@ -79,12 +85,17 @@ export class MxServer {
         this.state(session).recipients = [];
         const unknown = unknownParams(address.args, MAIL_PARAMS);
         if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, {});
+        if (NON_ASCII.test(address.address) && !hasParam(address.args, 'SMTPUTF8')) return this.refuse(session, new HikyakuError('ERR_UTF8_REQUIRED'), cb, {});
         cb();
       },
       onRcptTo: (address, session, cb) => {
         // No RCPT parameters are offered until DSN (RFC 3461) is.
         const unknown = unknownParams(address.args, []);
         if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, { rcpt: address.address });
+        // RFC 6531 §3.5: a non-ASCII address in a transaction without SMTPUTF8 gets 553 5.6.7.
+        if (NON_ASCII.test(address.address) && !hasParam(session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined, 'SMTPUTF8')) {
+          return this.refuse(session, new HikyakuError('ERR_UTF8_REQUIRED'), cb, { rcpt: address.address });
+        }
         this.onRcptTo(address.address, session, cb);
       },
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
@@ -169,7 +180,7 @@ export class MxServer {
       stream.once('end', () => this.refuse(session, new HikyakuError('ERR_SPOOL_UNAVAILABLE', undefined, { cause: err }), cb, {}));
       return;
     }
-    const utf8 = Boolean((session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, unknown>).SMTPUTF8));
+    const utf8 = hasParam(session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined, 'SMTPUTF8');
     const protocol = (utf8 ? 'UTF8SMTP' : 'ESMTP') + (session.secure ? 'S' : '');
     try {
       await writer.write(
