@@ -87,6 +87,7 @@ export interface Listener {
 
 export interface Service {
   readonly listeners: readonly Listener[];
+  /** The mailbox store as this thread sees it; opened on first use. */
   readonly mailStore: MailStore;
   readonly spool: Spool;
   readonly directory: DirectoryCache;
@@ -111,8 +112,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['spool.fsync']);
   const recovered = spool.recover();
   if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
-  const rawStore = openMailStore(config);
-  const mailStore = options.wrapMailStore ? options.wrapMailStore(rawStore) : rawStore;
+  // Opened only when used here (in-process delivery, tests): an MX whose delivery runs in
+  // threads must start and accept even when the mailbox store's files are unavailable.
+  let mailStoreHere: MailStore | undefined;
+  const mailStore = (): MailStore => {
+    if (!mailStoreHere) {
+      const raw = openMailStore(config);
+      mailStoreHere = options.wrapMailStore ? options.wrapMailStore(raw) : raw;
+    }
+    return mailStoreHere;
+  };
   const listeners: Listener[] = [];
   const stops: (() => Promise<void>)[] = [];
 
@@ -144,7 +153,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (config.roles.includes('delivery')) {
     const threads = options.wrapMailStore ? 0 : config['delivery.threads'];
     if (threads === 0) {
-      const delivery = deliveryService(config, spool, mailStore, directory, log.child({ mod: 'delivery' }), metrics);
+      const delivery = deliveryService(config, spool, mailStore(), directory, log.child({ mod: 'delivery' }), metrics);
       delivery.start();
       stops.push(() => delivery.stop());
     }
@@ -162,7 +171,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   return {
     listeners,
-    mailStore,
+    get mailStore() {
+      return mailStore();
+    },
     spool,
     directory,
     metrics,
@@ -173,7 +184,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       for (const stop of stops) await stop();
       directory.stop();
       await spool.close();
-      await mailStore.close();
+      await mailStoreHere?.close();
       await directoryStore.close();
     },
   };

@@ -113,7 +113,7 @@ export class MxServer {
     });
   }
 
-  /** Stops accepting connections; sessions in progress get `421` after `graceMs`. */
+  /** Stops accepting connections; sessions still open after `closeTimeout` are closed. */
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
