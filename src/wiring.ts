@@ -5,7 +5,8 @@ import { DirectoryCache, type DirectoryStore } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
 import { DeliveryService } from './delivery/index.js';
-import { MxServer, loadOrCreateTls } from './servers/index.js';
+import { MxServer, Pop3Server, loadOrCreateTls } from './servers/index.js';
+import { Authenticator } from './auth/index.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
 
@@ -125,8 +126,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const listeners: Listener[] = [];
   const stops: (() => Promise<void>)[] = [];
 
+  const needsTls = config.roles.includes('mx') || config.roles.includes('pop3');
+  const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
+
   if (config.roles.includes('mx')) {
-    const tls = await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']);
     const mx = new MxServer(
       {
         host: config['listen.host'],
@@ -141,13 +144,42 @@ export async function startService(config: Config, options: ServiceOptions = {})
       },
       directory,
       spool,
-      tls,
+      tls!,
       log.child({ mod: 'mx' }),
       metrics,
     );
     const address = await mx.listen();
-    listeners.push({ role: 'mx', url: `smtp://${address.address}:${address.port}`, port: address.port, note: `STARTTLS, certificate ${tls.source}` });
+    listeners.push({ role: 'mx', url: `smtp://${address.address}:${address.port}`, port: address.port, note: `STARTTLS, certificate ${tls!.source}` });
     stops.push(() => mx.close());
+  }
+
+  if (config.roles.includes('pop3')) {
+    const authenticator = new Authenticator(directory, {
+      failureDelayMs: config['auth.failureDelayMs'],
+      maxFailuresPerIp: config['auth.maxFailuresPerIp'],
+      maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
+      windowMs: config['auth.failureWindowSeconds'] * 1000,
+    });
+    const pop3 = new Pop3Server(
+      config['listen.host'],
+      { plain: config['pop3.port'], tls: config['pop3.tlsPort'] },
+      {
+        hostname: config.hostname,
+        idleTimeoutSeconds: config['pop3.idleTimeoutSeconds'],
+        maxUnauthenticatedCommands: config['pop3.maxUnauthenticatedCommands'],
+        storeTimeoutMs: config['pop3.storeTimeoutMs'],
+        plaintextLogin: config['pop3.plaintextLogin'],
+      },
+      authenticator,
+      mailStore(),
+      tls!,
+      log.child({ mod: 'pop3' }),
+      metrics,
+    );
+    const { plain, tls: implicit } = await pop3.listen();
+    listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });
+    listeners.push({ role: 'pop3s', url: `pop3s://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+    stops.unshift(() => pop3.close());
   }
 
   if (config.roles.includes('delivery')) {

@@ -48,7 +48,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'delivery'] as const;
+export const ROLES = ['mx', 'delivery', 'pop3'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -78,6 +78,16 @@ export const SCHEMA = {
   'smtp.idleTimeoutSeconds': key(300, int(1, 86400), 'Idle time before a session is closed (RFC 5321 §4.5.3.2.7).'),
   'smtp.maxSessionSeconds': key(1800, int(1, 86400), 'Longest a single SMTP session may last.'),
   'smtp.maxClients': key(2000, int(1, 1_000_000), 'Most concurrent SMTP connections.'),
+  'pop3.port': key(1100, PORT, 'Port of POP3 with STLS (role pop3).'),
+  'pop3.tlsPort': key(9950, PORT, 'Port of POP3 over implicit TLS (role pop3).'),
+  'pop3.idleTimeoutSeconds': key(600, int(1, 86400), 'Idle time before a POP3 session is closed (RFC 1939 §3 asks for at least 10 minutes).'),
+  'pop3.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands a POP3 client may send before logging in.'),
+  'pop3.storeTimeoutMs': key(5000, int(1, 600_000), 'Deadline for one mailbox store call in POP3; past it the client gets -ERR [SYS/TEMP].'),
+  'pop3.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
+  'auth.failureDelayMs': key(2000, int(0, 60_000), 'Delay before answering a failed login.'),
+  'auth.maxFailuresPerIp': key(20, int(1, 1_000_000), 'Failed logins from one address within the window before its logins are refused.'),
+  'auth.maxFailuresPerAccount': key(10, int(1, 1_000_000), 'Failed logins for one account within the window before its logins are refused.'),
+  'auth.failureWindowSeconds': key(600, int(1, 86400), 'Window in which failed logins are counted.'),
   'tls.cert': key('', text(), 'PEM certificate path; empty: a self-signed one under the data dir.'),
   'tls.key': key('', text(), 'PEM private key path; empty: a self-signed one under the data dir.'),
   'spool.fsync': key(true, bool, 'Fsync each accepted message before answering 250 (turn off only for throwaway tests).'),

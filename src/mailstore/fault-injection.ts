@@ -43,6 +43,10 @@ export class FaultInjectingMailStore implements MailStore {
     return this.inner.read(accountId, uid);
   }
 
+  expunge(accountId: number, uids: readonly number[]) {
+    return this.inner.expunge(accountId, uids);
+  }
+
   close() {
     return this.inner.close();
   }

@@ -48,5 +48,10 @@ export interface MailStore {
   list(accountId: number): Promise<MailboxEntry[]>;
   /** The full message (header lines then body) as stored. */
   read(accountId: number, uid: number): Promise<Readable>;
+  /**
+   * Removes messages for good. Durable when it resolves; UIDs already gone are ignored, so
+   * a repeated expunge is harmless. A body shared with other mailboxes stays for them.
+   */
+  expunge(accountId: number, uids: readonly number[]): Promise<number>;
   close(): Promise<void>;
 }

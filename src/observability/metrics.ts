@@ -22,6 +22,9 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
   });
+  readonly pop3Sessions = new Gauge({ name: 'hikyaku_pop3_sessions', help: 'Open POP3 sessions', registers: [this.registry] });
+  readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
+  readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });
   readonly deliveryLimit = new Gauge({ name: 'hikyaku_delivery_concurrency_limit', help: 'Current adaptive delivery concurrency limit', registers: [this.registry] });
   readonly breakerOpen = new Gauge({ name: 'hikyaku_delivery_breaker_open', help: '1 while the mailbox store circuit breaker is open', registers: [this.registry] });
 }

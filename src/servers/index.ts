@@ -3,4 +3,5 @@
  * (directory, queue, mailstore, inbound) — never a backend or a database driver.
  */
 export * from './smtp/index.js';
+export * from './pop3/index.js';
 export * from './tls.js';

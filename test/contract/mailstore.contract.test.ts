@@ -61,6 +61,28 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('expunge removes messages for good, keeps UIDs unused, and keeps a shared body for the other mailbox', async () => {
+      const dir = tempDir();
+      const store = backend.mailStore(dir);
+      try {
+        const big = 'z'.repeat(998) + '\r\n';
+        const a = await store.append(input(1, 'e1', 'small\r\n'));
+        const b = await store.append(input(1, 'e2', big.repeat(300)));
+        await store.append(input(2, 'e2', big.repeat(300)));
+        assert.equal(await store.expunge(1, [a.uid, b.uid, 999]), 2);
+        assert.equal(await store.expunge(1, [a.uid]), 0, 'a repeated expunge is harmless');
+        assert.deepEqual(await store.list(1), []);
+        assert.deepEqual((await store.status(1)).messages, 0);
+        assert.deepEqual((await store.status(1)).bytes, 0);
+        assert.deepEqual(await mailboxMessages(store, 2), [`Delivered-To: 2\r\n${big.repeat(300)}`], 'the shared body stays for mailbox 2');
+        const c = await store.append(input(1, 'e3', 'again\r\n'));
+        assert.ok(c.uid > b.uid, 'UIDs are not reused');
+      } finally {
+        await store.close();
+        removeDir(dir);
+      }
+    });
+
     test('quota: an append that would exceed it is refused with ERR_QUOTA_EXCEEDED', async () => {
       const dir = tempDir();
       const store = backend.mailStore(dir);

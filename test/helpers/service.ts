@@ -24,7 +24,7 @@ export function testConfig(dataDir: string, overrides: Partial<Record<ConfigKey,
   return loadConfig({
     dataDir,
     env: {},
-    overrides: { 'mx.port': 0, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
+    overrides: { 'mx.port': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'auth.failureDelayMs': 10, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
   });
 }
 
@@ -50,6 +50,8 @@ export interface TestService {
   readonly service: Service;
   readonly config: Config;
   readonly port: number;
+  readonly pop3Port: number;
+  readonly pop3sPort: number;
   readonly directoryStore: DirectoryStore;
   stop(): Promise<void>;
 }
@@ -63,6 +65,8 @@ export async function startTestService(dataDir: string, overrides: Partial<Recor
     service,
     config,
     port: service.listeners.find((l) => l.role === 'mx')?.port ?? 0,
+    pop3Port: service.listeners.find((l) => l.role === 'pop3')?.port ?? 0,
+    pop3sPort: service.listeners.find((l) => l.role === 'pop3s')?.port ?? 0,
     directoryStore,
     async stop() {
       await service.stop();
@@ -131,7 +135,7 @@ export async function python<T = unknown>(script: string, args: (string | number
 /** Starts `hikyaku start` as a separate process; resolves once it prints its banner. */
 export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start'], {
-    env: { ...process.env, 'HIKYAKU_LOG_LEVEL': 'warn', ...env },
+    env: { ...process.env, HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

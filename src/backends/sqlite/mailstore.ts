@@ -182,6 +182,29 @@ export class SqliteMailStore implements MailStore {
     return out;
   }
 
+  async expunge(accountId: number, uids: readonly number[]): Promise<number> {
+    let removed = 0;
+    const unlinkAfter: string[] = [];
+    await this.committer.run(() => {
+      const mailbox = sql(this.db, 'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { id: number } | undefined;
+      if (!mailbox) return;
+      for (const uid of uids) {
+        const row = sql(this.db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING blob_id, size').get(mailbox.id, uid) as { blob_id: string; size: number } | undefined;
+        if (!row) continue;
+        removed++;
+        sql(this.db, 'UPDATE mailboxes SET messages = messages - 1, bytes = bytes - ? WHERE id = ?').run(row.size, mailbox.id);
+        const blob = sql(this.db, 'UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs, data IS NULL AS file').get(row.blob_id) as { refs: number; file: number };
+        if (blob.refs <= 0) {
+          sql(this.db, 'DELETE FROM blobs WHERE id = ?').run(row.blob_id);
+          if (blob.file) unlinkAfter.push(this.blobPath(row.blob_id).path);
+        }
+      }
+    });
+    // Files go after the commit: a crash in between leaves an unreferenced file, never a reference to a missing one.
+    for (const path of unlinkAfter) await unlink(path).catch(() => undefined);
+    return removed;
+  }
+
   async close(): Promise<void> {
     await this.dirs.close();
     this.db.close();

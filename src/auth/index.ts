@@ -1,0 +1,7 @@
+/**
+ * auth: logging in — password checks against the cached directory (argon2id), failed-login
+ * limits per client address and per account, a delay on every failure. Protocol servers
+ * call it; it never touches the mailbox store.
+ */
+export * from './login-guard.js';
+export * from './authenticator.js';

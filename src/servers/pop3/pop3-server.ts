@@ -1,0 +1,58 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { Authenticator } from '../../auth/index.js';
+import type { MailStore } from '../../mailstore/index.js';
+import type { Logger, Metrics } from '../../observability/index.js';
+import type { TlsMaterial } from '../tls.js';
+import { Pop3Session, type Pop3Options } from './session.js';
+
+/** The pop3 role: POP3 with STLS on one port, implicit TLS on another (RFC 8314 §3.3). */
+export class Pop3Server {
+  private readonly plain: Server;
+  private readonly implicit: Server;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(
+    private readonly host: string,
+    private readonly ports: { plain: number; tls: number },
+    options: Pop3Options,
+    authenticator: Authenticator,
+    mailStore: MailStore,
+    tls: TlsMaterial,
+    log: Logger,
+    metrics: Metrics,
+  ) {
+    const secureContext = createSecureContext({ key: tls.key, cert: tls.cert });
+    const deps = { authenticator, mailStore, locks: new Set<number>(), tls: secureContext, options, log, metrics };
+    const track = (socket: import('node:net').Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    };
+    this.plain = createServer((socket) => {
+      track(socket);
+      new Pop3Session(socket, false, deps);
+    });
+    this.implicit = createTlsServer({ secureContext }, (socket) => {
+      track(socket);
+      new Pop3Session(socket, true, deps);
+    });
+    this.implicit.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
+  }
+
+  async listen(): Promise<{ plain: AddressInfo; tls: AddressInfo }> {
+    const listen = (server: Server, port: number) =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, this.host, () => resolve(server.address() as AddressInfo));
+      });
+    return { plain: await listen(this.plain, this.ports.plain), tls: await listen(this.implicit, this.ports.tls) };
+  }
+
+  /** Stops listening and ends open sessions without entering UPDATE (nothing is deleted). */
+  async close(): Promise<void> {
+    const closed = Promise.all([this.plain, this.implicit].map((s) => new Promise((r) => s.close(r))));
+    for (const s of this.sockets) s.end('-ERR [SYS/TEMP] Server shutting down\r\n');
+    setTimeout(() => this.sockets.forEach((s) => s.destroy()), 2000).unref();
+    await closed;
+  }
+}
