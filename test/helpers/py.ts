@@ -54,3 +54,39 @@ while time.time() < deadline:
         break
 print(json.dumps([l for l in buf.decode('latin1').split('\r\n') if l]))
 `;
+
+/**
+ * argv: port, mode (plain|stls|ssl), user, password, JSON list of steps
+ * (["stat"], ["uidl"], ["retr", n], ["top", n, lines], ["dele", n], ["rset"], ["list"], ["drop"]).
+ * Prints {"login": ..., "results": [...]}; "drop" closes the socket without QUIT.
+ */
+export const POPLIB_SESSION = String.raw`
+import json, poplib, ssl, sys
+port, mode, user, password, steps = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3_SSL('127.0.0.1', port, context=ctx, timeout=20) if mode == 'ssl' else poplib.POP3('127.0.0.1', port, timeout=20)
+if mode == 'stls':
+    p.stls(context=ctx)
+out = {'capa': sorted(p.capa().keys())}
+try:
+    p.user(user); out['login'] = p.pass_(password).decode()
+except poplib.error_proto as e:
+    out['login'] = str(e.args[0].decode() if isinstance(e.args[0], bytes) else e.args[0])
+    print(json.dumps(out)); sys.exit(0)
+res = []
+for step in steps:
+    try:
+        if step[0] == 'stat': res.append(list(p.stat()))
+        elif step[0] == 'uidl': res.append([l.decode() for l in p.uidl()[1]])
+        elif step[0] == 'list': res.append([l.decode() for l in p.list()[1]])
+        elif step[0] == 'retr': res.append(b'\r\n'.join(p.retr(step[1])[1]).decode('latin1'))
+        elif step[0] == 'top': res.append(b'\r\n'.join(p.top(step[1], step[2])[1]).decode('latin1'))
+        elif step[0] == 'dele': res.append(p.dele(step[1]).decode())
+        elif step[0] == 'rset': res.append(p.rset().decode())
+        elif step[0] == 'drop': p.sock.close(); out['results'] = res; print(json.dumps(out)); sys.exit(0)
+    except poplib.error_proto as e:
+        res.append('ERR ' + e.args[0].decode())
+out['results'] = res
+out['quit'] = p.quit().decode()
+print(json.dumps(out))
+`;

@@ -32,7 +32,7 @@ export class Pop3Server {
       track(socket);
       new Pop3Session(socket, false, deps);
     });
-    this.implicit = createTlsServer({ secureContext }, (socket) => {
+    this.implicit = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => {
       track(socket);
       new Pop3Session(socket, true, deps);
     });
