@@ -1,10 +1,9 @@
 /**
- * npm run bench [-- --smoke] [-- --messages N --connections N --size BYTES]
+ * npm run bench [-- --smoke]
  *
- * SMTP acceptance of the mx role, as shipped (fsync on): Hikyaku runs as its own process
- * on a fresh data dir; a pipelining load generator sends N messages over C connections
- * spread over 100 recipients. Reports messages/s, p50/p99 latency from the end of DATA
- * to the 250, and the end-to-end time until every message is in its mailbox.
+ * Runs every scenario against one Hikyaku process started on a fresh data dir, as shipped
+ * (fsync on), prints a table and writes the figures to bench/results/ (not in smoke mode).
+ * --smoke runs every scenario at 1% of its size, so the bench cannot rot (npm test runs it).
  * BENCH_NODE_ARGS passes node options to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -12,103 +11,61 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDirectoryStore, openMailStore } from '../src/wiring.js';
-import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
-import { ROOT, freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
+import { ROOT } from '../test/helpers/service.js';
+import { startBenchServer } from './server.js';
+import { smtpAcceptance } from './smtp-acceptance.js';
+import { pop3Retrieval, seedMailboxes } from './pop3-retrieval.js';
+import { idleSessions } from './idle-sessions.js';
 
-const { values } = parseArgs({
-  options: {
-    smoke: { type: 'boolean', default: false },
-    messages: { type: 'string', default: '10000' },
-    connections: { type: 'string', default: '32' },
-    size: { type: 'string', default: '4096' },
-    recipients: { type: 'string', default: '100' },
-  },
-});
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false } } });
 const scale = values.smoke ? 0.01 : 1;
-const MESSAGES = Math.max(10, Math.round(Number(values.messages) * scale));
-const CONNECTIONS = Math.min(MESSAGES, Number(values.connections));
-const SIZE = Number(values.size);
-const RECIPIENTS = Number(values.recipients);
+const n = (full: number) => Math.max(1, Math.round(full * scale));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
+const SMTP_MESSAGES = n(10_000);
+const POP_PER_MAILBOX = n(5_000);
+const POP_CLIENTS = 16;
+const IDLE = n(2_000);
 
+const server = await startBenchServer(100, Math.max(POP_CLIENTS, IDLE), process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean));
+try {
+  const smtp = await smtpAcceptance(server, SMTP_MESSAGES, 32, 4096);
+  await seedMailboxes(server, POP_PER_MAILBOX, 4096);
+  const pop1 = await pop3Retrieval(server, 1, POP_PER_MAILBOX);
+  const pop16 = await pop3Retrieval(server, POP_CLIENTS, POP_PER_MAILBOX);
+  const idleSmtp = await idleSessions(server, 'smtp', IDLE);
+  const idlePop3 = await idleSessions(server, 'pop3', IDLE);
+  const result = {
+    revision: execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim(),
+    date: new Date().toISOString(),
+    smoke: values.smoke,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 1024 ** 3) },
+    smtpAcceptance: smtp,
+    pop3Retrieval: [pop1, pop16],
+    idleSessions: [idleSmtp, idlePop3],
+  };
+  const kb = (b: number) => (b / 1024).toFixed(1);
+  console.log(`
+Hikyaku ${result.revision} on ${result.machine.cores} cores${values.smoke ? ' (smoke: 1% size)' : ''}, fsync on
 
-async function main(): Promise<void> {
-  const dir = tempDir('hikyaku-bench-');
-  const port = await freePort();
-  const config = testConfig(dir);
-  const directory = openDirectoryStore(config);
-  const locals = Array.from({ length: RECIPIENTS }, (_, i) => `user${i}`);
-  const ids = await seedDirectory(directory, 'bench.test', locals);
-  await directory.close();
-  const server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_LOG_LEVEL: 'warn'}, process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean));
-  const mailStore = openMailStore(config);
-  try {
-    const body = testMessage('bench', SIZE);
-    const latencies: number[] = [];
-    let next = 0;
-    let refused = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        const c = await SmtpClient.open(port);
-        while (next < MESSAGES) {
-          const n = next++;
-          const r = await c.send('load@client.test', [`user${n % RECIPIENTS}@bench.test`], body);
-          if (r.reply.code === 250) latencies.push(r.ms);
-          else refused++;
-        }
-        await c.quit();
-      }),
-    );
-    const acceptSeconds = (performance.now() - started) / 1000;
-    const accountIds = [...ids.values()];
-    let delivered = 0;
-    const deadline = Date.now() + 600_000;
-    while (Date.now() < deadline) {
-      delivered = 0;
-      for (const id of accountIds) delivered += (await mailStore.status(id)).messages;
-      if (delivered >= latencies.length) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const endToEndSeconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    const result = {
-      scenario: 'smtp-acceptance',
-      revision: execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim(),
-      date: new Date().toISOString(),
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 1024 ** 3) },
-      load: { messages: MESSAGES, connections: CONNECTIONS, sizeBytes: body.length, recipients: RECIPIENTS, fsync: true },
-      accepted: latencies.length,
-      refused,
-      acceptedPerSecond: Math.round(latencies.length / acceptSeconds),
-      latencyMs: { p50: +percentile(latencies, 50).toFixed(2), p99: +percentile(latencies, 99).toFixed(2), max: +(latencies.at(-1) ?? 0).toFixed(2) },
-      endToEndSeconds: +endToEndSeconds.toFixed(2),
-      deliveredPerSecond: Math.round(delivered / endToEndSeconds),
-      allDelivered: delivered >= latencies.length,
-    };
-    console.log(`
-SMTP acceptance (role mx, fsync on) — ${MESSAGES} messages of ${body.length} B over ${CONNECTIONS} connections, ${RECIPIENTS} recipients
-  accepted            ${result.accepted} (${refused} refused)
-  messages/s          ${result.acceptedPerSecond}
-  latency p50 / p99   ${result.latencyMs.p50} ms / ${result.latencyMs.p99} ms  (end of DATA → 250)
-  end to end          ${result.endToEndSeconds} s until all are in their mailboxes (${result.deliveredPerSecond} msg/s)`);
-    if (!values.smoke) {
-      mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-      const file = join(ROOT, 'bench/results', `${result.date.replace(/[:.]/g, '-')}-${result.revision}.json`);
-      writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-      console.log(`  written to ${file}`);
-    }
-    if (!result.allDelivered || refused > 0) process.exitCode = 1;
-  } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    await mailStore.close();
-    removeDir(dir);
+SMTP acceptance   ${smtp.load.messages} × ${smtp.load.sizeBytes} B over ${smtp.load.connections} connections, ${smtp.load.recipients} recipients
+  messages/s            ${smtp.acceptedPerSecond}   (${smtp.refused} refused)
+  latency p50 / p99     ${smtp.latencyMs.p50} ms / ${smtp.latencyMs.p99} ms   (end of DATA → 250)
+  end to end            ${smtp.endToEndSeconds} s until all are in their mailboxes (${smtp.deliveredPerSecond} msg/s)
+
+POP3 retrieval    LOGIN + UIDL + RETR all + QUIT, ${POP_PER_MAILBOX} messages of 4 KiB per mailbox
+  1 client              ${pop1.messagesPerSecond} msg/s   ${pop1.megabytesPerSecond} MB/s   (${pop1.seconds} s)
+  ${POP_CLIENTS} clients            ${pop16.messagesPerSecond} msg/s   ${pop16.megabytesPerSecond} MB/s   (${pop16.seconds} s)
+
+Idle sessions     server memory per session (RSS / PSS)
+  ${IDLE} SMTP          ${kb(idleSmtp.rssBytesPerSession)} kB / ${kb(idleSmtp.pssBytesPerSession)} kB
+  ${IDLE} POP3 (logged in) ${kb(idlePop3.rssBytesPerSession)} kB / ${kb(idlePop3.pssBytesPerSession)} kB`);
+  if (!values.smoke) {
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `${result.date.replace(/[:.]/g, '-')}-${result.revision}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    console.log(`\n  written to ${file}`);
   }
+  if (!smtp.allDelivered || smtp.refused > 0) process.exitCode = 1;
+} finally {
+  await server.stop();
 }
-
-await main();
