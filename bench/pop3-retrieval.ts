@@ -18,10 +18,10 @@ export interface Pop3RetrievalResult {
 
 const WINDOW = 16;
 
-/** Appends `count` messages to each POP3 mailbox straight into the store. */
-export async function seedMailboxes(server: BenchServer, count: number, size: number): Promise<void> {
+/** Appends `count` messages to each of the first `mailboxes` POP3 mailboxes, straight into the store. */
+export async function seedMailboxes(server: BenchServer, mailboxes: number, count: number, size: number): Promise<void> {
   const body = testMessage('pop', size);
-  const jobs = [...server.popAccounts.values()].flatMap((id) => Array.from({ length: count }, (_, i) => ({ id, i })));
+  const jobs = [...server.popAccounts.values()].slice(0, mailboxes).flatMap((id) => Array.from({ length: count }, (_, i) => ({ id, i })));
   await pool(jobs, 256, async ({ id, i }) => {
     await server.mailStore.append({
       accountId: id,

@@ -29,7 +29,7 @@ const IDLE = n(2_000);
 const server = await startBenchServer(100, Math.max(POP_CLIENTS, IDLE), process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean));
 try {
   const smtp = await smtpAcceptance(server, SMTP_MESSAGES, 32, 4096);
-  await seedMailboxes(server, POP_PER_MAILBOX, 4096);
+  await seedMailboxes(server, POP_CLIENTS, POP_PER_MAILBOX, 4096);
   const pop1 = await pop3Retrieval(server, 1, POP_PER_MAILBOX);
   const pop16 = await pop3Retrieval(server, POP_CLIENTS, POP_PER_MAILBOX);
   const idleSmtp = await idleSessions(server, 'smtp', IDLE);
