@@ -272,3 +272,30 @@ describe('POP3 without TLS when plaintext login is not allowed', () => {
     }
   });
 });
+
+describe('POP3 idle timeout', () => {
+  test('an idle session is closed with -ERR and its DELEs are not carried out', async () => {
+    const dir = tempDir();
+    const t = await startTestService(dir, { 'pop3.idleTimeoutSeconds': 1 });
+    try {
+      const ids = await seedDirectory(t.directoryStore, 'example.com', ['alice']);
+      await t.service.directory.refresh();
+      await t.service.mailStore.append({
+        accountId: ids.get('alice@example.com')!,
+        messageKey: 'idle-1',
+        header: Buffer.alloc(0),
+        openBody: () => Readable.from([Buffer.from('Subject: keep\r\n\r\nx\r\n')]),
+        bodySize: 20,
+        internalDate: Date.now(),
+        quotaBytes: 0,
+      });
+      const lines = await raw(t.pop3Port, `USER alice@example.com\r\nPASS ${PW}\r\nDELE 1\r\n`);
+      assert.match(lines[3]!, /^\+OK Message 1 deleted/);
+      assert.match(lines.at(-1)!, /^-ERR Idle timeout/);
+      assert.equal((await t.service.mailStore.list(ids.get('alice@example.com')!)).length, 1);
+    } finally {
+      await t.stop();
+      removeDir(dir);
+    }
+  });
+});
