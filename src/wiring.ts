@@ -156,6 +156,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (config.roles.includes('pop3')) {
     const authenticator = new Authenticator(directory, {
       failureDelayMs: config['auth.failureDelayMs'],
+      cacheMs: config['auth.cacheSeconds'] * 1000,
       maxFailuresPerIp: config['auth.maxFailuresPerIp'],
       maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
       windowMs: config['auth.failureWindowSeconds'] * 1000,

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { AddressError, normalizeAddress } from '../mail/index.js';
 import { verifyPassword, type AccountRecord, type RecipientDirectory } from '../directory/index.js';
 import { LoginGuard, type LoginGuardOptions } from './login-guard.js';
@@ -10,7 +11,12 @@ export type LoginResult =
 export interface AuthenticatorOptions extends LoginGuardOptions {
   /** Every failed login is answered only after this delay (slows guessing down). */
   readonly failureDelayMs: number;
+  /** How long a successful password check is remembered; 0: never. */
+  readonly cacheMs: number;
 }
+
+// Bounds the cache's memory: past this many entries the oldest are dropped.
+const CACHE_MAX = 100_000;
 
 // Verified against when the user does not exist, so a wrong user name costs as much as a wrong password.
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0b1Y3a4Uaa0VJmxhqWgW5N+GT0WkWcZJz0Vw4PZNmto';
@@ -21,6 +27,13 @@ const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0b1Y3a
  */
 export class Authenticator {
   private readonly guard: LoginGuard;
+  /**
+   * Successful checks, as Dovecot's auth cache keeps them: the key is an HMAC of user and
+   * password under a per-process secret (no password is kept), the value the stored hash it
+   * matched, so a password change invalidates the entry at once.
+   */
+  private readonly verified = new Map<string, { hash: string; until: number }>();
+  private readonly secret = randomBytes(32);
 
   constructor(
     private readonly directory: RecipientDirectory,
@@ -40,9 +53,19 @@ export class Authenticator {
     const wait = this.guard.blockedFor(remoteIp, key);
     if (wait > 0) return { ok: false, reason: 'rate-limited', retryAfterMs: wait };
     const account = this.directory.account(key);
+    const cacheKey = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64');
+    const cached = this.verified.get(cacheKey);
+    if (account && cached && cached.hash === account.passwordHash && cached.until > Date.now()) {
+      this.guard.succeeded(key);
+      return { ok: true, account };
+    }
     const valid = await verifyPassword(account?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
     if (account && valid) {
       this.guard.succeeded(key);
+      if (this.options.cacheMs > 0) {
+        if (this.verified.size >= CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(cacheKey, { hash: account.passwordHash, until: Date.now() + this.options.cacheMs });
+      }
       return { ok: true, account };
     }
     this.guard.failed(remoteIp, key);

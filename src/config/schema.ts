@@ -84,6 +84,7 @@ export const SCHEMA = {
   'pop3.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands a POP3 client may send before logging in.'),
   'pop3.storeTimeoutMs': key(5000, int(1, 600_000), 'Deadline for one mailbox store call in POP3; past it the client gets -ERR [SYS/TEMP].'),
   'pop3.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
+  'auth.cacheSeconds': key(300, int(0, 86400), 'How long a successful password check is remembered (0: never), so repeated logins skip argon2id.'),
   'auth.failureDelayMs': key(2000, int(0, 60_000), 'Delay before answering a failed login.'),
   'auth.maxFailuresPerIp': key(20, int(1, 1_000_000), 'Failed logins from one address within the window before its logins are refused.'),
   'auth.maxFailuresPerAccount': key(10, int(1, 1_000_000), 'Failed logins for one account within the window before its logins are refused.'),
