@@ -1,71 +1,117 @@
 /**
- * npm run bench [-- --smoke]
+ * npm run bench [-- --smoke] [-- --vs postfix] [-- --rounds N] [-- --compare FILE]
  *
- * Runs every scenario against one Hikyaku process started on a fresh data dir, as shipped
- * (fsync on), prints a table and writes the figures to bench/results/ (not in smoke mode).
- * --smoke runs every scenario at 1% of its size, so the bench cannot rot (npm test runs it).
- * BENCH_NODE_ARGS passes node options to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * Runs every scenario against Hikyaku (fresh data dir, fsync on, as shipped) and, with
+ * --vs postfix, against Postfix + Dovecot set up by shared/anchors/postfix-dovecot,
+ * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
+ * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
+ * --smoke runs every scenario at 1% size, once (npm test runs it).
+ * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../test/helpers/service.js';
-import { startBenchServer } from './server.js';
-import { smtpAcceptance } from './smtp-acceptance.js';
-import { pop3Retrieval, seedMailboxes } from './pop3-retrieval.js';
-import { idleSessions } from './idle-sessions.js';
+import { HikyakuTarget } from './targets/hikyaku.js';
+import { AnchorTarget } from './targets/anchor.js';
+import type { Target } from './targets/target.js';
+import { drain, idleSessions, pop3Retrieval, smtpEndToEnd, type Figures } from './scenarios.js';
+import { physicalLimits } from './physical.js';
+import { compare, table, type FigureResult, type FigureSpec } from './report.js';
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false } } });
-const scale = values.smoke ? 0.01 : 1;
-const n = (full: number) => Math.max(1, Math.round(full * scale));
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    vs: { type: 'string' },
+    rounds: { type: 'string' },
+    compare: { type: 'string' },
+  },
+});
+if (args.vs !== undefined && args.vs !== 'postfix') throw new Error('--vs takes "postfix" (the Postfix + Dovecot anchor)');
+const scale = args.smoke ? 0.01 : 1;
+const n = (full: number) => Math.max(2, Math.round(full * scale));
+const rounds = Number(args.rounds ?? (args.smoke ? 1 : 2));
 
-const SMTP_MESSAGES = n(10_000);
-const POP_PER_MAILBOX = n(5_000);
-const POP_CLIENTS = 16;
-const IDLE = n(2_000);
+const SPECS: (FigureSpec & { run: string })[] = [
+  { run: 'smtp4k', scenario: 'smtp 4 KiB', key: 'acceptedPerSecond', label: 'accepted', unit: 'msg/s', better: 'higher' },
+  { run: 'smtp4k', scenario: 'smtp 4 KiB', key: 'p50Ms', label: 'latency p50', unit: 'ms', better: 'lower' },
+  { run: 'smtp4k', scenario: 'smtp 4 KiB', key: 'p99Ms', label: 'latency p99', unit: 'ms', better: 'lower' },
+  { run: 'smtp4k', scenario: 'end to end 4 KiB', key: 'endToEndPerSecond', label: 'retrievable by POP3', unit: 'msg/s', better: 'higher' },
+  { run: 'smtp64k', scenario: 'smtp 64 KiB', key: 'acceptedPerSecond', label: 'accepted', unit: 'msg/s', better: 'higher' },
+  { run: 'smtp64k', scenario: 'smtp 64 KiB', key: 'p50Ms', label: 'latency p50', unit: 'ms', better: 'lower' },
+  { run: 'smtp64k', scenario: 'smtp 64 KiB', key: 'p99Ms', label: 'latency p99', unit: 'ms', better: 'lower' },
+  { run: 'smtp64k', scenario: 'end to end 64 KiB', key: 'endToEndPerSecond', label: 'retrievable by POP3', unit: 'msg/s', better: 'higher' },
+  { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients1PerSecond', label: '1 client', unit: 'msg/s', better: 'higher' },
+  { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients1MBPerSecond', label: '1 client', unit: 'MB/s', better: 'higher' },
+  { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients16PerSecond', label: '16 clients', unit: 'msg/s', better: 'higher' },
+  { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients16MBPerSecond', label: '16 clients', unit: 'MB/s', better: 'higher' },
+  { run: 'idle', scenario: 'idle sessions', key: 'smtpPssKBPerSession', label: 'SMTP PSS per session', unit: 'kB', better: 'lower' },
+  { run: 'idle', scenario: 'idle sessions', key: 'pop3PssKBPerSession', label: 'POP3 PSS per session', unit: 'kB', better: 'lower' },
+  { run: 'drain', scenario: 'drain', key: 'acceptedPausedPerSecond', label: 'accepted, delivery held', unit: 'msg/s', better: 'higher' },
+  { run: 'drain', scenario: 'drain', key: 'drainPerSecond', label: 'drained', unit: 'msg/s', better: 'higher' },
+  { run: 'disk', scenario: 'disk', key: 'fsyncsPerSecond', label: '4 KiB append + fdatasync', unit: '/s', better: 'higher' },
+  { run: 'disk', scenario: 'disk', key: 'groupCommitAppendsPerSecond', label: 'group-commit ceiling, 64 writers', unit: 'appends/s', better: 'higher' },
+];
 
-const server = await startBenchServer(100, Math.max(POP_CLIENTS, IDLE), process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean));
+const RUNS: Record<string, (t: Target) => Promise<Figures>> = {
+  smtp4k: (t) => smtpEndToEnd(t, n(20_000), 4096),
+  smtp64k: (t) => smtpEndToEnd(t, n(20_000), 65536),
+  pop3: (t) => pop3Retrieval(t, n(5_000)),
+  idle: (t) => idleSessions(t, n(2_000)),
+  drain: (t) => drain(t, n(20_000)),
+};
+
+if (args.vs) AnchorTarget.setup();
+const targets: Target[] = [new HikyakuTarget(n(2_000), process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+if (args.vs) targets.push(new AnchorTarget());
+const names = targets.map((t) => t.name);
+const collected = new Map<string, Figures[]>();
+const record = (run: string, target: string, f: Figures) => collected.set(`${run}/${target}`, [...(collected.get(`${run}/${target}`) ?? []), f]);
+
 try {
-  const smtp = await smtpAcceptance(server, SMTP_MESSAGES, 32, 4096);
-  await seedMailboxes(server, POP_CLIENTS, POP_PER_MAILBOX, 4096);
-  const pop1 = await pop3Retrieval(server, 1, POP_PER_MAILBOX);
-  const pop16 = await pop3Retrieval(server, POP_CLIENTS, POP_PER_MAILBOX);
-  const idleSmtp = await idleSessions(server, 'smtp', IDLE);
-  const idlePop3 = await idleSessions(server, 'pop3', IDLE);
-  const result = {
-    revision: execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim(),
-    date: new Date().toISOString(),
-    smoke: values.smoke,
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 1024 ** 3) },
-    smtpAcceptance: smtp,
-    pop3Retrieval: [pop1, pop16],
-    idleSessions: [idleSmtp, idlePop3],
-  };
-  const kb = (b: number) => (b / 1024).toFixed(1);
-  console.log(`
-Hikyaku ${result.revision} on ${result.machine.cores} cores${values.smoke ? ' (smoke: 1% size)' : ''}, fsync on
-
-SMTP acceptance   ${smtp.load.messages} × ${smtp.load.sizeBytes} B over ${smtp.load.connections} connections, ${smtp.load.recipients} recipients
-  messages/s            ${smtp.acceptedPerSecond}   (${smtp.refused} refused)
-  latency p50 / p99     ${smtp.latencyMs.p50} ms / ${smtp.latencyMs.p99} ms   (end of DATA → 250)
-  end to end            ${smtp.endToEndSeconds} s until all are in their mailboxes (${smtp.deliveredPerSecond} msg/s)
-
-POP3 retrieval    LOGIN + UIDL + RETR all + QUIT, ${POP_PER_MAILBOX} messages of 4 KiB per mailbox
-  1 client              ${pop1.messagesPerSecond} msg/s   ${pop1.megabytesPerSecond} MB/s   (${pop1.seconds} s)
-  ${POP_CLIENTS} clients            ${pop16.messagesPerSecond} msg/s   ${pop16.megabytesPerSecond} MB/s   (${pop16.seconds} s)
-
-Idle sessions     server memory per session (RSS / PSS)
-  ${IDLE} SMTP          ${kb(idleSmtp.rssBytesPerSession)} kB / ${kb(idleSmtp.pssBytesPerSession)} kB
-  ${IDLE} POP3 (logged in) ${kb(idlePop3.rssBytesPerSession)} kB / ${kb(idlePop3.pssBytesPerSession)} kB`);
-  if (!values.smoke) {
-    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const file = join(ROOT, 'bench/results', `${result.date.replace(/[:.]/g, '-')}-${result.revision}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.log(`\n  written to ${file}`);
+  for (const [run, scenario] of Object.entries(RUNS)) {
+    for (let r = 0; r < rounds; r++) {
+      for (const t of targets) {
+        process.stderr.write(`[bench] ${run} round ${r + 1}/${rounds}: ${t.name}\n`);
+        record(run, t.name, await scenario(t));
+      }
+    }
   }
-  if (!smtp.allDelivered || smtp.refused > 0) process.exitCode = 1;
+  for (let r = 0; r < rounds; r++) record('disk', names[0]!, await physicalLimits(args.smoke ? 0.2 : 2));
 } finally {
-  await server.stop();
+  for (const t of targets) await t.stop();
+}
+
+const figures: FigureResult[] = SPECS.map(({ run, ...spec }) => ({
+  ...spec,
+  values: Object.fromEntries(names.map((name) => [name, (collected.get(`${run}/${name}`) ?? []).map((f) => f[spec.key]!).filter((x) => x !== undefined)])),
+}));
+const result = {
+  revision: execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim(),
+  date: new Date().toISOString(),
+  smoke: args.smoke,
+  rounds,
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 1024 ** 3) },
+  durability: Object.fromEntries(targets.map((t) => [t.name, t.durability])),
+  figures,
+};
+console.log(`\nHikyaku ${result.revision}${args.vs ? ' vs Postfix + Dovecot' : ''}, ${rounds} round(s)${args.smoke ? ', smoke (1% size)' : ''}, ${result.machine.cores} cores`);
+console.log(table(figures, names));
+for (const t of targets) console.log(`  durable before 250 — ${t.name}: ${t.durability}`);
+if (args.compare) {
+  const before = JSON.parse(readFileSync(args.compare, 'utf8')) as { figures: FigureResult[]; revision: string };
+  const { lines, worse } = compare(figures, before.figures, names[0]!);
+  console.log(`\nChange against ${args.compare} (${before.revision}):\n${lines.join('\n')}`);
+  if (worse > 0) {
+    console.log(`${worse} figure(s) more than 10% worse`);
+    process.exitCode = 1;
+  }
+}
+if (!args.smoke) {
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${result.date.replace(/[:.]/g, '-')}-${result.revision}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nwritten to ${file}`);
 }

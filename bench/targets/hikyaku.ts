@@ -1,0 +1,98 @@
+import type { ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { hashPassword } from '../../src/directory/index.js';
+import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
+import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
+import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
+
+/** Hikyaku as shipped (fsync on), one process per role set, on a fresh data dir per reset. */
+export class HikyakuTarget implements Target {
+  readonly name = 'hikyaku';
+  readonly users = USERS;
+  readonly password = PASSWORD;
+  readonly durability = 'the body (inline in the WAL up to 128 KiB, else its own file + directory fsync) and one queue row per recipient, one WAL fdatasync per group commit';
+  smtpPort = 0;
+  pop3Port = 0;
+  private dir = '';
+  private processes: ChildProcess[] = [];
+  private hash: Promise<string> | undefined;
+
+  constructor(
+    private readonly idleAccounts: number,
+    private readonly nodeArgs: string[],
+  ) {}
+
+  async reset(options: { deliveryPaused?: boolean } = {}): Promise<void> {
+    await this.stop();
+    this.dir = tempDir('hikyaku-bench-');
+    [this.smtpPort, this.pop3Port] = [await freePort(), await freePort()];
+    const store = openDirectoryStore(testConfig(this.dir));
+    const passwordHash = await (this.hash ??= hashPassword(PASSWORD));
+    await store.addDomain('example.test');
+    for (const address of [...USERS, ...Array.from({ length: this.idleAccounts }, (_, i) => this.idleUser(i))]) {
+      await store.addAccount({ address, passwordHash, quotaBytes: 0 });
+    }
+    await store.close();
+    const roles = options.deliveryPaused ? 'mx,pop3' : 'mx,pop3,delivery';
+    this.processes.push(await this.spawn(roles));
+  }
+
+  private spawn(roles: string): Promise<ChildProcess> {
+    return spawnServer(this.dir, { HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
+  }
+
+  async resumeDelivery(): Promise<void> {
+    // The delivery role in a process of its own, as a separate delivery node would be.
+    this.processes.push(await this.spawn('delivery'));
+  }
+
+  async queueEmpty(): Promise<boolean> {
+    const db = new Database(join(this.dir, 'spool/spool.db'), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM entries WHERE state != 'bounced'`).get() as { n: number }).n === 0;
+    } finally {
+      db.close();
+    }
+  }
+
+  async seedMailboxes(users: readonly string[], count: number, message: Buffer): Promise<void> {
+    const config = testConfig(this.dir);
+    const directory = openDirectoryStore(config);
+    const ids = new Map((await directory.listAccounts()).map((a) => [a.address, a.id]));
+    await directory.close();
+    const store = openMailStore(config);
+    const jobs = users.flatMap((u) => Array.from({ length: count }, (_, i) => ({ id: ids.get(u)!, key: `seed-${u}-${i}` })));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!;
+          await store.append({ accountId: job.id, messageKey: job.key, header: Buffer.alloc(0), openBody: () => Readable.from([message]), bodySize: message.length, internalDate: Date.now(), quotaBytes: 0 });
+        }
+      }),
+    );
+    await store.close();
+  }
+
+  idleUser(i: number): string {
+    // One mailbox per session: Hikyaku locks a maildrop for its POP3 session ([IN-USE]).
+    return `idle${i}@example.test`;
+  }
+
+  memory(): { rss: number; pss: number } {
+    const pids = new Set(this.processes.map((p) => p.pid));
+    return memoryOf((_, pid) => pids.has(pid));
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.processes) {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    this.processes = [];
+    if (this.dir) removeDir(this.dir);
+    this.dir = '';
+  }
+}
