@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
 
@@ -38,8 +38,18 @@ export class AnchorTarget implements Target {
     sh('postqueue', ['-f']);
   }
 
+  /** No file in any of Postfix's queues (the same as an empty `postqueue -j`, without listing 20,000 entries). */
   async queueEmpty(): Promise<boolean> {
-    return sh('postqueue', ['-j']).trim() === '';
+    const hasFile = (dir: string): boolean => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return false;
+      }
+      return entries.some((e) => (e.isDirectory() ? hasFile(join(dir, e.name)) : true));
+    };
+    return !['maildrop', 'incoming', 'active', 'deferred', 'hold'].some((q) => hasFile(join('/var/spool/postfix', q)));
   }
 
   async seedMailboxes(users: readonly string[], count: number, message: Buffer): Promise<void> {
