@@ -5,7 +5,8 @@
  * --vs postfix, against Postfix + Dovecot set up by shared/anchors/postfix-dovecot,
  * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
  * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
- * --smoke runs every scenario at 1% size, once (npm test runs it).
+ * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
+ * runs some scenarios (smtp4k, smtp64k, pop3, idle, drain, disk).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     vs: { type: 'string' },
     rounds: { type: 'string' },
     compare: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 if (args.vs !== undefined && args.vs !== 'postfix') throw new Error('--vs takes "postfix" (the Postfix + Dovecot anchor)');
@@ -71,7 +73,8 @@ const collected = new Map<string, Figures[]>();
 const record = (run: string, target: string, f: Figures) => collected.set(`${run}/${target}`, [...(collected.get(`${run}/${target}`) ?? []), f]);
 
 try {
-  for (const [run, scenario] of Object.entries(RUNS)) {
+  const only = args.only?.split(',');
+  for (const [run, scenario] of Object.entries(RUNS).filter(([name]) => !only || only.includes(name))) {
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
         process.stderr.write(`[bench] ${run} round ${r + 1}/${rounds}: ${t.name}\n`);
@@ -79,7 +82,7 @@ try {
       }
     }
   }
-  for (let r = 0; r < rounds; r++) record('disk', names[0]!, await physicalLimits(args.smoke ? 0.2 : 2));
+  if (!only || only.includes('disk')) for (let r = 0; r < rounds; r++) record('disk', names[0]!, await physicalLimits(args.smoke ? 0.2 : 2));
 } finally {
   for (const t of targets) await t.stop();
 }

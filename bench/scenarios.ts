@@ -83,10 +83,11 @@ export async function pop3Retrieval(target: Target, perMailbox: number): Promise
 
 /** Scenario 4: server memory per idle session — SMTP after EHLO, POP3 logged in. */
 export async function idleSessions(target: Target, sessions: number): Promise<Figures> {
-  await target.reset();
   const settle = () => new Promise((r) => setTimeout(r, 1500));
   const out: Figures = {};
   for (const protocol of ['smtp', 'pop3'] as const) {
+    // Fresh processes for each protocol: memory freed by one must not hide the other's growth.
+    await target.reset();
     await settle();
     const before = target.memory();
     const open: { destroy(): void }[] = [];

@@ -28,38 +28,34 @@ export class Pop3Encoder {
 
   push(chunk: Buffer): Buffer {
     const parts: Buffer[] = [];
-    let start = 0;
-    const flush = (end: number) => {
-      if (end > start) parts.push(chunk.subarray(start, end));
-    };
-    for (let i = 0; i < chunk.length && !this.done; i++) {
+    const len = chunk.length;
+    let i = 0;
+    if (this.pendingCR) {
+      this.pendingCR = false;
+      if (len > 0 && chunk[0] === LF) i = 1;
+    }
+    while (i < len && !this.done) {
       const b = chunk[i]!;
-      if (this.pendingCR) {
-        this.pendingCR = false;
-        if (b === LF) {
-          start = i + 1;
-          continue;
-        }
-      }
       if (b === CR || b === LF) {
-        flush(i);
         parts.push(CRLF);
-        if (b === CR) this.pendingCR = true;
+        if (b === CR) {
+          if (i + 1 === len) this.pendingCR = true;
+          else if (chunk[i + 1] === LF) i++;
+        }
+        i++;
         this.endLine();
-        start = i + 1;
         continue;
       }
       if (this.atLineStart) {
         this.atLineStart = false;
         this.emptyLine = false;
-        if (b === DOT) {
-          flush(i);
-          parts.push(DOT_BUF);
-          start = i;
-        }
+        if (b === DOT) parts.push(DOT_BUF);
       }
+      // The rest of the line in one piece: the search for its end runs in native code.
+      const next = nextBreak(chunk, i);
+      parts.push(chunk.subarray(i, next));
+      i = next;
     }
-    if (!this.done) flush(chunk.length);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
@@ -80,6 +76,14 @@ export class Pop3Encoder {
     const needCRLF = !this.atLineStart && !this.done;
     return needCRLF ? Buffer.from('\r\n.\r\n') : Buffer.from('.\r\n');
   }
+}
+
+/** Index of the next CR or LF at or after `from`, or the chunk's length. */
+function nextBreak(chunk: Buffer, from: number): number {
+  const cr = chunk.indexOf(CR, from);
+  const lf = chunk.indexOf(LF, from);
+  if (cr < 0) return lf < 0 ? chunk.length : lf;
+  return lf < 0 ? cr : Math.min(cr, lf);
 }
 
 const CRLF = Buffer.from('\r\n');

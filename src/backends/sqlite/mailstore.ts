@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
@@ -168,16 +168,15 @@ export class SqliteMailStore implements MailStore {
   }
 
   async read(accountId: number, uid: number): Promise<Readable> {
-    const row = sql(this.db, 'SELECT m.header, m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.uid = ?')
-      .get(accountId, INBOX, uid) as { header: Buffer; blob_id: string } | undefined;
+    const row = sql(
+      this.db,
+      `SELECT m.header, m.blob_id, b.data FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id LEFT JOIN blobs b ON b.id = m.blob_id
+       WHERE mb.account_id = ? AND mb.name = ? AND m.uid = ?`,
+    ).get(accountId, INBOX, uid) as { header: Buffer; blob_id: string; data: Buffer | null } | undefined;
     if (!row) throw new Error(`no message with UID ${uid}`);
+    if (row.data) return Readable.from([row.header, row.data], { objectMode: false });
     const out = new PassThrough();
     out.write(row.header);
-    const blob = sql(this.db, 'SELECT data FROM blobs WHERE id = ?').get(row.blob_id) as { data: Buffer | null } | undefined;
-    if (blob?.data) {
-      out.end(blob.data);
-      return out;
-    }
     createReadStream(this.blobPath(row.blob_id).path).on('error', (e) => out.destroy(e)).pipe(out);
     return out;
   }
