@@ -195,10 +195,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   const refreshQueueMetrics = setInterval(() => {
-    void spool.stats().then((s) => {
-      for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
-      metrics.queueOldest.set(s.oldestSeconds);
-    });
+    spool.stats().then(
+      (s) => {
+        for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
+        metrics.queueOldest.set(s.oldestSeconds);
+      },
+      (err: unknown) => log.warn({ err }, 'cannot read queue statistics'),
+    );
   }, 5000);
   refreshQueueMetrics.unref();
 

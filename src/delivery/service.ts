@@ -110,10 +110,13 @@ export class DeliveryService {
       }
       for (const entry of entries) {
         this.inFlight++;
-        void this.deliver(entry).finally(() => {
-          this.inFlight--;
-          this.wake();
-        });
+        this.deliver(entry)
+          // Whatever fails here, the lease expires and the entry is delivered again.
+          .catch((err: unknown) => this.log.error({ err, qid: entry.id }, 'delivery step failed; the entry is retried when its lease expires'))
+          .finally(() => {
+            this.inFlight--;
+            this.wake();
+          });
       }
     }
   }
