@@ -7,6 +7,8 @@ test('npm run bench -- --smoke: every scenario at 1% size runs and reports its f
   const r = await run(process.execPath, [join(ROOT, 'dist/bench/run.js'), '--smoke'], { timeoutMs: 600_000 });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   for (const figure of ['accepted [msg/s]', 'latency p99 [ms]', 'retrievable by POP3 [msg/s]', '16 clients [MB/s]', 'POP3 PSS per session [kB]', 'drained [msg/s]', 'group-commit ceiling, 64 writers [appends/s]']) {
-    assert.match(r.stdout, new RegExp(`\\| ${figure.replace(/[[\]]/g, '\\$&')}\\s+\\| \\d`), figure);
+    // At 1% size a memory figure is noise and may even be negative: the smoke run checks that
+    // every figure is produced, not its value.
+    assert.match(r.stdout, new RegExp(`\\| ${figure.replace(/[[\]]/g, '\\$&')}\\s+\\| -?\\d`), figure);
   }
 });
