@@ -1,6 +1,6 @@
 import { HikyakuError } from '../mail/index.js';
 import type { RecipientDirectory } from '../directory/index.js';
-import type { MailStore } from '../mailstore/index.js';
+import { withDeadline, type MailStore } from '../mailstore/index.js';
 import { retryDelay, type QueueEntry, type Spool } from '../queue/index.js';
 import { deliveryHeader } from '../message/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
@@ -146,7 +146,7 @@ export class DeliveryService {
     const started = Date.now();
     try {
       for (const account of accounts) {
-        await this.withDeadline(
+        await withDeadline(
           this.store.append({
             accountId: account.id,
             messageKey: entry.messageId,
@@ -156,6 +156,7 @@ export class DeliveryService {
             internalDate: entry.receivedAt,
             quotaBytes: account.quotaBytes,
           }),
+          this.options.storeTimeoutMs,
         );
       }
     } catch (err) {
@@ -192,14 +193,6 @@ export class DeliveryService {
       // The lease expires and the entry is retried; nothing is lost.
       log.error({ err: deferErr }, 'cannot defer entry; it is retried when its lease expires');
     }
-  }
-
-  private withDeadline<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HikyakuError('ERR_STORE_TIMEOUT', `no answer in ${this.options.storeTimeoutMs} ms`)), this.options.storeTimeoutMs);
-    });
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -5,3 +5,4 @@
  */
 export * from './types.js';
 export * from './fault-injection.js';
+export * from './deadline.js';

@@ -5,11 +5,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
-import type { MailboxEntry, MailStore } from '../../mailstore/index.js';
+import { isStoreTimeout, withDeadline, type MailboxEntry, type MailStore } from '../../mailstore/index.js';
 import { MAX_COMMAND_LINE, Pop3Encoder, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
-import { StoreTimeout, withDeadline } from './deadline.js';
 
 export interface Pop3Options {
   readonly hostname: string;
@@ -277,7 +276,7 @@ export class Pop3Session {
     try {
       return await this.maildrop!;
     } catch (err) {
-      this.log.warn({ err: err instanceof StoreTimeout ? 'timeout' : err }, 'maildrop listing failed');
+      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err }, 'maildrop listing failed');
       this.loadMaildrop();
       this.send(`-ERR ${TEMP}`);
       return undefined;
@@ -342,7 +341,7 @@ export class Pop3Session {
     try {
       stream = await withDeadline(this.deps.mailStore.read(this.account!.id, m.uid), this.deps.options.storeTimeoutMs);
     } catch (err) {
-      this.log.warn({ err: err instanceof StoreTimeout ? 'timeout' : err, uid: m.uid }, 'message read failed');
+      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uid: m.uid }, 'message read failed');
       return this.send(`-ERR ${TEMP}`);
     }
     const encoder = new Pop3Encoder(bodyLines);
@@ -383,7 +382,7 @@ export class Pop3Session {
       if (doomed.length) await withDeadline(this.deps.mailStore.expunge(this.account.id, doomed), this.deps.options.storeTimeoutMs);
       this.send(`+OK Signing off (${doomed.length} messages deleted)`);
     } catch (err) {
-      this.log.warn({ err: err instanceof StoreTimeout ? 'timeout' : err }, 'expunge failed');
+      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err }, 'expunge failed');
       this.send(`-ERR ${TEMP}; deleted messages are kept`);
     }
     this.close();
