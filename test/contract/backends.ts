@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { removeDir, tempDir } from '../helpers/service.js';
 import type { DirectoryStore } from '../../src/directory/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
@@ -23,3 +24,15 @@ const ALL: BackendUnderTest[] = [
 
 /** Every backend, or the one named by HIKYAKU_TEST_BACKEND. */
 export const BACKENDS = ALL.filter((b) => !process.env.HIKYAKU_TEST_BACKEND || b.name === process.env.HIKYAKU_TEST_BACKEND);
+
+/** Opens a store on a fresh directory, runs `body`, then closes the store and removes the directory. */
+export async function withStore<S extends { close(): Promise<void> }>(open: (dir: string) => S, body: (store: S) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const store = open(dir);
+  try {
+    await body(store);
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
+}

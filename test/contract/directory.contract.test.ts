@@ -2,16 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HikyakuError } from '../../src/mail/index.js';
 import { removeDir, tempDir } from '../helpers/service.js';
-import { BACKENDS } from './backends.js';
+import { BACKENDS, withStore } from './backends.js';
 
 const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code === c;
 
 for (const backend of BACKENDS) {
   describe(`DirectoryStore contract: ${backend.name}`, () => {
     test('domains, accounts, aliases, forwards; every change bumps the version', async () => {
-      const dir = tempDir();
-      const s = backend.directory(dir);
-      try {
+      await withStore(backend.directory, async (s) => {
         const v0 = await s.version();
         await s.addDomain('a.test');
         assert.ok((await s.version()) > v0);
@@ -37,10 +35,7 @@ for (const backend of BACKENDS) {
         await s.removeDomain('a.test', true);
         assert.deepEqual(await s.listAliases(), []);
         assert.deepEqual(await s.listDomains(), []);
-      } finally {
-        await s.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('a change by one handle is seen by another (CLI and service)', async () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { HikyakuError } from '../../src/mail/index.js';
 import type { AppendInput } from '../../src/mailstore/index.js';
-import { mailboxMessages, removeDir, tempDir } from '../helpers/service.js';
-import { BACKENDS } from './backends.js';
+import { mailboxMessages } from '../helpers/service.js';
+import { BACKENDS, withStore } from './backends.js';
 
 const input = (accountId: number, key: string, body: string, quotaBytes = 0): AppendInput => ({
   accountId,
@@ -19,9 +19,7 @@ const input = (accountId: number, key: string, body: string, quotaBytes = 0): Ap
 for (const backend of BACKENDS) {
   describe(`MailStore contract: ${backend.name}`, () => {
     test('append is idempotent per key, UIDs increase, the same body may go to several mailboxes', async () => {
-      const dir = tempDir();
-      const store = backend.mailStore(dir);
-      try {
+      await withStore(backend.mailStore, async (store) => {
         const a = await store.append(input(1, 'k1', 'one\r\n'));
         const b = await store.append(input(1, 'k2', 'two\r\n'));
         const again = await store.append(input(1, 'k1', 'one\r\n'));
@@ -39,32 +37,22 @@ for (const backend of BACKENDS) {
         assert.equal(status.bytes, (await store.list(1)).reduce((n, e) => n + e.size, 0));
         assert.equal(status.uidNext, b.uid + 1);
         assert.ok(status.uidValidity > 0);
-      } finally {
-        await store.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('a large body is stored once for several mailboxes and reads back byte-exact', async () => {
-      const dir = tempDir();
-      const store = backend.mailStore(dir);
-      try {
+      await withStore(backend.mailStore, async (store) => {
         const big = 'y'.repeat(998) + '\r\n';
         const body = big.repeat(400);
         await store.append(input(1, 'big', body));
         await store.append(input(2, 'big', body));
         assert.deepEqual(await mailboxMessages(store, 1), [`Delivered-To: 1\r\n${body}`]);
         assert.deepEqual(await mailboxMessages(store, 2), [`Delivered-To: 2\r\n${body}`]);
-      } finally {
-        await store.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('expunge removes messages for good, keeps UIDs unused, and keeps a shared body for the other mailbox', async () => {
-      const dir = tempDir();
-      const store = backend.mailStore(dir);
-      try {
+      await withStore(backend.mailStore, async (store) => {
         const big = 'z'.repeat(998) + '\r\n';
         const a = await store.append(input(1, 'e1', 'small\r\n'));
         const b = await store.append(input(1, 'e2', big.repeat(300)));
@@ -77,38 +65,25 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await mailboxMessages(store, 2), [`Delivered-To: 2\r\n${big.repeat(300)}`], 'the shared body stays for mailbox 2');
         const c = await store.append(input(1, 'e3', 'again\r\n'));
         assert.ok(c.uid > b.uid, 'UIDs are not reused');
-      } finally {
-        await store.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('quota: an append that would exceed it is refused with ERR_QUOTA_EXCEEDED', async () => {
-      const dir = tempDir();
-      const store = backend.mailStore(dir);
-      try {
+      await withStore(backend.mailStore, async (store) => {
         await store.append(input(1, 'q1', 'x'.repeat(50), 100));
         await assert.rejects(store.append(input(1, 'q2', 'x'.repeat(50), 100)), (e: unknown) => e instanceof HikyakuError && e.code === 'ERR_QUOTA_EXCEEDED');
         assert.equal((await store.list(1)).length, 1);
-      } finally {
-        await store.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('a failing body stream stores nothing', async () => {
-      const dir = tempDir();
-      const store = backend.mailStore(dir);
-      try {
+      await withStore(backend.mailStore, async (store) => {
         const broken: AppendInput = { ...input(1, 'bad', 'x'), openBody: () => new Readable({ read() { this.destroy(new Error('disk gone')); } }) };
         await assert.rejects(store.append(broken));
         assert.deepEqual(await store.list(1), []);
         await store.append(input(1, 'bad', 'x'));
         assert.equal((await store.list(1)).length, 1, 'a retry succeeds');
-      } finally {
-        await store.close();
-        removeDir(dir);
-      }
+      });
     });
   });
 }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { removeDir, tempDir } from '../helpers/service.js';
-import { BACKENDS } from './backends.js';
+import { BACKENDS, withStore } from './backends.js';
 import type { Spool } from '../../src/queue/index.js';
 
 async function accept(spool: Spool, body: string, recipients: string[]): Promise<string> {
@@ -20,9 +20,7 @@ async function readAll(spool: Spool, id: string): Promise<string> {
 for (const backend of BACKENDS) {
   describe(`Spool contract: ${backend.name}`, () => {
     test('commit makes one entry per recipient; leases are exclusive; body lives until all entries are done', async () => {
-      const dir = tempDir();
-      const spool = backend.spool(dir);
-      try {
+      await withStore(backend.spool, async (spool) => {
         const id = await accept(spool, 'hello\r\n', ['a@x.test', 'b@x.test']);
         const aborted = await spool.begin();
         await aborted.write(Buffer.from('never'));
@@ -38,16 +36,11 @@ for (const backend of BACKENDS) {
         assert.equal(await spool.complete(first[1]!, 'w1'), false, 'completing twice is refused');
         const stats = await spool.stats();
         assert.equal(stats.byState.queued + stats.byState.active, 0);
-      } finally {
-        await spool.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('an expired lease is taken over; defer waits until its time; release hands back', async () => {
-      const dir = tempDir();
-      const spool = backend.spool(dir);
-      try {
+      await withStore(backend.spool, async (spool) => {
         await accept(spool, 'x\r\n', ['a@x.test']);
         const [e] = await spool.lease('w1', 1, 1);
         await new Promise((r) => setTimeout(r, 10));
@@ -62,16 +55,11 @@ for (const backend of BACKENDS) {
         assert.equal((await spool.lease('w4', 5, 60_000)).length, 1);
         await spool.release('w4');
         assert.equal((await spool.lease('w5', 5, 60_000)).length, 1);
-      } finally {
-        await spool.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('a large body (streamed to a file) reads back whole, and aborting leaves nothing', async () => {
-      const dir = tempDir();
-      const spool = backend.spool(dir);
-      try {
+      await withStore(backend.spool, async (spool) => {
         const big = 'x'.repeat(77) + '\r\n';
         const w = await spool.begin();
         for (let i = 0; i < 5000; i++) await w.write(Buffer.from(big));
@@ -85,10 +73,7 @@ for (const backend of BACKENDS) {
         await aborted.abort();
         assert.equal(await spool.complete(e!, 'w'), true);
         assert.deepEqual(await spool.lease('w', 1, 60_000), []);
-      } finally {
-        await spool.close();
-        removeDir(dir);
-      }
+      });
     });
 
     test('committed messages survive reopening', async () => {
