@@ -20,7 +20,7 @@ export function openDirectoryStore(config: Config): DirectoryStore {
 }
 
 export function openMailStore(config: Config): MailStore {
-  return new SqliteMailStore(join(config.dataDir, 'mail'), config['spool.fsync']);
+  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync']);
 }
 
 function deliveryService(config: Config, spool: Spool, mailStore: MailStore, directory: DirectoryCache, log: Logger, metrics: Metrics): DeliveryService {
@@ -47,7 +47,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   const directoryStore = openDirectoryStore(config);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
   await directory.start();
-  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['spool.fsync']);
+  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
   const mailStore = openMailStore(config);
   const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
   return {
@@ -110,7 +110,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const directoryStore = openDirectoryStore(config);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
   await directory.start();
-  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['spool.fsync']);
+  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
   const recovered = spool.recover();
   if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
   // Opened only when used here (in-process delivery, tests): an MX whose delivery runs in

@@ -7,7 +7,7 @@ test('defaults run out of the box', () => {
   assert.equal(c['mx.port'], 2525);
   assert.equal(c['listen.host'], '127.0.0.1');
   assert.equal(c['smtp.maxMessageBytes'], 50 * 1024 * 1024);
-  assert.equal(c['spool.fsync'], true);
+  assert.equal(c['storage.fsync'], true);
   assert.deepEqual(c.roles, ['mx', 'delivery', 'pop3']);
 });
 
@@ -20,6 +20,6 @@ test('environment names and precedence: env over defaults, command line over env
 });
 
 test('bad values name the key and the source', () => {
-  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_SPOOL_FSYNC: 'maybe' } }), (e: Error) => e instanceof ConfigError && /spool\.fsync \(from HIKYAKU_SPOOL_FSYNC\) must be true or false/.test(e.message));
+  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_STORAGE_FSYNC: 'maybe' } }), (e: Error) => e instanceof ConfigError && /storage\.fsync \(from HIKYAKU_STORAGE_FSYNC\) must be true or false/.test(e.message));
   assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_LOG_LEVEL: 'loud' } }), /log\.level .* must be one of/);
 });

@@ -91,7 +91,7 @@ export const SCHEMA = {
   'auth.failureWindowSeconds': key(600, int(1, 86400), 'Window in which failed logins are counted.'),
   'tls.cert': key('', text(), 'PEM certificate path; empty: a self-signed one under the data dir.'),
   'tls.key': key('', text(), 'PEM private key path; empty: a self-signed one under the data dir.'),
-  'spool.fsync': key(true, bool, 'Fsync each accepted message before answering 250 (turn off only for throwaway tests).'),
+  'storage.fsync': key(true, bool, 'Fsync the spool before answering 250 and the mailbox store before a delivery counts as done (turn off only for throwaway tests).'),
   'delivery.threads': key(1, int(0, 64), 'Worker threads running delivery, each with its own storage connections; 0 runs it on the main thread.'),
   'delivery.concurrency': key(32, int(1, 1024), 'Most deliveries in flight per thread (the adaptive limit stays below it).'),
   'delivery.retryBaseMs': key(2000, int(1, 86_400_000), 'First retry delay after a failed delivery step; doubles each attempt, with jitter.'),
