@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, runDirectoryCommand, type Io } from './cli/index.js';
-import { openDirectoryStore, startService } from './wiring.js';
+import { CliError, DIRECTORY_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, type Io } from './cli/index.js';
+import { openDirectoryStore, openSpool, startService } from './wiring.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -16,6 +16,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
   start [--roles mx,delivery]   run the service (all roles by default)
   config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
+${QUEUE_USAGE}
 
 options:
   --data-dir DIR   data directory (default ./data, or $HIKYAKU_DATA_DIR)
@@ -74,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       'password-stdin': { type: 'boolean', default: false },
       'keep-copy': { type: 'boolean', default: false },
       quota: { type: 'string' },
+      dkim: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -100,6 +103,15 @@ async function main(argv: string[]): Promise<number> {
     await start(config);
     return -1;
   }
+  if (command === 'queue') {
+    const spool = openSpool(config);
+    try {
+      await runQueueCommand(spool, action, { json: values.json, limit: values.limit }, io);
+    } finally {
+      await spool.close();
+    }
+    return 0;
+  }
   const store = openDirectoryStore(config);
   try {
     await runDirectoryCommand(
@@ -107,7 +119,15 @@ async function main(argv: string[]): Promise<number> {
       command,
       action,
       args,
-      { json: values.json, force: values.force, passwordStdin: values['password-stdin'], keepCopy: values['keep-copy'], quota: values.quota },
+      {
+        json: values.json,
+        force: values.force,
+        passwordStdin: values['password-stdin'],
+        keepCopy: values['keep-copy'],
+        quota: values.quota,
+        dkim: values.dkim,
+        mailHost: config.hostname,
+      },
       io,
     );
   } finally {

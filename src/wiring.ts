@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Config } from './config/index.js';
 import { DirectoryCache, type DirectoryStore } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
-import { DeliveryService } from './delivery/index.js';
-import { MxServer, Pop3Server, loadOrCreateTls } from './servers/index.js';
+import { DeliveryService, RemoteDelivery, SmtpRelay } from './delivery/index.js';
+import { SendingLimits } from './inbound/index.js';
+import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator } from './auth/index.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
@@ -19,17 +23,80 @@ export function openDirectoryStore(config: Config): DirectoryStore {
   return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'));
 }
 
+export function openSpool(config: Config): SqliteSpool {
+  return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
+}
+
 export function openMailStore(config: Config): MailStore {
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync']);
 }
 
+/**
+ * The SRS secret: configured, or generated once into DATA_DIR/srs.secret (created
+ * exclusively and fsynced, so every thread and restart reads the same one).
+ */
+export function srsSecret(config: Config): string {
+  if (config['srs.secret']) return config['srs.secret'];
+  const path = join(config.dataDir, 'srs.secret');
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, randomBytes(24).toString('base64url'));
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(path, 'utf8').trim();
+}
+
+function relayResolver(config: Config): Resolver {
+  const resolver = new Resolver({ timeout: 5000, tries: 2 });
+  if (config['relay.dnsServers']) resolver.setServers(config['relay.dnsServers'].split(','));
+  return resolver;
+}
+
 function deliveryService(config: Config, spool: Spool, mailStore: MailStore, directory: DirectoryCache, log: Logger, metrics: Metrics): DeliveryService {
+  const owner = newLeaseOwner();
+  const relay = new SmtpRelay(
+    relayResolver(config),
+    {
+      hostname: config.hostname,
+      port: config['relay.port'],
+      smarthost: config['relay.smarthost'],
+      smarthostUser: config['relay.smarthostUser'],
+      smarthostPassword: config['relay.smarthostPassword'],
+      maxConnectionsPerDestination: config['relay.maxConnectionsPerDomain'],
+      connectTimeoutMs: config['relay.connectTimeoutMs'],
+      replyTimeoutMs: config['relay.replyTimeoutMs'],
+    },
+    log.child({ mod: 'relay' }),
+  );
+  const remote = new RemoteDelivery(
+    spool,
+    directory,
+    relay,
+    {
+      owner,
+      hostname: config.hostname,
+      leaseMs: config['delivery.leaseMs'],
+      retryBaseMs: config['relay.retryBaseMs'],
+      retryMaxMs: config['relay.retryMaxMs'],
+      maxAgeMs: config['relay.maxQueueSeconds'] * 1000,
+      delayWarningMs: config['relay.delayWarningSeconds'] * 1000,
+    },
+    log.child({ mod: 'relay' }),
+    metrics,
+  );
   return new DeliveryService(
     spool,
     mailStore,
     directory,
+    remote,
     {
-      owner: newLeaseOwner(),
+      owner,
+      hostname: config.hostname,
+      relayConcurrency: config['relay.concurrency'],
+      srsSecret: srsSecret(config),
       concurrency: config['delivery.concurrency'],
       leaseMs: config['delivery.leaseMs'],
       pollMs: config['delivery.pollMs'],
@@ -47,7 +114,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   const directoryStore = openDirectoryStore(config);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
   await directory.start();
-  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
+  const spool = openSpool(config);
   const mailStore = openMailStore(config);
   const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
   return {
@@ -110,7 +177,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const directoryStore = openDirectoryStore(config);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
   await directory.start();
-  const spool = new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
+  const spool = openSpool(config);
   const recovered = spool.recover();
   if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
   // Opened only when used here (in-process delivery, tests): an MX whose delivery runs in
@@ -126,7 +193,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const listeners: Listener[] = [];
   const stops: (() => Promise<void>)[] = [];
 
-  const needsTls = config.roles.includes('mx') || config.roles.includes('pop3');
+  const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'submission');
+  const authenticator = new Authenticator(directory, {
+    failureDelayMs: config['auth.failureDelayMs'],
+    cacheMs: config['auth.cacheSeconds'] * 1000,
+    maxFailuresPerIp: config['auth.maxFailuresPerIp'],
+    maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
+    windowMs: config['auth.failureWindowSeconds'] * 1000,
+  });
   const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
 
   if (config.roles.includes('mx')) {
@@ -141,6 +215,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
         maxSessionSeconds: config['smtp.maxSessionSeconds'],
         maxClients: config['smtp.maxClients'],
+        srsSecret: srsSecret(config),
       },
       directory,
       spool,
@@ -153,14 +228,35 @@ export async function startService(config: Config, options: ServiceOptions = {})
     stops.push(() => mx.close());
   }
 
+  if (config.roles.includes('submission')) {
+    const submission = new SubmissionServer(
+      {
+        host: config['listen.host'],
+        port: config['submission.port'],
+        tlsPort: config['submission.tlsPort'],
+        hostname: config.hostname,
+        maxMessageBytes: config['smtp.maxMessageBytes'],
+        maxRecipients: config['submission.maxRecipients'],
+        maxLineLength: config['smtp.maxLineLength'],
+        idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
+        maxClients: config['smtp.maxClients'],
+        plaintextLogin: config['submission.plaintextLogin'],
+      },
+      authenticator,
+      directory,
+      spool,
+      new SendingLimits({ perAccountPerHour: config['submission.maxMessagesPerHour'], perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'] }),
+      tls!,
+      log.child({ mod: 'submission' }),
+      metrics,
+    );
+    const { plain, tls: implicit } = await submission.listen();
+    listeners.push({ role: 'submission', url: `smtp://${plain.address}:${plain.port}`, port: plain.port, note: `STARTTLS, AUTH ${config['submission.plaintextLogin'] === 'never' ? 'after TLS only' : 'PLAIN LOGIN'}` });
+    listeners.push({ role: 'submissions', url: `smtps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+    stops.unshift(() => submission.close());
+  }
+
   if (config.roles.includes('pop3')) {
-    const authenticator = new Authenticator(directory, {
-      failureDelayMs: config['auth.failureDelayMs'],
-      cacheMs: config['auth.cacheSeconds'] * 1000,
-      maxFailuresPerIp: config['auth.maxFailuresPerIp'],
-      maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
-      windowMs: config['auth.failureWindowSeconds'] * 1000,
-    });
     const pop3 = new Pop3Server(
       config['listen.host'],
       { plain: config['pop3.port'], tls: config['pop3.tlsPort'] },

@@ -1,5 +1,5 @@
 import { AddressError, HikyakuError, domainOf, normalizeAddress, parseDomain } from '../mail/index.js';
-import { generatePassword, hashPassword, type DirectoryStore } from '../directory/index.js';
+import { dnsRecords, generateDkimKey, generatePassword, hashPassword, newSelector, type DkimAlgorithm, type DirectoryStore } from '../directory/index.js';
 import { CliError, formatSize, parseSize, printTable, type Io } from './output.js';
 
 export interface Flags {
@@ -8,9 +8,13 @@ export interface Flags {
   readonly passwordStdin: boolean;
   readonly keepCopy: boolean;
   readonly quota?: string;
+  readonly dkim?: string;
+  /** The host name mail for hosted domains is sent to and from (config `hostname`). */
+  readonly mailHost: string;
 }
 
-export const DIRECTORY_USAGE = `  domain add NAME | list | remove NAME [--force]
+export const DIRECTORY_USAGE = `  domain add NAME [--dkim rsa|ed25519] | list | remove NAME [--force]
+         dns NAME | dkim-rotate NAME [--dkim rsa|ed25519]
   account add ADDRESS [--password-stdin] [--quota SIZE] | list [DOMAIN]
           passwd ADDRESS [--password-stdin] | quota ADDRESS SIZE | remove ADDRESS
   alias add ADDRESS|@DOMAIN TARGET... | list [DOMAIN] | remove ADDRESS [TARGET...]
@@ -42,13 +46,17 @@ function aliasKey(text: string | undefined): string {
   return address(text);
 }
 
-/** Targets must be addresses in hosted domains until relay to other domains exists. */
-async function targets(store: DirectoryStore, list: string[]): Promise<string[]> {
+/** Targets: hosted addresses are delivered here, others are relayed (with SRS). */
+function targets(list: string[]): string[] {
   if (list.length === 0) throw new CliError('give at least one TARGET address', 2);
-  const hosted = new Set((await store.listDomains()).map((d) => d.name));
-  const out = list.map((t) => address(t, 'TARGET'));
-  for (const t of out) if (!hosted.has(domainOf(t))) throw new HikyakuError('ERR_TARGET_NOT_HOSTED', t);
-  return [...new Set(out)];
+  return [...new Set(list.map((t) => address(t, 'TARGET')))];
+}
+
+function dkimAlgorithm(flags: Flags): DkimAlgorithm {
+  const a = (flags.dkim ?? 'rsa').toLowerCase();
+  if (a === 'rsa') return 'rsa-sha256';
+  if (a === 'ed25519') return 'ed25519-sha256';
+  throw new CliError(`--dkim must be rsa or ed25519, got "${flags.dkim}"`, 2);
 }
 
 async function password(io: Io, flags: Flags): Promise<{ value: string; generated: boolean }> {
@@ -62,8 +70,24 @@ async function password(io: Io, flags: Flags): Promise<{ value: string; generate
 export async function runDirectoryCommand(store: DirectoryStore, group: string, action: string | undefined, args: string[], flags: Flags, io: Io): Promise<void> {
   switch (`${group} ${action ?? ''}`) {
     case 'domain add': {
-      const d = await store.addDomain(domain(args[0]));
-      return io.out(`domain ${d.name} added`);
+      const key = generateDkimKey(dkimAlgorithm(flags), newSelector([]));
+      const d = await store.addDomain(domain(args[0]), key);
+      io.out(`domain ${d.name} added, DKIM selector ${key.selector}; publish these DNS records:`);
+      for (const line of dnsRecords(d.name, flags.mailHost, await store.listDkimKeys(d.name))) io.out(line);
+      return;
+    }
+    case 'domain dns': {
+      const name = domain(args[0]);
+      for (const line of dnsRecords(name, flags.mailHost, await store.listDkimKeys(name))) io.out(line);
+      return;
+    }
+    case 'domain dkim-rotate': {
+      const name = domain(args[0]);
+      const selector = newSelector((await store.listDkimKeys(name)).map((k) => k.selector));
+      await store.addDkimKey(name, generateDkimKey(dkimAlgorithm(flags), selector));
+      io.out(`domain ${name} now signs with selector ${selector}; publish its record before mail goes out, and keep the old one for a week:`);
+      for (const line of dnsRecords(name, flags.mailHost, await store.listDkimKeys(name))) io.out(line);
+      return;
     }
     case 'domain list':
       return printTable(io, flags.json, await store.listDomains(), [['name', 'DOMAIN']]);
@@ -113,7 +137,7 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
     case 'alias add': {
       const key = aliasKey(args[0]);
       const existing = (await store.listAliases(domainOf(key))).find((a) => a.address === key);
-      const merged = [...new Set([...(existing?.targets ?? []), ...(await targets(store, args.slice(1)))])];
+      const merged = [...new Set([...(existing?.targets ?? []), ...targets(args.slice(1))])];
       const a = await store.setAlias(key, merged);
       return io.out(`alias ${a.address} → ${a.targets.join(', ')}`);
     }
@@ -137,7 +161,7 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
 
     case 'forward set': {
       const acct = address(args[0], 'ACCOUNT');
-      const f = await store.setForward(acct, await targets(store, args.slice(1)), flags.keepCopy);
+      const f = await store.setForward(acct, targets(args.slice(1)), flags.keepCopy);
       return io.out(`mail to ${f.account} is forwarded to ${f.targets.join(', ')}${f.keepCopy ? ', keeping a copy' : ''}`);
     }
     case 'forward list': {

@@ -5,3 +5,4 @@
  */
 export * from './output.js';
 export * from './directory-commands.js';
+export * from './queue-commands.js';

@@ -48,7 +48,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'delivery', 'pop3'] as const;
+export const ROLES = ['mx', 'submission', 'delivery', 'pop3'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -72,6 +72,12 @@ export const SCHEMA = {
   hostname: key(() => hostname(), text(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'), 'Name used in greetings, Received: headers and the TLS certificate.'),
   'listen.host': key('127.0.0.1', text(/^[0-9A-Fa-f:.]+$/, 'an IP address'), 'Address every listener binds to.'),
   'mx.port': key(2525, PORT, 'Port of inbound SMTP (role mx).'),
+  'submission.port': key(5870, PORT, 'Port of authenticated submission with STARTTLS (role submission; 587 in production).'),
+  'submission.tlsPort': key(4650, PORT, 'Port of authenticated submission over implicit TLS (RFC 8314; 465 in production).'),
+  'submission.plaintextLogin': key<'never' | 'loopback' | 'always'>('never', oneOf('never', 'loopback', 'always'), 'AUTH without TLS on submission: never (AUTH is offered after STARTTLS only), only from loopback addresses (dev), or always.'),
+  'submission.maxRecipients': key(100, int(1, 100000), 'Most recipients of one submitted message; more get 452 4.5.3.'),
+  'submission.maxMessagesPerHour': key(500, int(1, 10_000_000), 'Messages one account may submit per hour; past it MAIL FROM gets 550 5.4.5.'),
+  'submission.maxMessagesPerHourPerDomain': key(10_000, int(1, 100_000_000), 'Messages all accounts of one domain may submit per hour.'),
   'smtp.maxMessageBytes': key(50 * 1024 * 1024, int(1024, 2 ** 31), 'Largest message accepted (SIZE, RFC 1870).'),
   'smtp.maxRecipients': key(100, int(1, 100000), 'Most recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100).'),
   'smtp.maxLineLength': key(998, int(78, 1_000_000), 'Longest line of a message, without CRLF (RFC 5322 §2.1.1).'),
@@ -99,6 +105,20 @@ export const SCHEMA = {
   'delivery.storeTimeoutMs': key(30_000, int(1, 3_600_000), 'Deadline for one mailbox store call during delivery.'),
   'delivery.leaseMs': key(60_000, int(100, 86_400_000), 'How long a worker holds a queue entry before another may take it.'),
   'delivery.pollMs': key(500, int(10, 60_000), 'How often idle workers look for work written by other processes.'),
+  'relay.port': key(25, PORT, 'SMTP port of remote MX hosts (tests point it elsewhere).'),
+  'relay.dnsServers': key('', text(/^([0-9A-Fa-f:.\[\]]+(,[0-9A-Fa-f:.\[\]]+)*)?$/, 'a comma-separated list of IP[:port]'), 'DNS servers for MX lookups, comma-separated IP or IP:port; empty: the system resolver.'),
+  'relay.smarthost': key('', text(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$|^$/, 'host:port'), 'Relay all outgoing mail through this host:port instead of MX lookups; empty: none.'),
+  'relay.smarthostUser': key('', text(), 'User name for AUTH at the smarthost; empty: no AUTH.'),
+  'relay.smarthostPassword': key('', text(), 'Password for AUTH at the smarthost.'),
+  'relay.concurrency': key(64, int(1, 4096), 'Most outbound SMTP transactions in flight per delivery thread.'),
+  'relay.maxConnectionsPerDomain': key(10, int(1, 1000), 'Most concurrent connections to one destination domain (or to the smarthost).'),
+  'relay.connectTimeoutMs': key(30_000, int(100, 600_000), 'Deadline for connecting to a remote host.'),
+  'relay.replyTimeoutMs': key(300_000, int(100, 3_600_000), 'Deadline for any one reply of a remote server (RFC 5321 §4.5.3.2 asks for 5 to 10 minutes).'),
+  'relay.retryBaseMs': key(300_000, int(1, 86_400_000), 'First retry delay after a temporary relay failure; doubles each attempt, with jitter.'),
+  'relay.retryMaxMs': key(3_600_000, int(1, 86_400_000), 'Longest delay between relay retries.'),
+  'relay.maxQueueSeconds': key(5 * 86_400, int(1, 60 * 86_400), 'A message not relayed after this long is bounced to its sender (5 days, like Postfix).'),
+  'relay.delayWarningSeconds': key(4 * 3600, int(1, 60 * 86_400), 'After this long undelivered, the sender gets one delayed-delivery notice.'),
+  'srs.secret': key('', text(), 'Secret of SRS addresses for forwarding; empty: one generated once and kept in DATA_DIR/srs.secret. Every node must share it.'),
   'directory.refreshMs': key(250, int(10, 60_000), 'How often the directory cache checks for changes.'),
   'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
 } as const;

@@ -1,14 +1,22 @@
-import { HikyakuError } from '../mail/index.js';
+import { HikyakuError, domainOf, isSrsAddress, srsDecode, srsEncode } from '../mail/index.js';
 import type { RecipientDirectory } from '../directory/index.js';
 import { withDeadline, type MailStore } from '../mailstore/index.js';
-import { retryDelay, type QueueEntry, type Spool } from '../queue/index.js';
-import { deliveryHeader } from '../message/index.js';
+import { retryDelay, type QueueEntry, type Route, type Spawn, type Spool } from '../queue/index.js';
+import { deliveryHeader, type DsnRecipient } from '../message/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
+import { dsnNotice } from './bounces.js';
+import type { RemoteDelivery } from './remote.js';
 
 export interface DeliveryOptions {
   readonly owner: string;
+  /** Our host name: Reporting-MTA of DSNs. */
+  readonly hostname: string;
   readonly concurrency: number;
+  /** Most remote (relay) deliveries in flight. */
+  readonly relayConcurrency: number;
+  /** Secret of SRS addresses (forwarding to other domains, and their bounces). */
+  readonly srsSecret: string;
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly retryBaseMs: number;
@@ -25,13 +33,14 @@ const UNKNOWN_RECIPIENT_ATTEMPTS = 5;
 /**
  * Delivery workers: lease due queue entries, expand the recipient (aliases, catch-all,
  * forwards), append to each mailbox idempotently, then mark the entry done. A failed
- * or slow store defers the entry with backoff; nothing is dropped.
+ * or slow store defers the entry with backoff; nothing is dropped. Remote entries run in
+ * their own loop with their own limit, so slow remote servers never hold up mailboxes.
  */
 export class DeliveryService {
   private running = false;
-  private inFlight = 0;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+  private readonly inFlight: Record<Route, number> = { local: 0, remote: 0 };
+  private readonly wakeUps = new Set<() => void>();
+  private loops: Promise<void>[] = [];
   private readonly limiter: AdaptiveLimiter;
   private readonly breaker: CircuitBreaker;
 
@@ -39,6 +48,7 @@ export class DeliveryService {
     private readonly spool: Spool,
     private readonly store: MailStore,
     private readonly directory: RecipientDirectory,
+    private readonly remote: RemoteDelivery,
     private readonly options: DeliveryOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -50,55 +60,57 @@ export class DeliveryService {
 
   start(): void {
     this.running = true;
-    this.loop = this.run();
+    this.loops = [this.run('local'), this.run('remote')];
   }
 
   /** Stops leasing, lets deliveries in flight finish (up to `graceMs`), hands back the rest. */
   async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
+    await Promise.all(this.loops);
     const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
+    while (this.inFlight.local + this.inFlight.remote > 0 && Date.now() < deadline) await sleep(20);
     await this.spool.release(this.options.owner);
   }
 
   wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
+    const all = [...this.wakeUps];
+    this.wakeUps.clear();
+    for (const w of all) w();
   }
 
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
+      const done = () => {
         clearTimeout(timer);
+        this.wakeUps.delete(done);
         resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wakeUps.add(done);
     });
   }
 
-  private async run(): Promise<void> {
+  /** How many more entries of `route` may start now; for local, 0 with a wait while the breaker is open. */
+  private room(route: Route): { room: number; waitMs: number } {
+    if (route === 'remote') return { room: this.options.relayConcurrency - this.inFlight.remote, waitMs: this.options.pollMs };
+    this.metrics.deliveryLimit.set(this.limiter.limit);
+    this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);
+    const wait = this.breaker.waitMs();
+    if (wait > 0) return { room: 0, waitMs: wait };
+    return { room: Math.min(this.limiter.limit - this.inFlight.local, this.breaker.allowance()), waitMs: this.options.pollMs };
+  }
+
+  private async run(route: Route): Promise<void> {
     while (this.running) {
-      this.metrics.deliveryLimit.set(this.limiter.limit);
-      this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);
-      const wait = this.breaker.waitMs();
-      if (wait > 0) {
-        await this.idle(wait);
-        continue;
-      }
-      const room = Math.min(this.limiter.limit - this.inFlight, this.breaker.allowance());
+      const { room, waitMs } = this.room(route);
       if (room <= 0) {
-        await this.idle(this.options.pollMs);
+        await this.idle(waitMs);
         continue;
       }
       let entries: QueueEntry[];
       try {
-        entries = await this.spool.lease(this.options.owner, room, this.options.leaseMs);
+        entries = await this.spool.lease(this.options.owner, room, this.options.leaseMs, route);
       } catch (err) {
         this.log.error({ err }, 'cannot lease from the queue');
         await this.idle(this.options.pollMs);
@@ -109,12 +121,12 @@ export class DeliveryService {
         continue;
       }
       for (const entry of entries) {
-        this.inFlight++;
-        this.deliver(entry)
+        this.inFlight[route]++;
+        (route === 'local' ? this.deliver(entry) : this.remote.deliver(entry))
           // Whatever fails here, the lease expires and the entry is delivered again.
           .catch((err: unknown) => this.log.error({ err, qid: entry.id }, 'delivery step failed; the entry is retried when its lease expires'))
           .finally(() => {
-            this.inFlight--;
+            this.inFlight[route]--;
             this.wake();
           });
       }
@@ -123,25 +135,23 @@ export class DeliveryService {
 
   private async deliver(entry: QueueEntry): Promise<void> {
     const log = this.log.child({ qid: entry.id, mid: entry.messageId, rcpt: entry.rcpt });
-    let accounts = this.directory.expand(entry.rcpt);
-    if (accounts.length === 0) {
+    if (isSrsAddress(entry.rcpt)) return this.srsBounce(entry, log);
+    let expansion = this.directory.expand(entry.rcpt);
+    if (expansion.accounts.length + expansion.remote.length === 0) {
       await this.directory.refresh();
-      accounts = this.directory.expand(entry.rcpt);
+      expansion = this.directory.expand(entry.rcpt);
     }
-    if (accounts.length === 0 && entry.attempts < UNKNOWN_RECIPIENT_ATTEMPTS) {
+    const { accounts, remote } = expansion;
+    if (accounts.length + remote.length === 0 && entry.attempts < UNKNOWN_RECIPIENT_ATTEMPTS) {
       const delay = retryDelay(entry.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
       log.warn({ retryInMs: delay }, 'recipient not in the directory; retrying in case it was just added');
       this.metrics.deliveries.inc({ outcome: 'deferred' });
       await this.spool.defer(entry, this.options.owner, '4.1.1 recipient not found in the directory', Date.now() + delay);
       return;
     }
-    if (accounts.length === 0) {
-      // The recipient was removed after the message was accepted. Kept, with its reason,
-      // until bounces can be sent (relay arrives with the submission issue).
-      log.error('recipient no longer exists; message kept as bounced until a DSN can be sent');
-      this.metrics.deliveries.inc({ outcome: 'bounced' });
-      await this.spool.bounce(entry, this.options.owner, '5.1.1 recipient no longer exists');
-      return;
+    if (accounts.length + remote.length === 0) {
+      log.error('recipient no longer exists; bounced');
+      return this.bounce(entry, { rcpt: entry.rcpt, action: 'failed', status: '5.1.1', diagnostic: '550 5.1.1 the recipient no longer exists' });
     }
     const started = Date.now();
     try {
@@ -164,14 +174,49 @@ export class DeliveryService {
       return;
     }
     const ms = Date.now() - started;
-    this.metrics.storeSeconds.observe(ms / 1000);
-    this.limiter.onSuccess(ms);
-    this.breaker.onSuccess();
-    if (!(await this.spool.complete(entry, this.options.owner))) {
+    if (accounts.length > 0) {
+      this.metrics.storeSeconds.observe(ms / 1000);
+      this.limiter.onSuccess(ms);
+      this.breaker.onSuccess();
+    }
+    // Forwards to other domains become remote entries of the same message, in the commit that completes this one.
+    const mailFrom = this.forwardSender(entry);
+    const spawn: Spawn[] = remote.map((rcpt) => ({ rcpt, mailFrom, route: 'remote' }));
+    if (!(await this.spool.complete(entry, this.options.owner, spawn))) {
       log.warn('lease lost before completion; the entry will be retried and the append is idempotent');
     }
     this.metrics.deliveries.inc({ outcome: 'delivered' });
-    log.debug({ accounts: accounts.map((a) => a.address), ms }, 'delivered');
+    log.debug({ accounts: accounts.map((a) => a.address), forwardedTo: remote, ms }, 'delivered');
+  }
+
+  /**
+   * The reverse-path of a forward to another domain: the sender rewritten with SRS under
+   * the forwarding domain, so SPF passes at the destination; unchanged when the sender is
+   * ours (SPF passes anyway) or null (a bounce stays a bounce).
+   */
+  private forwardSender(entry: QueueEntry): string {
+    const from = entry.mailFrom;
+    if (from === '' || this.directory.isHostedDomain(domainOf(from.toLowerCase()))) return from;
+    return srsEncode(from, domainOf(entry.rcpt), this.options.srsSecret);
+  }
+
+  /** Mail to one of our SRS addresses (a bounce of a forward) goes back to the original sender. */
+  private async srsBounce(entry: QueueEntry, log: Logger): Promise<void> {
+    const decoded = srsDecode(entry.rcpt, this.options.srsSecret);
+    if ('error' in decoded) {
+      log.warn({ reason: decoded.error }, 'SRS address not valid any more; bounced');
+      return this.bounce(entry, { rcpt: entry.rcpt, action: 'failed', status: '5.1.1', diagnostic: `550 5.1.1 ${decoded.error}` });
+    }
+    const route: Route = this.directory.isHostedDomain(domainOf(decoded.sender.toLowerCase())) ? 'local' : 'remote';
+    await this.spool.complete(entry, this.options.owner, [{ rcpt: route === 'local' ? decoded.sender.toLowerCase() : decoded.sender, mailFrom: entry.mailFrom, route }]);
+    log.info({ to: decoded.sender }, 'SRS address resolved; passed on to the original sender');
+  }
+
+  private async bounce(entry: QueueEntry, reason: DsnRecipient): Promise<void> {
+    const notice = await dsnNotice(this.spool, this.directory, this.options.hostname, entry, [reason]);
+    if (notice) this.metrics.dsnQueued.inc({ kind: 'failed' });
+    this.metrics.deliveries.inc({ outcome: 'bounced' });
+    await this.spool.bounce(entry, this.options.owner, notice);
   }
 
   private async failed(entry: QueueEntry, err: unknown, log: Logger): Promise<void> {

@@ -1,20 +1,29 @@
 import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
-import { expandRecipient, isKnownRecipient, type DirectoryIndex } from './expand.js';
-import type { AccountRecord, DirectorySnapshot, DirectoryStore } from './types.js';
+import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
+import type { AccountRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
   isHostedDomain(domain: string): boolean;
   isKnownRecipient(address: string): boolean;
-  expand(address: string): AccountRecord[];
+  expand(address: string): Expansion;
   account(address: string): AccountRecord | undefined;
+  /** True if `account` may send as `address`: its own address, or an alias that delivers to it. */
+  maySendAs(account: string, address: string): boolean;
+  /** The key that signs the domain's outgoing mail, if it has one. */
+  dkimKey(domain: string): DkimKeyRecord | undefined;
   /** Reloads from the store now if it changed; resolves when done (or when it failed). */
   refresh(): Promise<void>;
 }
 
-function indexOf(snapshot: DirectorySnapshot): DirectoryIndex {
+interface CacheIndex extends DirectoryIndex {
+  readonly dkim: ReadonlyMap<string, DkimKeyRecord>;
+}
+
+function indexOf(snapshot: DirectorySnapshot): CacheIndex {
   return {
+    dkim: new Map(snapshot.dkimKeys.map((k) => [k.domain, k])),
     domains: new Set(snapshot.domains.map((d) => d.name)),
     accounts: new Map(snapshot.accounts.map((a) => [a.address, a])),
     aliases: new Map(snapshot.aliases.map((a) => [a.address, a])),
@@ -28,7 +37,7 @@ function indexOf(snapshot: DirectorySnapshot): DirectoryIndex {
  * recipient checks at RCPT never wait on storage.
  */
 export class DirectoryCache implements RecipientDirectory {
-  private index: DirectoryIndex = indexOf({ version: -1, domains: [], accounts: [], aliases: [], forwards: [] });
+  private index: CacheIndex = indexOf({ version: -1, domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] });
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -89,8 +98,17 @@ export class DirectoryCache implements RecipientDirectory {
     return this.index.domains.has(domainOf(address)) && isKnownRecipient(this.index, address);
   }
 
-  expand(address: string): AccountRecord[] {
+  expand(address: string): Expansion {
     return expandRecipient(this.index, address);
+  }
+
+  maySendAs(account: string, address: string): boolean {
+    // A catch-all does not count: it would let one user send as every address of the domain.
+    return address === account || (this.index.aliases.get(address)?.targets.includes(account) ?? false);
+  }
+
+  dkimKey(domain: string): DkimKeyRecord | undefined {
+    return this.index.dkim.get(domain);
   }
 
   account(address: string): AccountRecord | undefined {

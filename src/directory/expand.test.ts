@@ -13,7 +13,7 @@ function index(accounts: string[], aliases: Record<string, string[]>, forwards: 
   };
 }
 
-const names = (ix: DirectoryIndex, a: string) => expandRecipient(ix, a).map((x) => x.address).sort();
+const names = (ix: DirectoryIndex, a: string) => expandRecipient(ix, a).accounts.map((x) => x.address).sort();
 
 test('accounts, aliases, catch-all and forwards', () => {
   const ix = index(['a@x.test', 'b@x.test', 'c@x.test'], { 'team@x.test': ['a@x.test', 'b@x.test'], '@x.test': ['c@x.test'] }, { 'b@x.test': [['c@x.test'], true] });
@@ -47,4 +47,13 @@ test('alias loops and deep chains end', () => {
   const deep = index(['l100@x.test'], chain, {});
   assert.deepEqual(names(deep, 'l0@x.test'), []);
   assert.deepEqual(names(deep, 'l90@x.test'), ['l100@x.test']);
+});
+
+test('targets outside the hosted domains are returned for relay, once, with a kept copy', () => {
+  const ix = index(['a@x.test', 'b@x.test'], { 'out@x.test': ['z@elsewhere.test', 'a@x.test'] }, { 'b@x.test': [['z@elsewhere.test', 'y@elsewhere.test'], true] });
+  assert.deepEqual(expandRecipient(ix, 'out@x.test'), { accounts: [ix.accounts.get('a@x.test')], remote: ['z@elsewhere.test'] });
+  const b = expandRecipient(ix, 'b@x.test');
+  assert.deepEqual(b.accounts.map((x) => x.address), ['b@x.test']);
+  assert.deepEqual(b.remote.sort(), ['y@elsewhere.test', 'z@elsewhere.test']);
+  assert.deepEqual(expandRecipient(ix, 'nobody@elsewhere.test'), { accounts: [], remote: [] }, 'the recipient itself is never relayed by expansion');
 });

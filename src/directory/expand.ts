@@ -17,18 +17,31 @@ export function isKnownRecipient(index: DirectoryIndex, address: string): boolea
   return index.accounts.has(address) || index.aliases.has(address) || index.aliases.has('@' + domainOf(address));
 }
 
+/** Where a message for one recipient goes: mailboxes here, and addresses elsewhere. */
+export interface Expansion {
+  readonly accounts: AccountRecord[];
+  /** Targets outside the hosted domains (forwards, aliases): relayed. */
+  readonly remote: string[];
+}
+
 /**
- * The accounts a message for `address` lands in, after aliases, catch-alls and forwards.
- * Each account appears once. Empty when the address is unknown.
+ * The accounts a message for `address` lands in, after aliases, catch-alls and forwards,
+ * and the outside addresses it is forwarded to. Each appears once. Both are empty when
+ * the address is unknown.
  *
  * Loops: an address seen twice on one path is not followed again. An account whose
  * forwarding leads to no mailbox at all (a loop, or targets since removed) keeps the
  * mail itself, because mail that got a 250 must never vanish (DESIGN.md principle 2).
  */
-export function expandRecipient(index: DirectoryIndex, address: string): AccountRecord[] {
+export function expandRecipient(index: DirectoryIndex, address: string): Expansion {
   const out = new Map<number, AccountRecord>();
+  const remote = new Set<string>();
   const walk = (addr: string, depth: number, path: Set<string>): boolean => {
     if (depth > MAX_DEPTH || path.has(addr)) return false;
+    if (depth > 0 && !index.domains.has(domainOf(addr))) {
+      remote.add(addr);
+      return true;
+    }
     const next = new Set(path).add(addr);
     const alias = index.aliases.get(addr);
     if (alias) return walkAll(alias.targets, depth, next);
@@ -49,5 +62,5 @@ export function expandRecipient(index: DirectoryIndex, address: string): Account
     return any;
   };
   walk(address, 0, new Set());
-  return [...out.values()];
+  return { accounts: [...out.values()], remote: [...remote] };
 }

@@ -1,5 +1,6 @@
 /**
- * directory: domains, accounts, aliases (with catch-all), forwards and credentials.
+ * directory: domains, accounts, aliases (with catch-all), forwards, credentials and
+ * DKIM keys (RFC 6376, RFC 8463).
  * The store interface is implemented by each backend; the cache answers recipient
  * checks and expansion from memory, so accepting mail never waits on storage.
  * Invariants: addresses are normalized keys; an address is an account or an alias.
@@ -8,3 +9,4 @@ export * from './types.js';
 export * from './expand.js';
 export * from './cache.js';
 export * from './password.js';
+export * from './dkim.js';

@@ -29,9 +29,29 @@ export interface ForwardRecord {
   readonly keepCopy: boolean;
 }
 
+/** A DKIM signing key of a domain (RFC 6376); the newest one signs, older ones stay published. */
+export interface DkimKeyRecord {
+  readonly domain: string;
+  readonly selector: string;
+  readonly algorithm: DkimAlgorithm;
+  /** PKCS#8 PEM. */
+  readonly privateKey: string;
+  /** The p= value of the DNS record: base64 SPKI for RSA, the raw key for Ed25519 (RFC 8463). */
+  readonly publicKey: string;
+  /** True for the one key that signs the domain's mail now. */
+  readonly active: boolean;
+  readonly createdAt: number;
+}
+
+export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
+
+export type NewDkimKey = Omit<DkimKeyRecord, 'domain' | 'active' | 'createdAt'>;
+
 export interface DirectorySnapshot {
   readonly version: number;
   readonly domains: readonly DomainRecord[];
+  /** The active DKIM key of each domain that has one. */
+  readonly dkimKeys: readonly DkimKeyRecord[];
   readonly accounts: readonly AccountRecord[];
   readonly aliases: readonly AliasRecord[];
   readonly forwards: readonly ForwardRecord[];
@@ -48,7 +68,8 @@ export interface DirectorySnapshot {
  * - Errors are HikyakuError with a directory code; nothing else escapes.
  */
 export interface DirectoryStore {
-  addDomain(name: string): Promise<DomainRecord>;
+  /** Adds the domain and, in the same transaction, its first DKIM key. */
+  addDomain(name: string, dkim?: NewDkimKey): Promise<DomainRecord>;
   /** Refuses (ERR_DOMAIN_NOT_EMPTY) while accounts or aliases remain, unless `force`. */
   removeDomain(name: string, force: boolean): Promise<void>;
   listDomains(): Promise<DomainRecord[]>;
@@ -68,6 +89,11 @@ export interface DirectoryStore {
   setForward(account: string, targets: readonly string[], keepCopy: boolean): Promise<ForwardRecord>;
   removeForward(account: string): Promise<void>;
   listForwards(domain?: string): Promise<ForwardRecord[]>;
+
+  /** Adds a key and makes it the one that signs (rotation); the old ones are kept. ERR_DKIM_SELECTOR_TAKEN if the selector exists. */
+  addDkimKey(domain: string, key: NewDkimKey): Promise<DkimKeyRecord>;
+  /** Every key of the domain, newest first. */
+  listDkimKeys(domain: string): Promise<DkimKeyRecord[]>;
 
   /** The whole directory at one version, for caches. */
   snapshot(): Promise<DirectorySnapshot>;

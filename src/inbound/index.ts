@@ -1,6 +1,7 @@
 /**
  * inbound: accept or refuse — recipient checks for the MX (hosted only, never an open
- * relay). Reads only the directory cache, never a store. Later: relay rules for
- * authenticated submission, rate limits.
+ * relay; our SRS addresses), and for authenticated submission the sender check, the
+ * recipient rules and hourly sending limits. Reads only the directory cache, never a store.
  */
 export * from './recipient-policy.js';
+export * from './send-limits.js';

@@ -20,6 +20,15 @@ export const ERRORS = {
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
   ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },
   ERR_UTF8_REQUIRED: { smtp: [553, '5.6.7'], http: 400, text: 'Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)' },
+  ERR_AUTH_REQUIRED: { smtp: [530, '5.7.0'], http: 401, text: 'Authentication required' },
+  // RFC 3207 §4: AUTH before STARTTLS where plaintext logins are not allowed.
+  ERR_TLS_REQUIRED: { smtp: [530, '5.7.0'], http: 403, text: 'Must issue a STARTTLS command first' },
+  // RFC 4954 §6: 535 5.7.8 for wrong credentials.
+  ERR_AUTH_FAILED: { smtp: [535, '5.7.8'], http: 401, text: 'Authentication credentials invalid' },
+  ERR_AUTH_RATE_LIMITED: { smtp: [454, '4.7.0'], http: 429, text: 'Too many failed logins, try again later' },
+  ERR_SENDER_NOT_OWNED: { smtp: [553, '5.7.1'], http: 403, text: 'Sender address rejected: you may send only as your own address or an alias of yours' },
+  // As large providers answer it: the user learns the limit now, the MUA does not retry blindly.
+  ERR_SEND_RATE: { smtp: [550, '5.4.5'], http: 429, text: 'Hourly sending limit reached, try again later' },
   ERR_BAD_ADDRESS: { smtp: [501, '5.1.3'], http: 400, text: 'Bad address syntax' },
   ERR_STORE_TIMEOUT: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store did not answer in time' },
   ERR_STORE_FAILED: { smtp: [451, '4.3.0'], http: 503, text: 'The mailbox store failed' },
@@ -31,7 +40,7 @@ export const ERRORS = {
   ERR_ADDRESS_TAKEN: { http: 409, text: 'The address is already in use' },
   ERR_ACCOUNT_UNKNOWN: { http: 404, text: 'No such account' },
   ERR_ALIAS_UNKNOWN: { http: 404, text: 'No such alias' },
-  ERR_TARGET_NOT_HOSTED: { http: 400, text: 'Forwarding targets must be hosted addresses (relay to other domains is not available yet)' },
+  ERR_DKIM_SELECTOR_TAKEN: { http: 409, text: 'The domain already has a DKIM key with this selector' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -22,6 +22,14 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
   });
+  readonly relayed = new Counter({ name: 'hikyaku_relay_recipients_total', help: 'Recipients handed to remote servers, by outcome (sent, deferred, bounced)', registers: [this.registry], labelNames: ['outcome'] });
+  readonly relaySeconds = new Histogram({
+    name: 'hikyaku_relay_transaction_seconds',
+    help: 'Time of one outbound SMTP transaction, from DNS lookup to the final reply',
+    registers: [this.registry],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+  });
+  readonly dsnQueued = new Counter({ name: 'hikyaku_dsn_queued_total', help: 'Delivery status notifications queued, by kind (failed, delayed)', registers: [this.registry], labelNames: ['kind'] });
   readonly pop3Sessions = new Gauge({ name: 'hikyaku_pop3_sessions', help: 'Open POP3 sessions', registers: [this.registry] });
   readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
   readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });

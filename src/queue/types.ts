@@ -8,20 +8,58 @@ export interface Envelope {
   readonly recipients: readonly string[];
   /** RFC 6531: the client asked for SMTPUTF8. */
   readonly smtputf8: boolean;
+  /** The recipients (among `recipients`) relayed to other servers; the rest are delivered here. */
+  readonly remote?: readonly string[];
 }
 
-export type EntryState = 'queued' | 'active' | 'deferred' | 'done' | 'bounced';
+/** Where an entry goes: into a mailbox here, or to another server (relay). */
+export type Route = 'local' | 'remote';
+
+/** Entries that are finished (delivered, relayed or bounced with a DSN) leave the queue. */
+export type EntryState = 'queued' | 'active' | 'deferred';
 
 /** One queue entry: one recipient of one message, as leased by a delivery worker. */
 export interface QueueEntry {
   readonly id: number;
   readonly messageId: string;
+  /** The reverse-path for this entry: the message's, or a rewritten one (SRS) for a forward. */
   readonly mailFrom: string;
   readonly rcpt: string;
+  readonly route: Route;
   readonly size: number;
+  readonly smtputf8: boolean;
   readonly receivedAt: number;
   /** Attempts including the current one. */
   readonly attempts: number;
+  /** A delayed-delivery warning was already sent for this entry. */
+  readonly warned: boolean;
+}
+
+/** A new entry for the same message, made when another is completed (forwarding, SRS bounce). */
+export interface Spawn {
+  readonly rcpt: string;
+  readonly mailFrom: string;
+  readonly route: Route;
+}
+
+/** A new message queued in the same commit as a settle step: a DSN. Small, so a buffer. */
+export interface Notice {
+  readonly envelope: Envelope;
+  readonly body: Buffer;
+}
+
+/** One line of `hikyaku queue list`. */
+export interface QueueListing {
+  readonly id: number;
+  readonly messageId: string;
+  readonly mailFrom: string;
+  readonly rcpt: string;
+  readonly route: Route;
+  readonly state: EntryState;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly lastError: string | null;
+  readonly receivedAt: number;
 }
 
 /** A message being written to the spool; nothing is visible until `commit`. */
@@ -52,18 +90,29 @@ export interface QueueStats {
  * - Leases: an entry is leased to one owner until `leaseMs` passes; an expired lease may
  *   be taken by another owner, so a crashed worker's entries are delivered again.
  * - complete/defer/bounce by an owner whose lease was lost are ignored (return false).
- * - A message's body is kept until every entry of it is done.
+ * - A settle step and what it queues (spawned entries, a notice) commit together: a crash
+ *   leaves either both or neither.
+ * - A message's body is kept until every entry of it is finished.
  */
 export interface Spool {
   begin(): Promise<SpoolWriter>;
-  /** Leases up to `limit` entries that are due, oldest first. */
-  lease(owner: string, limit: number, leaseMs: number): Promise<QueueEntry[]>;
+  /** Leases up to `limit` entries of `route` that are due, oldest first. */
+  lease(owner: string, limit: number, leaseMs: number, route?: Route): Promise<QueueEntry[]>;
+  /**
+   * Leases the other due entries of `entry`'s message with the same reverse-path and
+   * route whose recipient is in `domain`, so that one SMTP transaction carries them all.
+   */
+  leaseSiblings(entry: QueueEntry, owner: string, leaseMs: number, domain: string): Promise<QueueEntry[]>;
   /** The body as written at accept time. */
   openBody(messageId: string): Readable;
-  complete(entry: QueueEntry, owner: string): Promise<boolean>;
-  defer(entry: QueueEntry, owner: string, error: string, retryAt: number): Promise<boolean>;
-  /** Permanent failure: kept with its reason until a DSN can be sent to the sender. */
-  bounce(entry: QueueEntry, owner: string, error: string): Promise<boolean>;
+  /** Finished; `spawn` adds entries for the same message in the same commit. */
+  complete(entry: QueueEntry, owner: string, spawn?: readonly Spawn[]): Promise<boolean>;
+  /** Retry at `retryAt`; a `notice` (delay warning) is queued with it and marks the entry warned. */
+  defer(entry: QueueEntry, owner: string, error: string, retryAt: number, notice?: Notice): Promise<boolean>;
+  /** Permanent failure: the entry leaves the queue, its DSN (`notice`) enters it in the same commit. */
+  bounce(entry: QueueEntry, owner: string, notice?: Notice): Promise<boolean>;
+  /** Entries in the queue, oldest first, for operators. */
+  list(limit: number): Promise<QueueListing[]>;
   /** Hands back every lease of `owner` (graceful shutdown). */
   release(owner: string): Promise<void>;
   stats(): Promise<QueueStats>;

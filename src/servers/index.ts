@@ -5,3 +5,4 @@
 export * from './smtp/index.js';
 export * from './pop3/index.js';
 export * from './tls.js';
+export * from './plaintext.js';

@@ -24,7 +24,8 @@ export function testConfig(dataDir: string, overrides: Partial<Record<ConfigKey,
   return loadConfig({
     dataDir,
     env: {},
-    overrides: { 'mx.port': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'auth.failureDelayMs': 10, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
+    // Relay asks a DNS port where nothing listens unless a test gives its own resolver.
+    overrides: { 'mx.port': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'submission.port': 0, 'submission.tlsPort': 0, 'relay.dnsServers': '127.0.0.1:9', 'auth.failureDelayMs': 10, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
   });
 }
 
@@ -52,6 +53,8 @@ export interface TestService {
   readonly port: number;
   readonly pop3Port: number;
   readonly pop3sPort: number;
+  readonly submissionPort: number;
+  readonly submissionsPort: number;
   readonly directoryStore: DirectoryStore;
   stop(): Promise<void>;
 }
@@ -67,6 +70,8 @@ export async function startTestService(dataDir: string, overrides: Partial<Recor
     port: service.listeners.find((l) => l.role === 'mx')?.port ?? 0,
     pop3Port: service.listeners.find((l) => l.role === 'pop3')?.port ?? 0,
     pop3sPort: service.listeners.find((l) => l.role === 'pop3s')?.port ?? 0,
+    submissionPort: service.listeners.find((l) => l.role === 'submission')?.port ?? 0,
+    submissionsPort: service.listeners.find((l) => l.role === 'submissions')?.port ?? 0,
     directoryStore,
     async stop() {
       await service.stop();

@@ -4,6 +4,8 @@ import type {
   AliasRecord,
   DirectorySnapshot,
   DirectoryStore,
+  DkimKeyRecord,
+  NewDkimKey,
   DomainRecord,
   ForwardRecord,
 } from '../../directory/index.js';
@@ -30,7 +32,36 @@ const MIGRATIONS = [
      account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
      targets TEXT NOT NULL,
      keep_copy INTEGER NOT NULL);`,
+  `CREATE TABLE dkim_keys (
+     domain TEXT NOT NULL REFERENCES domains(name),
+     selector TEXT NOT NULL,
+     algorithm TEXT NOT NULL,
+     private_key TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     active INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (domain, selector));`,
 ];
+
+interface DkimRow {
+  domain: string;
+  selector: string;
+  algorithm: DkimKeyRecord['algorithm'];
+  private_key: string;
+  public_key: string;
+  active: number;
+  created_at: number;
+}
+
+const toDkim = (r: DkimRow): DkimKeyRecord => ({
+  domain: r.domain,
+  selector: r.selector,
+  algorithm: r.algorithm,
+  privateKey: r.private_key,
+  publicKey: r.public_key,
+  active: r.active === 1,
+  createdAt: r.created_at,
+});
 
 interface AccountRow {
   id: number;
@@ -97,13 +128,37 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return row;
   }
 
-  async addDomain(name: string): Promise<DomainRecord> {
+  async addDomain(name: string, dkim?: NewDkimKey): Promise<DomainRecord> {
     return this.change(() => {
       const createdAt = Date.now();
       const r = this.db.prepare('INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING').run(name, createdAt);
       if (r.changes === 0) throw new HikyakuError('ERR_DOMAIN_EXISTS', name);
+      if (dkim) this.insertDkimKey(name, dkim);
       return { name, createdAt };
     });
+  }
+
+  async addDkimKey(domain: string, key: NewDkimKey): Promise<DkimKeyRecord> {
+    return this.change(() => {
+      this.requireDomain(domain);
+      return this.insertDkimKey(domain, key);
+    });
+  }
+
+  private insertDkimKey(domain: string, key: NewDkimKey): DkimKeyRecord {
+    if (this.db.prepare('SELECT 1 FROM dkim_keys WHERE domain = ? AND selector = ?').get(domain, key.selector)) {
+      throw new HikyakuError('ERR_DKIM_SELECTOR_TAKEN', `${key.selector}._domainkey.${domain}`);
+    }
+    this.db.prepare('UPDATE dkim_keys SET active = 0 WHERE domain = ?').run(domain);
+    const row = this.db
+      .prepare('INSERT INTO dkim_keys (domain, selector, algorithm, private_key, public_key, active, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING *')
+      .get(domain, key.selector, key.algorithm, key.privateKey, key.publicKey, Date.now()) as DkimRow;
+    return toDkim(row);
+  }
+
+  async listDkimKeys(domain: string): Promise<DkimKeyRecord[]> {
+    this.requireDomain(domain);
+    return (this.db.prepare('SELECT * FROM dkim_keys WHERE domain = ? ORDER BY active DESC, created_at DESC').all(domain) as DkimRow[]).map(toDkim);
   }
 
   async removeDomain(name: string, force: boolean): Promise<void> {
@@ -115,6 +170,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       if (n > 0 && !force) throw new HikyakuError('ERR_DOMAIN_NOT_EMPTY', `${name} has ${n} accounts and aliases`);
       this.db.prepare('DELETE FROM aliases WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM accounts WHERE domain = ?').run(name);
+      this.db.prepare('DELETE FROM dkim_keys WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM domains WHERE name = ?').run(name);
     });
   }
@@ -241,6 +297,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return this.db.transaction(() => ({
       version: this.versionNow(),
       domains: this.domainsNow(),
+      dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys WHERE active = 1').all() as DkimRow[]).map(toDkim),
       accounts: this.accountsNow(),
       aliases: this.aliasesNow(),
       forwards: this.forwardsNow(),

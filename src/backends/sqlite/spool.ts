@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { EntryState, Envelope, QueueEntry, QueueStats, Spool, SpoolWriter } from '../../queue/index.js';
+import type { EntryState, Envelope, Notice, QueueEntry, QueueListing, QueueStats, Route, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 
@@ -31,7 +31,42 @@ const MIGRATIONS = [
    CREATE INDEX entries_message ON entries(message_id);`,
   // Small bodies inline (see INLINE_BODY_MAX); NULL: the body is the file messages/<id>.
   `ALTER TABLE messages ADD COLUMN body BLOB;`,
+  // Per-entry reverse-path (NULL: the message's), route, and whether a delay warning went out.
+  `ALTER TABLE entries ADD COLUMN mail_from TEXT;
+   ALTER TABLE entries ADD COLUMN route TEXT NOT NULL DEFAULT 'local';
+   ALTER TABLE entries ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX entries_route_due ON entries(route, next_attempt_at);`,
 ];
+
+const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
+
+interface EntryRow {
+  id: number;
+  message_id: string;
+  rcpt: string;
+  route: Route;
+  attempts: number;
+  warned: number;
+  mail_from: string;
+  size: number;
+  smtputf8: number;
+  received_at: number;
+}
+
+function toEntry(r: EntryRow): QueueEntry {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    rcpt: r.rcpt,
+    route: r.route,
+    attempts: r.attempts,
+    warned: r.warned === 1,
+    mailFrom: r.mail_from,
+    size: r.size,
+    smtputf8: r.smtputf8 === 1,
+    receivedAt: r.received_at,
+  };
+}
 
 // An orphan body (written, never committed: the client got no 250) is swept after this.
 const ORPHAN_AGE_MS = 10 * 60 * 1000;
@@ -107,31 +142,51 @@ export class SqliteSpool implements Spool {
 
   /** Commits the envelope and entries; `body` is the inline body, or null when it is in a file. */
   private async record(messageId: string, envelope: Envelope, size: number, body: Buffer | null): Promise<void> {
-    const now = Date.now();
-    await this.committer.run(() => {
-      sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length, body);
-      const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`);
-      for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, now, now);
-    }, body ? undefined : this.dir);
+    await this.committer.run(() => this.insertMessage(messageId, envelope, size, body), body ? undefined : this.dir);
     for (const l of this.listeners) l();
   }
 
-  async lease(owner: string, limit: number, leaseMs: number): Promise<QueueEntry[]> {
+  /** Inside a commit: the message row and one queued entry per recipient. */
+  private insertMessage(messageId: string, envelope: Envelope, size: number, body: Buffer | null): void {
     const now = Date.now();
-    // SQLite has one writer at a time, so the select-and-update is atomic.
-    const rows = sql(
-        this.leaseDb,
-        `UPDATE entries SET state = 'active', lease_owner = @owner, next_attempt_at = @until, attempts = attempts + 1
-         WHERE id IN (SELECT id FROM entries WHERE state IN ('queued', 'deferred', 'active') AND next_attempt_at <= @now
-                      ORDER BY next_attempt_at LIMIT @limit)
-         RETURNING id, message_id, rcpt, attempts`,
-      ).all({ owner, until: now + leaseMs, now, limit }) as { id: number; message_id: string; rcpt: string; attempts: number }[];
-    const message = sql(this.leaseDb, 'SELECT mail_from, size, received_at FROM messages WHERE id = ?');
-    return rows.map((r) => {
-      const m = message.get(r.message_id) as { mail_from: string; size: number; received_at: number };
-      return { id: r.id, messageId: r.message_id, rcpt: r.rcpt, attempts: r.attempts, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at };
-    });
+    sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length, body);
+    const remote = new Set(envelope.remote ?? []);
+    const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, route, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'queued', ?, ?)`);
+    for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, remote.has(rcpt) ? 'remote' : 'local', now, now);
+  }
+
+  private insertNotice(notice: Notice): void {
+    this.insertMessage(newMessageId(), notice.envelope, notice.body.length, notice.body);
+  }
+
+  async lease(owner: string, limit: number, leaseMs: number, route?: Route): Promise<QueueEntry[]> {
+    // Every entry in the table is due-able: queued, deferred, or active with a lease that may expire.
+    const due = route ? `route = @route AND next_attempt_at <= @now` : `next_attempt_at <= @now`;
+    return this.leaseWhere(`SELECT id FROM entries WHERE ${due} ORDER BY next_attempt_at LIMIT @limit`, { owner, leaseMs, limit, route });
+  }
+
+  async leaseSiblings(entry: QueueEntry, owner: string, leaseMs: number, domain: string): Promise<QueueEntry[]> {
+    return this.leaseWhere(
+      `SELECT e.id FROM entries e JOIN messages m ON m.id = e.message_id
+       WHERE e.message_id = @message AND e.route = @route AND e.id != @self AND e.next_attempt_at <= @now
+         AND coalesce(e.mail_from, m.mail_from) = @mailFrom AND e.rcpt LIKE @pattern ESCAPE '\\'`,
+      { owner, leaseMs, message: entry.messageId, route: entry.route, self: entry.id, mailFrom: entry.mailFrom, pattern: '%@' + domain.replace(/[\\%_]/g, '\\$&') },
+    );
+  }
+
+  /** Leases the entries `select` (a query of ids) finds; SQLite has one writer, so it is atomic. */
+  private leaseWhere(select: string, params: Record<string, unknown>): QueueEntry[] {
+    const now = Date.now();
+    const { leaseMs, ...rest } = params as { leaseMs: number };
+    const ids = sql(
+      this.leaseDb,
+      `UPDATE entries SET state = 'active', lease_owner = @owner, next_attempt_at = @until, attempts = attempts + 1
+       WHERE id IN (${select}) RETURNING id`,
+    ).all({ ...rest, now, until: now + leaseMs }) as { id: number }[];
+    if (ids.length === 0) return [];
+    const read = sql(this.leaseDb, `SELECT ${ENTRY_COLUMNS} FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.id = ?`);
+    return ids.map(({ id }) => toEntry(read.get(id) as EntryRow));
   }
 
   openBody(messageId: string): Readable {
@@ -139,38 +194,74 @@ export class SqliteSpool implements Spool {
     return row?.body ? Readable.from([row.body]) : createReadStream(join(this.dir, messageId));
   }
 
-  async complete(entry: QueueEntry, owner: string): Promise<boolean> {
+  complete(entry: QueueEntry, owner: string, spawn: readonly Spawn[] = []): Promise<boolean> {
+    return this.finish(entry, owner, () => {
+      const now = Date.now();
+      const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, mail_from, route, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`);
+      for (const s of spawn) insert.run(entry.messageId, s.rcpt, s.mailFrom, s.route, now, now);
+      return spawn.length;
+    });
+  }
+
+  async bounce(entry: QueueEntry, owner: string, notice?: Notice): Promise<boolean> {
+    const ok = await this.finish(entry, owner, () => {
+      if (notice) this.insertNotice(notice);
+      return 0;
+    });
+    if (ok && notice) for (const l of this.listeners) l();
+    return ok;
+  }
+
+  /** Removes the entry (if `owner` still holds it) and, in the same commit, runs `more`, which returns entries it added to the message. */
+  private async finish(entry: QueueEntry, owner: string, more: () => number): Promise<boolean> {
     let ok = false;
     let bodyFile = false;
+    let added = 0;
     await this.committer.run(() => {
       ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
       if (!ok) return;
-      const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 WHERE id = ? RETURNING remaining').get(entry.messageId) as { remaining: number };
+      added = more();
+      const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 + ? WHERE id = ? RETURNING remaining').get(added, entry.messageId) as { remaining: number };
       if (remaining === 0) {
         bodyFile = (sql(this.db, 'DELETE FROM messages WHERE id = ? RETURNING body IS NULL AS f').get(entry.messageId) as { f: number }).f === 1;
       }
     });
     // The row is gone first; a crash here leaves an orphan file for recover() to sweep.
     if (bodyFile) await unlink(join(this.dir, entry.messageId)).catch(() => undefined);
+    if (added > 0) for (const l of this.listeners) l();
     return ok;
   }
 
-  private async settle(entry: QueueEntry, owner: string, state: EntryState, error: string, due: number): Promise<boolean> {
+  async defer(entry: QueueEntry, owner: string, error: string, retryAt: number, notice?: Notice): Promise<boolean> {
     let ok = false;
     await this.committer.run(() => {
       ok =
-        sql(this.db, `UPDATE entries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ? AND state = 'active'`)
-          .run(state, error, due, entry.id, owner).changes === 1;
+        sql(this.db, `UPDATE entries SET state = 'deferred', last_error = ?, next_attempt_at = ?, lease_owner = NULL, warned = warned OR ? WHERE id = ? AND lease_owner = ? AND state = 'active'`)
+          .run(error, retryAt, notice ? 1 : 0, entry.id, owner).changes === 1;
+      if (ok && notice) this.insertNotice(notice);
     });
+    if (ok && notice) for (const l of this.listeners) l();
     return ok;
   }
 
-  defer(entry: QueueEntry, owner: string, error: string, retryAt: number): Promise<boolean> {
-    return this.settle(entry, owner, 'deferred', error, retryAt);
-  }
-
-  bounce(entry: QueueEntry, owner: string, error: string): Promise<boolean> {
-    return this.settle(entry, owner, 'bounced', error, Number.MAX_SAFE_INTEGER);
+  async list(limit: number): Promise<QueueListing[]> {
+    const rows = sql(
+      this.db,
+      `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) AS mail_from, e.rcpt, e.route, e.state, e.attempts, e.next_attempt_at, e.last_error, m.received_at
+       FROM entries e JOIN messages m ON m.id = e.message_id ORDER BY e.id LIMIT ?`,
+    ).all(limit) as { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number }[];
+    return rows.map((r) => ({
+      id: r.id,
+      messageId: r.message_id,
+      mailFrom: r.mail_from,
+      rcpt: r.rcpt,
+      route: r.route,
+      state: r.state,
+      attempts: r.attempts,
+      nextAttemptAt: r.next_attempt_at,
+      lastError: r.last_error,
+      receivedAt: r.received_at,
+    }));
   }
 
   async release(owner: string): Promise<void> {
@@ -180,11 +271,11 @@ export class SqliteSpool implements Spool {
   }
 
   async stats(): Promise<QueueStats> {
-    const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0, done: 0, bounced: 0 };
+    const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0 };
     for (const r of sql(this.db, 'SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: EntryState; n: number }[]) {
       byState[r.state] = r.n;
     }
-    const oldest = sql(this.db, `SELECT min(created_at) AS t FROM entries WHERE state != 'bounced'`).get() as { t: number | null };
+    const oldest = sql(this.db, 'SELECT min(created_at) AS t FROM entries').get() as { t: number | null };
     return { byState, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
   }
 

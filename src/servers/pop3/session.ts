@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { plaintextLoginAllowed, type PlaintextLogin } from '../plaintext.js';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,7 @@ export interface Pop3Options {
   readonly idleTimeoutSeconds: number;
   readonly maxUnauthenticatedCommands: number;
   readonly storeTimeoutMs: number;
-  readonly plaintextLogin: 'never' | 'loopback' | 'always';
+  readonly plaintextLogin: PlaintextLogin;
 }
 
 export interface Pop3Deps {
@@ -141,10 +142,7 @@ export class Pop3Session {
   }
 
   private get plaintextAllowed(): boolean {
-    const mode = this.deps.options.plaintextLogin;
-    if (this.secure || mode === 'always') return true;
-    const ip = this.socket.remoteAddress ?? '';
-    return mode === 'loopback' && (ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.'));
+    return plaintextLoginAllowed(this.deps.options.plaintextLogin, this.secure, this.socket.remoteAddress ?? '');
   }
 
   private async handle(line: Buffer): Promise<void> {

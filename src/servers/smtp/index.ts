@@ -5,3 +5,4 @@
  * 2034/3463 (enhanced status codes), 3207 (STARTTLS).
  */
 export * from './mx-server.js';
+export * from './submission-server.js';

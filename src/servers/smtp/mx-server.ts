@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { HikyakuError } from '../../mail/index.js';
 import type { RecipientDirectory } from '../../directory/index.js';
 import { checkMxRecipient } from '../../inbound/index.js';
-import { LineNormalizer, receivedHeader } from '../../message/index.js';
 import type { Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
 import { patchReplies, smtpError } from './replies.js';
+import { receiveIntoSpool } from './receive.js';
+import { baseServerOptions } from './server-options.js';
+import { mailParamError, rcptParamError } from './params.js';
 
 export interface MxOptions {
   readonly host: string;
@@ -19,20 +21,7 @@ export interface MxOptions {
   readonly idleTimeoutSeconds: number;
   readonly maxSessionSeconds: number;
   readonly maxClients: number;
-}
-
-// RFC 5321 §4.1.1.11: a parameter the server did not announce gets 555.
-const MAIL_PARAMS = ['SIZE', 'BODY', 'SMTPUTF8'];
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-function hasParam(args: unknown, name: string): boolean {
-  return Boolean(args && typeof args === 'object' && Object.keys(args).some((k) => k.toUpperCase() === name));
-}
-
-function unknownParams(args: unknown, allowed: readonly string[]): string | undefined {
-  if (!args || typeof args !== 'object') return undefined;
-  return Object.keys(args).find((k) => !allowed.includes(k.toUpperCase()));
+  readonly srsSecret: string;
 }
 
 interface SessionState {
@@ -59,43 +48,21 @@ export class MxServer {
     private readonly metrics: Metrics,
   ) {
     this.server = new SMTPServer({
-      name: options.hostname,
+      ...baseServerOptions(options, tls),
       banner: 'Hikyaku ESMTP',
-      key: tls.key,
-      cert: tls.cert,
-      size: options.maxMessageBytes,
-      hideENHANCEDSTATUSCODES: false,
-      // DSN (RFC 3461) is advertised only once bounces exist.
-      hideDSN: true,
-      hideREQUIRETLS: true,
       authOptional: true,
       disabledCommands: ['AUTH'],
-      disableReverseLookup: true,
-      maxClients: options.maxClients,
-      socketTimeout: options.idleTimeoutSeconds * 1000,
-      // RFC 5321 §4.5.3.1.4: command lines are at most 512 octets; extensions may add
-      // parameters, so allow some room and answer 500 beyond it.
-      maxCommandLength: 2048,
-      logger: false,
-      // On shutdown, sessions still open after this are closed.
-      closeTimeout: 5000,
       onConnect: (session, cb) => this.onConnect(session, cb),
       onClose: (session) => this.onClose(session),
       onMailFrom: (address, session, cb) => {
         this.state(session).recipients = [];
-        const unknown = unknownParams(address.args, MAIL_PARAMS);
-        if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, {});
-        if (NON_ASCII.test(address.address) && !hasParam(address.args, 'SMTPUTF8')) return this.refuse(session, new HikyakuError('ERR_UTF8_REQUIRED'), cb, {});
+        const error = mailParamError(address);
+        if (error) return this.refuse(session, error, cb, {});
         cb();
       },
       onRcptTo: (address, session, cb) => {
-        // No RCPT parameters are offered until DSN (RFC 3461) is.
-        const unknown = unknownParams(address.args, []);
-        if (unknown) return this.refuse(session, new HikyakuError('ERR_PARAM_UNKNOWN', unknown), cb, { rcpt: address.address });
-        // RFC 6531 §3.5: a non-ASCII address in a transaction without SMTPUTF8 gets 553 5.6.7.
-        if (NON_ASCII.test(address.address) && !hasParam(session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined, 'SMTPUTF8')) {
-          return this.refuse(session, new HikyakuError('ERR_UTF8_REQUIRED'), cb, { rcpt: address.address });
-        }
+        const error = rcptParamError(address, session);
+        if (error) return this.refuse(session, error, cb, { rcpt: address.address });
         this.onRcptTo(address.address, session, cb);
       },
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
@@ -154,7 +121,7 @@ export class MxServer {
   private onRcptTo(raw: string, session: SMTPServerSession, cb: (err?: Error) => void): void {
     const state = this.state(session);
     try {
-      state.recipients.push(checkMxRecipient(this.directory, raw, state.recipients.length, this.options.maxRecipients));
+      state.recipients.push(checkMxRecipient(this.directory, raw, state.recipients.length, this.options.maxRecipients, this.options.srsSecret));
       cb();
     } catch (err) {
       this.refuse(session, err, cb, { rcpt: raw });
@@ -171,54 +138,17 @@ export class MxServer {
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): Promise<void> {
     const state = this.state(session);
     const started = process.hrtime.bigint();
-    const normalizer = new LineNormalizer();
-    let writer;
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    let received;
     try {
-      writer = await this.spool.begin();
+      received = await receiveIntoSpool(stream, session, this.spool, { ...this.options, authenticated: false }, { mailFrom, recipients: state.recipients });
     } catch (err) {
-      stream.resume();
-      stream.once('end', () => this.refuse(session, new HikyakuError('ERR_SPOOL_UNAVAILABLE', undefined, { cause: err }), cb, {}));
-      return;
-    }
-    const utf8 = hasParam(session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined, 'SMTPUTF8');
-    const protocol = (utf8 ? 'UTF8SMTP' : 'ESMTP') + (session.secure ? 'S' : '');
-    try {
-      await writer.write(
-        receivedHeader({
-          helo: session.hostNameAppearsAs ?? 'unknown',
-          remoteAddress: session.remoteAddress,
-          byHost: this.options.hostname,
-          protocol,
-          id: writer.messageId,
-          forAddress: state.recipients.length === 1 ? state.recipients[0] : undefined,
-          date: new Date(),
-        }),
-      );
-      let writing = true;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const out = normalizer.push(chunk);
-        // Past a limit the rest is read and dropped, so the reply comes after the final dot.
-        if (normalizer.longestLine > this.options.maxLineLength) writing = false;
-        if (writing && out.length > 0) await writer.write(out);
-      }
-      await writer.write(normalizer.end());
-      if (stream.sizeExceeded) {
-        await writer.abort();
-        return this.refuse(session, new HikyakuError('ERR_MESSAGE_TOO_BIG', `the limit is ${this.options.maxMessageBytes} octets`), cb, {});
-      }
-      if (normalizer.longestLine > this.options.maxLineLength) {
-        await writer.abort();
-        return this.refuse(session, new HikyakuError('ERR_LINE_TOO_LONG', `${normalizer.longestLine} octets, the limit is ${this.options.maxLineLength}`), cb, {});
-      }
-      await writer.commit({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', recipients: state.recipients, smtputf8: utf8 });
-    } catch (err) {
-      await writer.abort();
-      this.log.error({ cid: session.id, err }, 'could not spool message');
-      return this.refuse(session, new HikyakuError('ERR_SPOOL_UNAVAILABLE', undefined, { cause: err }), cb, {});
+      if ((err as HikyakuError).code === 'ERR_SPOOL_UNAVAILABLE') this.log.error({ cid: session.id, err }, 'could not spool message');
+      return this.refuse(session, err, cb, {});
     }
     this.metrics.smtpAccepted.inc();
     this.metrics.acceptSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    this.log.info({ cid: session.id, mid: writer.messageId, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcpts: state.recipients.length, rewroteLineEndings: normalizer.rewrote }, 'accepted');
-    cb(null, `Ok: queued as ${writer.messageId}`);
+    this.log.info({ cid: session.id, mid: received.messageId, from: mailFrom, rcpts: state.recipients.length, rewroteLineEndings: received.rewroteLineEndings }, 'accepted');
+    cb(null, `Ok: queued as ${received.messageId}`);
   }
 }

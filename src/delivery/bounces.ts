@@ -1,0 +1,61 @@
+import { domainOf, normalizeAddress } from '../mail/index.js';
+import { HeaderCollector, composeDsn, type DsnRecipient } from '../message/index.js';
+import type { RecipientDirectory } from '../directory/index.js';
+import type { Notice, QueueEntry, Spool } from '../queue/index.js';
+
+// The original header section attached to a DSN is cut at this size.
+const MAX_ATTACHED_HEADER = 64 * 1024;
+
+/** The header section of a spooled message, read from its start only. */
+export async function originalHeaders(spool: Spool, messageId: string): Promise<Buffer> {
+  const collector = new HeaderCollector(MAX_ATTACHED_HEADER);
+  const body = spool.openBody(messageId);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const done = collector.push(chunk);
+      if (done) return done.header;
+    }
+    return collector.end() ?? Buffer.alloc(0);
+  } finally {
+    body.destroy();
+  }
+}
+
+/**
+ * The DSN (RFC 3464) for some recipients of one message, as a Notice to queue with the
+ * settle step; undefined when the message has the null sender (RFC 5321 §4.5.5: never
+ * a bounce for a bounce). It goes to the envelope sender: delivered here when the
+ * sender's domain is hosted (an SRS address included: it is hosted, and its delivery
+ * sends the DSN on to the original sender), relayed otherwise.
+ */
+export async function dsnNotice(
+  spool: Spool,
+  directory: RecipientDirectory,
+  reportingMta: string,
+  entry: QueueEntry,
+  recipients: readonly DsnRecipient[],
+  willRetryUntil?: Date,
+): Promise<Notice | undefined> {
+  if (entry.mailFrom === '') return undefined;
+  const body = composeDsn({
+    reportingMta,
+    to: entry.mailFrom,
+    arrivalDate: new Date(entry.receivedAt),
+    recipients,
+    willRetryUntil,
+    originalHeaders: await originalHeaders(spool, entry.messageId),
+    date: new Date(),
+  });
+  const remote = !directory.isHostedDomain(domainOf(entry.mailFrom.toLowerCase()));
+  // Local entries are looked up by their normalized key; a remote address keeps its case.
+  const to = remote ? entry.mailFrom : normalizedOr(entry.mailFrom);
+  return { envelope: { mailFrom: '', recipients: [to], smtputf8: entry.smtputf8, remote: remote ? [to] : [] }, body };
+}
+
+function normalizedOr(address: string): string {
+  try {
+    return normalizeAddress(address);
+  } catch {
+    return address.toLowerCase();
+  }
+}
