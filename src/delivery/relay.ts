@@ -219,7 +219,11 @@ export class SmtpRelay {
     connection.on('error', (err: Error) => log.debug({ err }, 'relay connection error'));
     try {
       try {
-        await new Promise<void>((resolve, reject) => connection.connect((err?: Error) => (err ? reject(err) : resolve())));
+        // nodemailer reports a failed connect as an 'error' event, not through the callback.
+        await new Promise<void>((resolve, reject) => {
+          connection.once('error', reject);
+          connection.connect((err?: Error) => (err ? reject(err) : resolve()));
+        });
         if (this.options.smarthostUser) {
           await new Promise<void>((resolve, reject) =>
             connection.login({ user: this.options.smarthostUser, pass: this.options.smarthostPassword }, (err: Error | null) => (err ? reject(err) : resolve())),

@@ -37,9 +37,11 @@ export class RemoteDelivery {
     private readonly metrics: Metrics,
   ) {}
 
-  async deliver(entry: QueueEntry): Promise<void> {
+  /** Relays `batch` (leased entries of one message, sender and domain) with any due siblings not yet leased. */
+  async deliver(batch: readonly QueueEntry[]): Promise<void> {
+    const entry = batch[0]!;
     const domain = domainOf(entry.rcpt).toLowerCase();
-    const group = [entry, ...(await this.spool.leaseSiblings(entry, this.options.owner, this.options.leaseMs, domain))];
+    const group = [...batch, ...(await this.spool.leaseSiblings(entry, this.options.owner, this.options.leaseMs, domain))];
     const log = this.log.child({ mid: entry.messageId, domain, qids: group.map((e) => e.id) });
     const signature = await this.sign(entry, log);
     const started = Date.now();
@@ -89,14 +91,15 @@ export class RemoteDelivery {
     const key = this.directory.dkimKey(domain);
     if (!key) return Buffer.alloc(0);
     const { signatures, errors } = (await dkimSign(this.spool.openBody(entry.messageId), {
-      signingDomain: domain,
-      selector: key.selector,
-      privateKey: key.privateKey,
-      algorithm: key.algorithm,
       canonicalization: 'relaxed/relaxed',
-    })) as { signatures: string; errors?: unknown[] };
-    if (errors && errors.length > 0) log.warn({ errors, domain }, 'DKIM signing failed; the message is sent unsigned');
-    return Buffer.from(signatures ?? '');
+      signatureData: [{ signingDomain: domain, selector: key.selector, privateKey: key.privateKey, algorithm: key.algorithm }],
+    } as never)) as { signatures: string; errors?: unknown[] };
+    // Without a signature mailauth still returns a bare CRLF, which must never go first.
+    if (!/^DKIM-Signature:/i.test(signatures ?? '')) {
+      log.warn({ errors, domain }, 'DKIM signing failed; the message is sent unsigned');
+      return Buffer.alloc(0);
+    }
+    return Buffer.from(signatures.endsWith('\r\n') ? signatures : signatures + '\r\n');
   }
 
   private async defer(entry: QueueEntry, r: RcptResult, log: Logger): Promise<void> {

@@ -120,11 +120,13 @@ export class DeliveryService {
         await this.idle(this.options.pollMs);
         continue;
       }
-      for (const entry of entries) {
+      // Remote entries of one message, sender and domain travel in one transaction.
+      const batches = route === 'local' ? entries.map((e) => [e]) : groupByDestination(entries);
+      for (const batch of batches) {
         this.inFlight[route]++;
-        (route === 'local' ? this.deliver(entry) : this.remote.deliver(entry))
-          // Whatever fails here, the lease expires and the entry is delivered again.
-          .catch((err: unknown) => this.log.error({ err, qid: entry.id }, 'delivery step failed; the entry is retried when its lease expires'))
+        (route === 'local' ? this.deliver(batch[0]!) : this.remote.deliver(batch))
+          // Whatever fails here, the leases expire and the entries are delivered again.
+          .catch((err: unknown) => this.log.error({ err, qids: batch.map((e) => e.id) }, 'delivery step failed; retried when the lease expires'))
           .finally(() => {
             this.inFlight[route]--;
             this.wake();
@@ -239,6 +241,17 @@ export class DeliveryService {
       log.error({ err: deferErr }, 'cannot defer entry; it is retried when its lease expires');
     }
   }
+}
+
+function groupByDestination(entries: readonly QueueEntry[]): QueueEntry[][] {
+  const groups = new Map<string, QueueEntry[]>();
+  for (const e of entries) {
+    const key = `${e.messageId}\n${e.mailFrom}\n${domainOf(e.rcpt).toLowerCase()}`;
+    const g = groups.get(key);
+    if (g) g.push(e);
+    else groups.set(key, [e]);
+  }
+  return [...groups.values()];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
