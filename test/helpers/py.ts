@@ -90,3 +90,36 @@ out['results'] = res
 out['quit'] = p.quit().decode()
 print(json.dumps(out))
 `;
+
+/**
+ * argv: port, mode (starttls | tls | plain), user, password, auth mechanism (PLAIN | LOGIN), from,
+ * to (comma-separated), message → {"features": [...before AUTH], "auth": [code, text], "code": n, "text": s, "refused": {...}}
+ */
+export const SMTPLIB_SUBMIT = String.raw`
+import json, smtplib, ssl, sys
+port, mode, user, password, mech, sender, to, msg = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7].split(','), sys.argv[8]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP_SSL('127.0.0.1', port, timeout=30, context=ctx) if mode == 'tls' else smtplib.SMTP('127.0.0.1', port, timeout=30)
+s.ehlo('client.test')
+if mode == 'starttls':
+    s.starttls(context=ctx); s.ehlo('client.test')
+out = {'features': sorted(s.esmtp_features.keys()), 'auth_offered': s.esmtp_features.get('auth', '')}
+try:
+    s.user, s.password = user, password
+    out['auth'] = list(s.auth(mech, getattr(s, 'auth_' + mech.lower().replace('-', '_')), initial_response_ok=True))
+    out['auth'][1] = out['auth'][1].decode()
+except smtplib.SMTPException as e:
+    out['auth'] = [getattr(e, 'smtp_code', 0), getattr(e, 'smtp_error', b'').decode() if isinstance(getattr(e, 'smtp_error', b''), bytes) else str(e)]
+try:
+    refused = s.sendmail(sender, to, msg.encode('utf-8'))
+    out.update(code=250, refused={k: [v[0], v[1].decode()] for k, v in refused.items()})
+except smtplib.SMTPRecipientsRefused as e:
+    out.update(code=0, refused={k: [v[0], v[1].decode()] for k, v in e.recipients.items()})
+except smtplib.SMTPResponseException as e:
+    out.update(code=e.smtp_code, text=e.smtp_error.decode())
+try:
+    s.quit()
+except Exception:
+    pass
+print(json.dumps(out))
+`;
