@@ -8,6 +8,23 @@ const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code 
 
 for (const backend of BACKENDS) {
   describe(`DirectoryStore contract: ${backend.name}`, () => {
+    test('DKIM keys: the first comes with the domain, a rotation makes the new one active and keeps the old', async () => {
+      await withStore(backend.directory, async (s) => {
+        const key = (selector: string) => ({ selector, algorithm: 'rsa-sha256' as const, privateKey: `pem-${selector}`, publicKey: `pub-${selector}` });
+        await s.addDomain('k.test', key('s1'));
+        assert.deepEqual((await s.snapshot()).dkimKeys.map((k) => [k.domain, k.selector, k.active]), [['k.test', 's1', true]]);
+        const v = await s.version();
+        await s.addDkimKey('k.test', { ...key('s2'), algorithm: 'ed25519-sha256' });
+        assert.ok((await s.version()) > v, 'a rotation reaches caches');
+        assert.deepEqual((await s.listDkimKeys('k.test')).map((k) => [k.selector, k.active, k.algorithm]), [['s2', true, 'ed25519-sha256'], ['s1', false, 'rsa-sha256']]);
+        assert.deepEqual((await s.snapshot()).dkimKeys.map((k) => k.selector), ['s2'], 'only the active key signs');
+        await assert.rejects(s.addDkimKey('k.test', key('s1')), code('ERR_DKIM_SELECTOR_TAKEN'));
+        await assert.rejects(s.addDkimKey('none.test', key('s1')), code('ERR_DOMAIN_UNKNOWN'));
+        await s.removeDomain('k.test', false);
+        assert.deepEqual((await s.snapshot()).dkimKeys, []);
+      });
+    });
+
     test('domains, accounts, aliases, forwards; every change bumps the version', async () => {
       await withStore(backend.directory, async (s) => {
         const v0 = await s.version();

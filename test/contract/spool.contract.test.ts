@@ -76,6 +76,46 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('routes: remote entries lease apart; siblings of one domain lease together; spawn and notices commit with the settle step', async () => {
+      await withStore(backend.spool, async (spool) => {
+        const w = await spool.begin();
+        await w.write(Buffer.from('Subject: s\r\n\r\nbody\r\n'));
+        await w.commit({ mailFrom: 'u@here.test', recipients: ['l@here.test', 'a@far.test', 'b@far.test', 'c@other.test'], smtputf8: false, remote: ['a@far.test', 'b@far.test', 'c@other.test'] });
+        const [local] = await spool.lease('w', 10, 60_000, 'local');
+        assert.equal(local!.rcpt, 'l@here.test');
+        assert.equal(local!.route, 'local');
+        const [first] = await spool.lease('w', 1, 60_000, 'remote');
+        const domain = first!.rcpt.split('@')[1]!;
+        const siblings = await spool.leaseSiblings(first!, 'w', 60_000, domain);
+        assert.deepEqual(siblings.map((e) => e.rcpt).sort(), domain === 'far.test' ? [first!.rcpt === 'a@far.test' ? 'b@far.test' : 'a@far.test'] : []);
+        assert.ok(siblings.every((e) => e.route === 'remote' && e.mailFrom === 'u@here.test'));
+
+        // The local entry forwards: completed, and a remote entry with an SRS sender takes its place.
+        assert.equal(await spool.complete(local!, 'w', [{ rcpt: 'z@far.test', mailFrom: 'SRS0=x=yy=here.test=u@here.test', route: 'remote' }]), true);
+        const spawned = (await spool.list(100)).find((e) => e.rcpt === 'z@far.test')!;
+        assert.equal(spawned.mailFrom, 'SRS0=x=yy=here.test=u@here.test');
+        assert.equal(spawned.state, 'queued');
+
+        // A deferral with a delay notice marks the entry warned and queues the notice as its own message.
+        const notice = { envelope: { mailFrom: '', recipients: ['u@here.test'], smtputf8: false }, body: Buffer.from('Subject: delayed\r\n\r\n') };
+        assert.equal(await spool.defer(first!, 'w', '451 later', Date.now() - 1, notice), true);
+        const again = (await spool.lease('w', 10, 60_000, 'remote')).find((e) => e.id === first!.id)!;
+        assert.equal(again.warned, true);
+        const [warning] = await spool.lease('w', 10, 60_000, 'local');
+        assert.equal(warning!.mailFrom, '');
+        assert.equal(await readAll(spool, warning!.messageId), 'Subject: delayed\r\n\r\n');
+        assert.equal(await spool.complete(warning!, 'w'), true);
+
+        // A bounce leaves the queue and its DSN enters it; the body lives while entries remain.
+        const dsn = { envelope: { mailFrom: '', recipients: ['u@here.test'], smtputf8: false }, body: Buffer.from('Subject: failed\r\n\r\n') };
+        assert.equal(await spool.bounce(again, 'other-owner', dsn), false, 'only the owner bounces');
+        assert.equal(await spool.bounce(again, 'w', dsn), true);
+        assert.ok(!(await spool.list(100)).some((e) => e.id === again.id));
+        assert.equal((await spool.list(100)).filter((e) => e.mailFrom === '' && e.rcpt === 'u@here.test').length, 1, 'one DSN');
+        assert.match(await readAll(spool, first!.messageId), /body/);
+      });
+    });
+
     test('committed messages survive reopening', async () => {
       const dir = tempDir();
       let spool = backend.spool(dir);
