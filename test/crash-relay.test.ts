@@ -1,0 +1,121 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { openDirectoryStore } from '../src/wiring.js';
+import { SmtpClient, testMessage } from './helpers/smtp-client.js';
+import { freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
+import { startDnsServer } from './helpers/dns-server.js';
+import { startRemoteSmtp } from './helpers/remote-smtp.js';
+
+const KILLS = 8;
+const SENDERS = 2;
+// Paced: relay opens one connection per transaction (~90 msg/s here), and the queue must drain in the test.
+const PAUSE_MS = 15;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every message is forwarded to a remote domain, so each one goes MX → spool → local
+ * expansion (spawning a remote entry with an SRS sender) → relay. The process is killed
+ * at random moments meanwhile. Nothing that got a 250 may be lost; a repeated delivery to
+ * the remote (killed between its 250 and our commit) is allowed, counted and reported.
+ */
+describe('crash safety of relay: SIGKILL at random moments while forwarding to a remote server', () => {
+  let dir: string;
+  let server: ChildProcess | undefined;
+  let dns: Awaited<ReturnType<typeof startDnsServer>>;
+  let remote: Awaited<ReturnType<typeof startRemoteSmtp>>;
+
+  before(async () => {
+    dir = tempDir();
+    const store = openDirectoryStore(testConfig(dir));
+    await seedDirectory(store, 'crash.test', ['fw']);
+    await store.setForward('fw@crash.test', ['sink@remote.test'], false);
+    await store.close();
+    dns = await startDnsServer({ mx: { 'remote.test': [{ exchange: 'mx.remote.test', priority: 10 }] }, a: { 'mx.remote.test': ['127.0.0.5'] }, txt: {} });
+  });
+
+  after(async () => {
+    server?.kill('SIGKILL');
+    await remote?.close();
+    await dns.close();
+    removeDir(dir);
+  });
+
+  test(`${KILLS} kills; every accepted message reaches the remote, repeats counted`, async () => {
+    const port = await freePort();
+    const relayPort = await freePort();
+    remote = await startRemoteSmtp('127.0.0.5', relayPort, dir + '/remote-tls');
+    const env = {
+      HIKYAKU_MX_PORT: String(port),
+      HIKYAKU_HOSTNAME: 'mx.crash.test',
+      HIKYAKU_DELIVERY_POLL_MS: '50',
+      HIKYAKU_RELAY_PORT: String(relayPort),
+      HIKYAKU_RELAY_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      HIKYAKU_RELAY_RETRY_BASE_MS: '50',
+      HIKYAKU_RELAY_RETRY_MAX_MS: '200',
+    };
+    const accepted = new Set<string>();
+    const inDoubt = new Set<string>();
+    let running = true;
+    let seq = 0;
+    const sender = async (n: number) => {
+      while (running) {
+        let c: SmtpClient;
+        try {
+          c = await SmtpClient.open(port);
+        } catch {
+          await sleep(20);
+          continue;
+        }
+        while (running) {
+          const id = `r${n}-${seq++}`;
+          const r = await c.send('someone@client.test', ['fw@crash.test'], testMessage(id, 2048));
+          if (r.reply.code === 250) accepted.add(id);
+          else if (r.reply.code === 0) {
+            inDoubt.add(id);
+            break;
+          } else assert.fail(`unexpected reply ${r.reply.code} ${r.reply.text}`);
+          await sleep(PAUSE_MS);
+        }
+        c.destroy();
+      }
+    };
+    server = await spawnServer(dir, env);
+    const senders = Array.from({ length: SENDERS }, (_, i) => sender(i));
+    for (let k = 0; k < KILLS; k++) {
+      await sleep(200 + Math.random() * 800);
+      const exited = new Promise((r) => server!.once('exit', r));
+      server!.kill('SIGKILL');
+      await exited;
+      server = await spawnServer(dir, env);
+    }
+    running = false;
+    await Promise.all(senders);
+    assert.ok(accepted.size > KILLS * 10, `enough load: ${accepted.size} messages accepted`);
+
+    const counts = () => {
+      const m = new Map<string, number>();
+      for (const r of remote.received) {
+        const tid = /X-Test-Id: (\S+)/.exec(r.body.toString())![1]!;
+        m.set(tid, (m.get(tid) ?? 0) + 1);
+      }
+      return m;
+    };
+    const relayed = await waitFor(() => [...accepted].every((id) => counts().has(id)), 120_000, 200);
+    assert.ok(relayed, 'every accepted message relayed');
+    const exit = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));
+    server.kill('SIGTERM');
+    assert.equal(await exit, 0);
+    server = undefined;
+
+    const found = counts();
+    let repeats = 0;
+    for (const [tid, n] of found) {
+      assert.ok(accepted.has(tid) || inDoubt.has(tid), `${tid} relayed but never got 250 nor was in doubt`);
+      repeats += n - 1;
+    }
+    assert.ok(remote.received.every((r) => /^SRS0=/i.test(r.mailFrom) && r.rcpts.join() === 'sink@remote.test'));
+    console.log(`relay crash test: ${accepted.size} accepted, ${inDoubt.size} in doubt at a kill, ${found.size} distinct relayed, ${repeats} repeated deliveries to the remote`);
+  });
+});
