@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { openDirectoryStore } from '../src/wiring.js';
-import { SmtpClient, testMessage } from './helpers/smtp-client.js';
+import { testMessage } from './helpers/smtp-client.js';
+import { loadWithKills } from './helpers/crash-load.js';
 import { freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
 import { startDnsServer } from './helpers/dns-server.js';
 import { startRemoteSmtp } from './helpers/remote-smtp.js';
@@ -11,8 +12,6 @@ const KILLS = 8;
 const SENDERS = 2;
 // Paced: relay opens one connection per transaction (~90 msg/s here), and the queue must drain in the test.
 const PAUSE_MS = 15;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Every message is forwarded to a remote domain, so each one goes MX → spool → local
@@ -55,43 +54,18 @@ describe('crash safety of relay: SIGKILL at random moments while forwarding to a
       HIKYAKU_RELAY_RETRY_BASE_MS: '50',
       HIKYAKU_RELAY_RETRY_MAX_MS: '200',
     };
-    const accepted = new Set<string>();
-    const inDoubt = new Set<string>();
-    let running = true;
-    let seq = 0;
-    const sender = async (n: number) => {
-      while (running) {
-        let c: SmtpClient;
-        try {
-          c = await SmtpClient.open(port);
-        } catch {
-          await sleep(20);
-          continue;
-        }
-        while (running) {
-          const id = `r${n}-${seq++}`;
-          const r = await c.send('someone@client.test', ['fw@crash.test'], testMessage(id, 2048));
-          if (r.reply.code === 250) accepted.add(id);
-          else if (r.reply.code === 0) {
-            inDoubt.add(id);
-            break;
-          } else assert.fail(`unexpected reply ${r.reply.code} ${r.reply.text}`);
-          await sleep(PAUSE_MS);
-        }
-        c.destroy();
-      }
-    };
-    server = await spawnServer(dir, env);
-    const senders = Array.from({ length: SENDERS }, (_, i) => sender(i));
-    for (let k = 0; k < KILLS; k++) {
-      await sleep(200 + Math.random() * 800);
-      const exited = new Promise((r) => server!.once('exit', r));
-      server!.kill('SIGKILL');
-      await exited;
-      server = await spawnServer(dir, env);
-    }
-    running = false;
-    await Promise.all(senders);
+    const load = await loadWithKills({
+      port,
+      senders: SENDERS,
+      kills: KILLS,
+      killEveryMs: 600,
+      pauseMs: PAUSE_MS,
+      spawn: () => spawnServer(dir, env),
+      next: (n, seq) => ({ id: `r${n}-${seq}`, from: 'someone@client.test', to: ['fw@crash.test'], body: testMessage(`r${n}-${seq}`, 2048) }),
+    });
+    server = load.server;
+    const accepted = new Set(load.accepted.keys());
+    const { inDoubt } = load;
     assert.ok(accepted.size > KILLS * 10, `enough load: ${accepted.size} messages accepted`);
 
     const counts = () => {

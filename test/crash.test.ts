@@ -2,25 +2,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { openDirectoryStore, openMailStore } from '../src/wiring.js';
-import { SmtpClient, testMessage } from './helpers/smtp-client.js';
+import { testMessage } from './helpers/smtp-client.js';
+import { loadWithKills } from './helpers/crash-load.js';
 import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
 
 const KILLS = 20;
 const SENDERS = 8;
 
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('crash safety: SIGKILL at random moments under load', () => {
   let dir: string;
   let port: number;
   let server: ChildProcess | undefined;
   const accounts = ['a', 'b', 'c', 'd'].map((l) => `${l}@crash.test`);
-  /** Message id → recipients, for every message whose final dot got 250. */
-  const accepted = new Map<string, string[]>();
-  /** Ids whose data was sent but whose reply was lost in a crash: may or may not be delivered. */
-  const inDoubt = new Set<string>();
-  const attempted = new Set<string>();
 
   before(async () => {
     dir = tempDir();
@@ -37,44 +31,23 @@ describe('crash safety: SIGKILL at random moments under load', () => {
 
   test(`${KILLS} kills; every message that got 250 is in its mailbox exactly once`, async () => {
     const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50' };
-    let running = true;
-    let seq = 0;
-    const sender = async (n: number) => {
-      while (running) {
-        let c: SmtpClient;
-        try {
-          c = await SmtpClient.open(port);
-        } catch {
-          await sleep(20);
-          continue;
-        }
-        while (running) {
-          const id = `m${n}-${seq++}`;
-          // Every fifth message goes to two recipients, so a message has several queue entries.
-          const to = seq % 5 === 0 ? [accounts[seq % 4]!, accounts[(seq + 1) % 4]!] : [accounts[seq % 4]!];
-          attempted.add(id);
-          // Every 25th body is larger than the inline limit, so the file path is crashed too.
-          const r = await c.send('s@client.test', to, testMessage(id, seq % 25 === 0 ? 200 * 1024 : 1024));
-          if (r.reply.code === 250) accepted.set(id, to);
-          else if (r.reply.code === 0) {
-            inDoubt.add(id);
-            break;
-          } else assert.fail(`unexpected reply ${r.reply.code} ${r.reply.text}`);
-        }
-        c.destroy();
-      }
-    };
-    server = await spawnServer(dir, env);
-    const senders = Array.from({ length: SENDERS }, (_, i) => sender(i));
-    for (let k = 0; k < KILLS; k++) {
-      await sleep(150 + Math.random() * 600);
-      const exited = new Promise((r) => server!.once('exit', r));
-      server!.kill('SIGKILL');
-      await exited;
-      server = await spawnServer(dir, env);
-    }
-    running = false;
-    await Promise.all(senders);
+    const load = await loadWithKills({
+      port,
+      senders: SENDERS,
+      kills: KILLS,
+      killEveryMs: 500,
+      spawn: () => spawnServer(dir, env),
+      next: (n, seq) => ({
+        id: `m${n}-${seq}`,
+        from: 's@client.test',
+        // Every fifth message goes to two recipients, so a message has several queue entries.
+        to: seq % 5 === 0 ? [accounts[seq % 4]!, accounts[(seq + 1) % 4]!] : [accounts[seq % 4]!],
+        // Every 25th body is larger than the inline limit, so the file path is crashed too.
+        body: testMessage(`m${n}-${seq}`, seq % 25 === 0 ? 200 * 1024 : 1024),
+      }),
+    });
+    server = load.server;
+    const { accepted, inDoubt, attempted } = load;
     assert.ok(accepted.size > KILLS * 10, `enough load: ${accepted.size} messages accepted`);
 
     // Let the last incarnation drain the queue, then stop it gracefully (exit 0 on SIGTERM).

@@ -1,4 +1,4 @@
-import { HikyakuError, domainOf, isSrsAddress, normalizeAddress, parseAddress, parseDomain, srsDecode, AddressError, type Address } from '../mail/index.js';
+import { HikyakuError, addressKey, domainOf, isSrsAddress, normalizeAddress, parseAddress, parseDomain, srsDecode, AddressError, type Address } from '../mail/index.js';
 import type { RecipientDirectory } from '../directory/index.js';
 
 function parsed(rawAddress: string): Address {
@@ -23,8 +23,7 @@ function checkCount(alreadyAccepted: number, maxRecipients: number): void {
  */
 export function checkMxRecipient(directory: RecipientDirectory, rawAddress: string, alreadyAccepted: number, maxRecipients: number, srsSecret: string): string {
   if (isSrsAddress(rawAddress)) return checkSrsRecipient(directory, rawAddress, alreadyAccepted, maxRecipients, srsSecret);
-  const a = parsed(rawAddress);
-  const address = normalizeAddress(`${a.local}@${a.domain}`);
+  const address = addressKey(parsed(rawAddress));
   checkCount(alreadyAccepted, maxRecipients);
   if (!directory.isHostedDomain(domainOf(address))) throw new HikyakuError('ERR_RELAY_DENIED', `<${rawAddress}>`);
   if (!directory.isKnownRecipient(address)) throw new HikyakuError('ERR_RCPT_UNKNOWN', `<${rawAddress}>`);
@@ -57,7 +56,7 @@ export function checkSubmissionRecipient(directory: RecipientDirectory, rawAddre
   const a = parsed(rawAddress);
   checkCount(alreadyAccepted, maxRecipients);
   if (!directory.isHostedDomain(a.domain)) return { address: `${a.local}@${a.domain}`, remote: true };
-  const address = normalizeAddress(`${a.local}@${a.domain}`);
+  const address = addressKey(a);
   if (!directory.isKnownRecipient(address)) throw new HikyakuError('ERR_RCPT_UNKNOWN', `<${rawAddress}>`);
   return { address, remote: false };
 }

@@ -1,17 +1,7 @@
 /** Python snippets driving smtplib, so tests use a real third-party client. */
 
-/** argv: port, starttls(0|1), from, to (comma-separated), message → {"refused": {...}, "code": n, "text": s, "tls": bool} */
-export const SMTPLIB_SEND = String.raw`
-import json, smtplib, ssl, sys
-port, starttls, sender, to, msg = int(sys.argv[1]), sys.argv[2] == '1', sys.argv[3], sys.argv[4].split(','), sys.argv[5]
-s = smtplib.SMTP('127.0.0.1', port, timeout=30)
-s.ehlo('client.test')
-tls = False
-if starttls:
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    s.starttls(context=ctx); s.ehlo('client.test'); tls = True
-out = {'tls': tls, 'features': sorted(s.esmtp_features.keys())}
-try:
+/** The end of both smtplib scripts: send `msg` from `sender` to `to`, print `out` with the outcome. */
+const SENDMAIL_AND_REPORT = String.raw`try:
     refused = s.sendmail(sender, to, msg.encode('utf-8'))
     out.update(code=250, refused={k: [v[0], v[1].decode()] for k, v in refused.items()})
 except smtplib.SMTPRecipientsRefused as e:
@@ -24,6 +14,19 @@ except Exception:
     pass
 print(json.dumps(out))
 `;
+
+/** argv: port, starttls(0|1), from, to (comma-separated), message → {"refused": {...}, "code": n, "text": s, "tls": bool} */
+export const SMTPLIB_SEND = String.raw`
+import json, smtplib, ssl, sys
+port, starttls, sender, to, msg = int(sys.argv[1]), sys.argv[2] == '1', sys.argv[3], sys.argv[4].split(','), sys.argv[5]
+s = smtplib.SMTP('127.0.0.1', port, timeout=30)
+s.ehlo('client.test')
+tls = False
+if starttls:
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx); s.ehlo('client.test'); tls = True
+out = {'tls': tls, 'features': sorted(s.esmtp_features.keys())}
+${SENDMAIL_AND_REPORT}`;
 
 /**
  * argv: port, then a raw byte script as hex. Sends it in one write after EHLO and prints every
@@ -110,16 +113,4 @@ try:
     out['auth'][1] = out['auth'][1].decode()
 except smtplib.SMTPException as e:
     out['auth'] = [getattr(e, 'smtp_code', 0), getattr(e, 'smtp_error', b'').decode() if isinstance(getattr(e, 'smtp_error', b''), bytes) else str(e)]
-try:
-    refused = s.sendmail(sender, to, msg.encode('utf-8'))
-    out.update(code=250, refused={k: [v[0], v[1].decode()] for k, v in refused.items()})
-except smtplib.SMTPRecipientsRefused as e:
-    out.update(code=0, refused={k: [v[0], v[1].decode()] for k, v in e.recipients.items()})
-except smtplib.SMTPResponseException as e:
-    out.update(code=e.smtp_code, text=e.smtp_error.decode())
-try:
-    s.quit()
-except Exception:
-    pass
-print(json.dumps(out))
-`;
+${SENDMAIL_AND_REPORT}`;
