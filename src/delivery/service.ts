@@ -54,7 +54,8 @@ export class DeliveryService {
     private readonly metrics: Metrics,
   ) {
     this.limiter = new AdaptiveLimiter(options.concurrency, Math.max(50, options.storeTimeoutMs / 10));
-    this.breaker = new CircuitBreaker(5, Math.min(1000, options.retryBaseMs), options.retryMaxMs);
+    // A probe settles within the store deadline; twice that is a safe expiry for a forgotten one.
+    this.breaker = new CircuitBreaker(5, Math.min(1000, options.retryBaseMs), options.retryMaxMs, 2 * options.storeTimeoutMs);
     spool.onCommit(() => this.wake());
   }
 
@@ -91,32 +92,38 @@ export class DeliveryService {
     });
   }
 
-  /** How many more entries of `route` may start now; for local, 0 with a wait while the breaker is open. */
-  private room(route: Route): { room: number; waitMs: number } {
-    if (route === 'remote') return { room: this.options.relayConcurrency - this.inFlight.remote, waitMs: this.options.pollMs };
+  /**
+   * How many more entries of `route` may start now; for local, 0 with a wait while the
+   * breaker is open, and when half-open one entry as the breaker's probe (`probe` non-zero).
+   */
+  private room(route: Route): { room: number; waitMs: number; probe: number } {
+    if (route === 'remote') return { room: this.options.relayConcurrency - this.inFlight.remote, waitMs: this.options.pollMs, probe: 0 };
     this.metrics.deliveryLimit.set(this.limiter.limit);
     this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);
     const wait = this.breaker.waitMs();
-    if (wait > 0) return { room: 0, waitMs: wait };
-    return { room: Math.min(this.limiter.limit - this.inFlight.local, this.breaker.allowance()), waitMs: this.options.pollMs };
+    if (wait > 0) return { room: 0, waitMs: wait, probe: 0 };
+    const free = this.limiter.limit - this.inFlight.local;
+    if (free <= 0) return { room: 0, waitMs: this.options.pollMs, probe: 0 };
+    const { n, probe } = this.breaker.allowance();
+    return { room: Math.min(free, n), waitMs: this.options.pollMs, probe };
   }
 
   private async run(route: Route): Promise<void> {
     while (this.running) {
-      const { room, waitMs } = this.room(route);
+      const { room, waitMs, probe } = this.room(route);
       if (room <= 0) {
         await this.idle(waitMs);
         continue;
       }
-      let entries: QueueEntry[];
+      let entries: QueueEntry[] = [];
       try {
         entries = await this.spool.lease(this.options.owner, room, this.options.leaseMs, route);
       } catch (err) {
         this.log.error({ err }, 'cannot lease from the queue');
-        await this.idle(this.options.pollMs);
-        continue;
       }
       if (entries.length === 0) {
+        // Nothing due (or the queue failed): the probe never reached the store.
+        if (probe) this.breaker.cancelProbe(probe);
         await this.idle(this.options.pollMs);
         continue;
       }
@@ -128,6 +135,8 @@ export class DeliveryService {
           // Whatever fails here, the leases expire and the entries are delivered again.
           .catch((err: unknown) => this.log.error({ err, qids: batch.map((e) => e.id) }, 'delivery step failed; retried when the lease expires'))
           .finally(() => {
+            // A probe that never touched the store (bounce, relay, forward only, over quota) is no verdict.
+            if (probe) this.breaker.cancelProbe(probe);
             this.inFlight[route]--;
             this.wake();
           });

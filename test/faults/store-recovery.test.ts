@@ -1,0 +1,78 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
+import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
+import { SqliteLock } from '../helpers/sqlite-lock.js';
+import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The night this service is built for: the mailbox store stops answering while mail keeps
+ * arriving, then comes back. With the shipped delivery settings (no test-speed retries),
+ * delivery must resume by itself: no restart, nothing stuck behind a circuit breaker.
+ */
+describe('mailbox store locked by another process, then free again (shipped delivery settings)', () => {
+  let dir: string;
+  let port: number;
+  let server: ChildProcess | undefined;
+  let lock: SqliteLock | undefined;
+
+  before(async () => {
+    dir = tempDir();
+    port = await freePort();
+    const store = openDirectoryStore(testConfig(dir));
+    await seedDirectory(store, 'night.test', ['a', 'b', 'c']);
+    await store.close();
+    server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.night.test' });
+  });
+
+  after(async () => {
+    await lock?.release();
+    server?.kill('SIGKILL');
+    removeDir(dir);
+  });
+
+  test('mail accepted during a 30 s lock is delivered after it, without a restart', async () => {
+    const config = testConfig(dir);
+    const send = async (id: string, to: string) => {
+      const c = await SmtpClient.open(port);
+      const r = await c.send('s@client.test', [to], testMessage(id, 1024));
+      await c.quit();
+      return r.reply.code;
+    };
+    const mailStore = openMailStore(config);
+    const dirStore = openDirectoryStore(config);
+    const ids = new Map((await dirStore.listAccounts()).map((a) => [a.address, a.id]));
+    await dirStore.close();
+    const delivered = async () => {
+      const found: string[] = [];
+      for (const id of ids.values()) for (const m of await mailboxMessages(mailStore, id)) found.push(/X-Test-Id: (\S+)/.exec(m)![1]!);
+      return found.sort();
+    };
+    try {
+      // The store works: the first message arrives (and the mailbox database exists).
+      assert.equal(await send('before', 'a@night.test'), 250);
+      assert.ok(await waitFor(async () => (await delivered()).length === 1, 30_000, 200), 'delivered before the fault');
+
+      lock = await SqliteLock.hold(join(dir, 'mail', 'mailstore.db'));
+      const during = ['d1', 'd2', 'd3'];
+      for (const [i, id] of during.entries()) {
+        assert.equal(await send(id, `${'abc'[i]}@night.test`), 250, `${id} accepted while the store is locked`);
+        await sleep(8000);
+      }
+      await sleep(6000);
+      assert.deepEqual(await delivered(), ['before'], 'nothing delivered while the store is locked');
+      await lock.release();
+
+      // The quiet minute after the outage: no new mail arrives to wake anything up.
+      const ok = await waitFor(async () => (await delivered()).length === 4, 150_000, 500);
+      assert.ok(ok, `every message delivered after the lock was released; found ${JSON.stringify(await delivered())}`);
+      assert.deepEqual(await delivered(), ['before', ...during]);
+    } finally {
+      await mailStore.close();
+    }
+  });
+});

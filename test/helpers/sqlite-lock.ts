@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * Another process holding a write lock on a SQLite database (`BEGIN EXCLUSIVE` from
+ * Python's sqlite3), as an operator's stray shell or a stuck backup would. Readers go on
+ * (WAL); every writer waits for its busy timeout and fails with "database is locked".
+ */
+export class SqliteLock {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async hold(path: string): Promise<SqliteLock> {
+    const script = [
+      'import sqlite3, sys',
+      'con = sqlite3.connect(sys.argv[1], isolation_level=None)',
+      "con.execute('BEGIN EXCLUSIVE')",
+      "print('locked', flush=True)",
+      'sys.stdin.read()',
+    ].join('\n');
+    const child = spawn('python3', ['-c', script, path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no lock on ${path}: ${out}`)), 30_000);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('locked')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr!.on('data', (d) => (out += d));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`lock holder exited with ${code}: ${out}`));
+      });
+    });
+    child.removeAllListeners('exit');
+    return new SqliteLock(child);
+  }
+
+  /** Ends the transaction (the holder exits) and resolves once the lock is gone. */
+  async release(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin!.end();
+    await exited;
+  }
+}
