@@ -19,9 +19,16 @@ import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } fro
  * Layout of the data dir: directory.db, spool/ (spool.db, messages/), mail/
  * (mailstore.db, blobs/), tls/, hikyaku.json.
  */
-export function openDirectoryStore(config: Config): DirectoryStore {
-  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'));
+/**
+ * `forCache`: the service's own connection, read by the directory cache. It waits only
+ * briefly for another process's lock, because SQLite calls block the thread that makes them
+ * (the one answering SMTP); the cache keeps its last copy and tries again later.
+ */
+export function openDirectoryStore(config: Config, forCache = false): DirectoryStore {
+  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'), forCache ? CACHE_BUSY_TIMEOUT_MS : undefined);
 }
+
+const CACHE_BUSY_TIMEOUT_MS = 100;
 
 export function openSpool(config: Config): SqliteSpool {
   return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
@@ -111,7 +118,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
 
 /** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
 export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; stop(): Promise<void> }> {
-  const directoryStore = openDirectoryStore(config);
+  const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
   await directory.start();
   const spool = openSpool(config);
@@ -174,7 +181,7 @@ export interface ServiceOptions {
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config['log.level']);
   const metrics = new Metrics();
-  const directoryStore = openDirectoryStore(config);
+  const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
   await directory.start();
   const spool = openSpool(config);

@@ -6,6 +6,8 @@ import { LoginGuard, type LoginGuardOptions } from './login-guard.js';
 export type LoginResult =
   | { readonly ok: true; readonly account: AccountRecord }
   | { readonly ok: false; readonly reason: 'invalid' }
+  /** The directory has not loaded yet: nothing can be checked; a temporary error. */
+  | { readonly ok: false; readonly reason: 'unavailable' }
   | { readonly ok: false; readonly reason: 'rate-limited'; readonly retryAfterMs: number };
 
 export interface AuthenticatorOptions extends LoginGuardOptions {
@@ -50,6 +52,7 @@ export class Authenticator {
       if (!(err instanceof AddressError)) throw err;
       key = username.toLowerCase();
     }
+    if (!this.directory.loaded) return { ok: false, reason: 'unavailable' };
     const wait = this.guard.blockedFor(remoteIp, key);
     if (wait > 0) return { ok: false, reason: 'rate-limited', retryAfterMs: wait };
     const account = this.directory.account(key);

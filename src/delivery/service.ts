@@ -97,6 +97,8 @@ export class DeliveryService {
    * breaker is open, and when half-open one entry as the breaker's probe (`probe` non-zero).
    */
   private room(route: Route): { room: number; waitMs: number; probe: number } {
+    // Before the directory has loaded every recipient would look unknown: wait instead.
+    if (!this.directory.loaded) return { room: 0, waitMs: this.options.pollMs, probe: 0 };
     if (route === 'remote') return { room: this.options.relayConcurrency - this.inFlight.remote, waitMs: this.options.pollMs, probe: 0 };
     this.metrics.deliveryLimit.set(this.limiter.limit);
     this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);

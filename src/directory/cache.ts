@@ -5,6 +5,11 @@ import type { AccountRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord } 
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
+  /**
+   * False until the directory has been read once. Until then nothing is known: callers
+   * answer temporarily (451, [SYS/TEMP]) and never permanently (a 5xx would bounce real mail).
+   */
+  readonly loaded: boolean;
   isHostedDomain(domain: string): boolean;
   isKnownRecipient(address: string): boolean;
   expand(address: string): Expansion;
@@ -31,6 +36,9 @@ function indexOf(snapshot: DirectorySnapshot): CacheIndex {
   };
 }
 
+// While the store fails, reloads back off up to this interval.
+const MAX_RETRY_MS = 5000;
+
 /**
  * An in-memory copy of the directory, refreshed when the store's version changes.
  * It keeps serving its last good copy when the store is slow or failing (principle 1):
@@ -42,7 +50,8 @@ export class DirectoryCache implements RecipientDirectory {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private loading = false;
-  private failing = false;
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(
     private readonly store: DirectoryStore,
@@ -50,11 +59,19 @@ export class DirectoryCache implements RecipientDirectory {
     private readonly log: Logger,
   ) {}
 
-  /** Loads the directory once, then follows changes. */
+  get loaded(): boolean {
+    return this.version >= 0;
+  }
+
+  /**
+   * Tries to load the directory, then follows changes. A store that cannot be read does not
+   * stop the start: the cache tries again with backoff and reports `loaded` once it could.
+   */
   async start(): Promise<void> {
     await this.refresh();
-    // A slow store does not pile up polls: a tick is skipped while a load runs.
-    this.timer = setInterval(() => void (this.loading || this.refresh()), this.refreshMs);
+    if (!this.loaded) this.log.warn('directory not loaded yet; recipients and logins get temporary errors until it is');
+    // A slow or failing store does not pile up polls: a tick is skipped while a load runs or backs off.
+    this.timer = setInterval(() => void (this.loading || Date.now() < this.retryAt || this.refresh()), this.refreshMs);
     this.timer.unref();
   }
 
@@ -71,20 +88,20 @@ export class DirectoryCache implements RecipientDirectory {
   private async load(): Promise<void> {
     this.loading = true;
     try {
-      if ((await this.store.version()) === this.version) {
-        this.failing = false;
-        return;
+      if ((await this.store.version()) !== this.version) {
+        const snapshot = await this.store.snapshot();
+        this.index = indexOf(snapshot);
+        this.version = snapshot.version;
+        this.log.debug({ version: snapshot.version }, 'directory cache refreshed');
       }
-      const snapshot = await this.store.snapshot();
-      this.index = indexOf(snapshot);
-      this.version = snapshot.version;
-      this.log.debug({ version: snapshot.version }, 'directory cache refreshed');
-      if (this.failing) this.log.info('directory store answers again');
-      this.failing = false;
+      if (this.failures > 0) this.log.info({ failures: this.failures }, 'directory store answers again');
+      this.failures = 0;
+      this.retryAt = 0;
     } catch (err) {
       // Logged once per outage, not on every poll.
-      if (!this.failing) this.log.warn({ err }, 'directory refresh failed; serving the cached copy');
-      this.failing = true;
+      if (this.failures === 0) this.log.warn({ err }, this.loaded ? 'directory refresh failed; serving the cached copy' : 'directory cannot be read yet');
+      this.failures++;
+      this.retryAt = Date.now() + Math.min(MAX_RETRY_MS, this.refreshMs * 2 ** Math.min(this.failures, 10));
     } finally {
       this.loading = false;
     }

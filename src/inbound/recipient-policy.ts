@@ -10,6 +10,10 @@ function parsed(rawAddress: string): Address {
   }
 }
 
+function requireLoaded(directory: RecipientDirectory): void {
+  if (!directory.loaded) throw new HikyakuError('ERR_DIRECTORY_UNAVAILABLE');
+}
+
 function checkCount(alreadyAccepted: number, maxRecipients: number): void {
   // RFC 5321 §4.5.3.1.10: too many recipients is a temporary 452, the client sends the rest later.
   if (alreadyAccepted >= maxRecipients) throw new HikyakuError('ERR_TOO_MANY_RCPTS', `at most ${maxRecipients} per message`);
@@ -22,6 +26,7 @@ function checkCount(alreadyAccepted: number, maxRecipients: number): void {
  * Returns the normalized address, or throws a HikyakuError with the reply to give.
  */
 export function checkMxRecipient(directory: RecipientDirectory, rawAddress: string, alreadyAccepted: number, maxRecipients: number, srsSecret: string): string {
+  requireLoaded(directory);
   if (isSrsAddress(rawAddress)) return checkSrsRecipient(directory, rawAddress, alreadyAccepted, maxRecipients, srsSecret);
   const address = addressKey(parsed(rawAddress));
   checkCount(alreadyAccepted, maxRecipients);
@@ -53,6 +58,7 @@ function checkSrsRecipient(directory: RecipientDirectory, rawAddress: string, al
  * queue keeps it — normalized when hosted, its local part's case kept when remote.
  */
 export function checkSubmissionRecipient(directory: RecipientDirectory, rawAddress: string, alreadyAccepted: number, maxRecipients: number): { address: string; remote: boolean } {
+  requireLoaded(directory);
   const a = parsed(rawAddress);
   checkCount(alreadyAccepted, maxRecipients);
   if (!directory.isHostedDomain(a.domain)) return { address: `${a.local}@${a.domain}`, remote: true };

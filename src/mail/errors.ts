@@ -16,6 +16,10 @@ export const ERRORS = {
   ERR_MESSAGE_TOO_BIG: { smtp: [552, '5.3.4'], http: 413, text: 'Message size exceeds fixed maximum message size' },
   ERR_LINE_TOO_LONG: { smtp: [550, '5.6.0'], http: 400, text: 'Message has a line longer than the limit' },
   ERR_SESSION_TOO_LONG: { smtp: [421, '4.4.2'], http: 408, text: 'Session time limit exceeded, closing connection' },
+  // Nothing is known about any address until the directory has loaded: never a 5xx then.
+  ERR_DIRECTORY_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Address directory temporarily unavailable, please try again later' },
+  // RFC 4954 §6: 454 4.7.0 for a temporary failure of the authentication mechanism.
+  ERR_AUTH_UNAVAILABLE: { smtp: [454, '4.7.0'], http: 503, text: 'Temporary authentication failure, please try again later' },
   ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
   ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },

@@ -20,13 +20,13 @@ export function sql(db: Db, text: string): Database.Statement {
  * after the WAL is fsynced, so a committed transaction survives a crash or power loss.
  * `migrations[i]` brings the schema from user_version i to i+1.
  */
-export function openDb(path: string, migrations: readonly string[]): Db {
+export function openDb(path: string, migrations: readonly string[], busyTimeoutMs = 5000): Db {
   mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  // CLI commands and the service share the files; wait for a writer instead of failing.
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  // CLI commands and the service share the files; wait for a writer instead of failing.
-  db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > migrations.length) {

@@ -93,12 +93,22 @@ const toForward = (r: { address: string; targets: string; keep_copy: number }): 
   keepCopy: r.keep_copy === 1,
 });
 
-/** The directory in SQLite (`directory.db`); shared by the service and CLI processes. */
+/**
+ * The directory in SQLite (`directory.db`); shared by the service and CLI processes.
+ * The file is opened on first use and again after a failed open, so a service whose
+ * directory is locked or broken at start still starts (and answers 4xx until it loads).
+ */
 export class SqliteDirectoryStore implements DirectoryStore {
-  private readonly db: Db;
+  private opened: Db | undefined;
 
-  constructor(path: string) {
-    this.db = openDb(path, MIGRATIONS);
+  /** `busyTimeoutMs`: how long a call waits for another process's lock (it blocks its thread). */
+  constructor(
+    private readonly path: string,
+    private readonly busyTimeoutMs = 5000,
+  ) {}
+
+  private get db(): Db {
+    return (this.opened ??= openDb(this.path, MIGRATIONS, this.busyTimeoutMs));
   }
 
   /** Runs a change in one transaction and bumps the version, so caches reload. */
@@ -313,6 +323,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    this.opened?.close();
+    this.opened = undefined;
   }
 }

@@ -236,6 +236,7 @@ export class Pop3Session {
     if (!result.ok) {
       this.deps.metrics.logins.inc({ protocol: 'pop3', result: result.reason });
       this.log.info({ user: username, reason: result.reason }, 'login failed');
+      if (result.reason === 'unavailable') return this.send('-ERR [SYS/TEMP] The account directory is not available yet; try again in a minute');
       if (result.reason === 'rate-limited') {
         return this.send(`-ERR [AUTH] Too many failed logins; try again in ${Math.ceil(result.retryAfterMs / 60000)} minute(s)`);
       }

@@ -169,7 +169,8 @@ export class SubmissionServer {
       return cb(null, { user: result.account.address });
     }
     this.log.info({ cid: session.id, user: auth.username, reason: result.reason }, 'authentication failed');
-    cb(smtpError(new HikyakuError(result.reason === 'rate-limited' ? 'ERR_AUTH_RATE_LIMITED' : 'ERR_AUTH_FAILED')));
+    const code = result.reason === 'rate-limited' ? 'ERR_AUTH_RATE_LIMITED' : result.reason === 'unavailable' ? 'ERR_AUTH_UNAVAILABLE' : 'ERR_AUTH_FAILED';
+    cb(smtpError(new HikyakuError(code)));
   }
 
   private refuse(session: SMTPServerSession, err: unknown, cb: (err?: Error) => void, fields: object): void {
