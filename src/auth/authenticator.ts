@@ -37,9 +37,11 @@ export class Authenticator {
   private readonly verified = new Map<string, { hash: string; until: number }>();
   private readonly secret = randomBytes(32);
 
+  /** `verify` checks a password against a stored hash (argon2id and imported schemes by default). */
   constructor(
     private readonly directory: RecipientDirectory,
     private readonly options: AuthenticatorOptions,
+    private readonly verify: (hash: string, password: string) => Promise<boolean> = verifyPassword,
   ) {
     this.guard = new LoginGuard(options);
   }
@@ -62,7 +64,7 @@ export class Authenticator {
       this.guard.succeeded(key);
       return { ok: true, account };
     }
-    const valid = await verifyPassword(account?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
+    const valid = await this.verify(account?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
     if (account && valid) {
       this.guard.succeeded(key);
       if (this.options.cacheMs > 0) {

@@ -43,7 +43,22 @@ export function loadConfig(options: LoadOptions = {}): Config {
       throw new ConfigError(`configuration key ${k} (from ${last[0]}) ${(err as Error).message}`);
     }
   }
+  checkTogether(out as Config);
   return out as Config;
+}
+
+/**
+ * Rules between keys. A queue lease shorter than the longest single step of a delivery
+ * (a store call, one remote reply) would let a second worker take an entry that is still
+ * being delivered; leases are renewed while work runs, but one step can block renewal.
+ */
+function checkTogether(config: Config): void {
+  const steps = ['delivery.storeTimeoutMs', 'relay.connectTimeoutMs', 'relay.replyTimeoutMs'] as const;
+  for (const step of steps) {
+    if (config['delivery.leaseMs'] <= config[step]) {
+      throw new ConfigError(`configuration key delivery.leaseMs (${config['delivery.leaseMs']}) must be longer than ${step} (${config[step]}): a lease must outlast the longest delivery step`);
+    }
+  }
 }
 
 /** Reads the nested JSON file into dotted keys; a missing file is an empty configuration. */

@@ -103,7 +103,7 @@ export const SCHEMA = {
   'delivery.retryBaseMs': key(2000, int(1, 86_400_000), 'First retry delay after a failed delivery step; doubles each attempt, with jitter.'),
   'delivery.retryMaxMs': key(300_000, int(1, 86_400_000), 'Longest delay between retries.'),
   'delivery.storeTimeoutMs': key(30_000, int(1, 3_600_000), 'Deadline for one mailbox store call during delivery.'),
-  'delivery.leaseMs': key(60_000, int(100, 86_400_000), 'How long a worker holds a queue entry before another may take it.'),
+  'delivery.leaseMs': key(600_000, int(100, 86_400_000), 'How long a worker holds a queue entry before another may take it; renewed while the work runs. Must be longer than delivery.storeTimeoutMs and relay.replyTimeoutMs.'),
   'delivery.pollMs': key(500, int(10, 60_000), 'How often idle workers look for work written by other processes.'),
   'relay.port': key(25, PORT, 'SMTP port of remote MX hosts (tests point it elsewhere).'),
   'relay.dnsServers': key('', text(/^([0-9A-Fa-f:.\[\]]+(,[0-9A-Fa-f:.\[\]]+)*)?$/, 'a comma-separated list of IP[:port]'), 'DNS servers for MX lookups, comma-separated IP or IP:port; empty: the system resolver.'),

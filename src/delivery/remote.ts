@@ -7,6 +7,7 @@ import { retryDelay, type QueueEntry, type Spool } from '../queue/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { dsnNotice, originalHeaders } from './bounces.js';
 import type { RcptResult, SmtpRelay } from './relay.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 
 export interface RemoteDeliveryOptions {
   readonly owner: string;
@@ -38,10 +39,21 @@ export class RemoteDelivery {
   ) {}
 
   /** Relays `batch` (leased entries of one message, sender and domain) with any due siblings not yet leased. */
-  async deliver(batch: readonly QueueEntry[]): Promise<void> {
+  async deliver(batch: readonly QueueEntry[], keeper: LeaseKeeper): Promise<void> {
     const entry = batch[0]!;
     const domain = domainOf(entry.rcpt).toLowerCase();
-    const group = [...batch, ...(await this.spool.leaseSiblings(entry, this.options.owner, this.options.leaseMs, domain))];
+    const siblings = await this.spool.leaseSiblings(entry, this.options.owner, this.options.leaseMs, domain);
+    keeper.hold(siblings);
+    try {
+      await this.relayGroup([...batch, ...siblings]);
+    } finally {
+      keeper.drop(siblings);
+    }
+  }
+
+  private async relayGroup(group: readonly QueueEntry[]): Promise<void> {
+    const entry = group[0]!;
+    const domain = domainOf(entry.rcpt).toLowerCase();
     const log = this.log.child({ mid: entry.messageId, domain, qids: group.map((e) => e.id) });
     const signature = await this.sign(entry, log);
     const started = Date.now();
@@ -60,7 +72,7 @@ export class RemoteDelivery {
       if (r.status === 'sent') {
         this.metrics.relayed.inc({ outcome: 'sent' });
         log.info({ rcpt: e.rcpt, reply: r.reply }, 'relayed');
-        if (!(await this.spool.complete(e, this.options.owner))) log.warn({ qid: e.id }, 'lease lost after relaying; the remote may get the message twice');
+        if (!(await this.spool.complete(e))) log.warn({ qid: e.id }, 'lease lost after relaying; the remote may get the message twice');
       } else if (r.status === 'permanent' || Date.now() - e.receivedAt >= this.options.maxAgeMs) {
         bounced.push([e, r.status === 'permanent' ? r : { ...r, enhanced: '4.4.7', reply: `gave up after ${Math.round((Date.now() - e.receivedAt) / 3_600_000)} hours; last error: ${r.reply}` }]);
       } else {
@@ -119,10 +131,13 @@ export class RemoteDelivery {
     if (notice) this.metrics.dsnQueued.inc({ kind: 'delayed' });
     this.metrics.relayed.inc({ outcome: 'deferred' });
     log.info({ rcpt: entry.rcpt, reply: r.reply, attempts: entry.attempts, retryInMs: delay, warned: Boolean(notice) }, 'relay deferred');
-    await this.spool.defer(entry, this.options.owner, r.reply, Date.now() + delay, notice);
+    await this.spool.defer(entry, r.reply, Date.now() + delay, notice);
   }
 
-  /** One DSN for all bounced recipients of the group, queued with the first of them. */
+  /**
+   * One DSN for all bounced recipients of the group, queued with the first of them whose
+   * lease still holds (a lost lease refuses the settle step, and its notice with it).
+   */
   private async bounce(bounced: [QueueEntry, RcptResult][], log: Logger): Promise<void> {
     const [first] = bounced[0]!;
     const notice = await dsnNotice(
@@ -133,10 +148,15 @@ export class RemoteDelivery {
       bounced.map(([e, r]) => ({ rcpt: e.rcpt, action: 'failed' as const, status: r.enhanced.startsWith('4') ? '5' + r.enhanced.slice(1) : r.enhanced, diagnostic: r.reply, remoteMta: r.remoteMta })),
     );
     if (notice) this.metrics.dsnQueued.inc({ kind: 'failed' });
-    for (const [i, [e, r]] of bounced.entries()) {
+    let pending = notice;
+    for (const [e, r] of bounced) {
+      if (!(await this.spool.bounce(e, pending))) {
+        log.warn({ qid: e.id, rcpt: e.rcpt }, 'lease lost before the bounce; the entry is retried by its new holder');
+        continue;
+      }
+      pending = undefined;
       this.metrics.relayed.inc({ outcome: 'bounced' });
       log.warn({ rcpt: e.rcpt, reply: r.reply, dsn: Boolean(notice) }, e.mailFrom === '' ? 'relay failed; null sender, so no DSN' : 'relay failed; DSN queued to the sender');
-      await this.spool.bounce(e, this.options.owner, i === 0 ? notice : undefined);
     }
   }
 }

@@ -5,6 +5,7 @@ import { retryDelay, type QueueEntry, type Route, type Spawn, type Spool } from 
 import { deliveryHeader, type DsnRecipient } from '../message/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
 import type { RemoteDelivery } from './remote.js';
 
@@ -43,6 +44,7 @@ export class DeliveryService {
   private loops: Promise<void>[] = [];
   private readonly limiter: AdaptiveLimiter;
   private readonly breaker: CircuitBreaker;
+  private readonly keeper: LeaseKeeper;
 
   constructor(
     private readonly spool: Spool,
@@ -56,6 +58,7 @@ export class DeliveryService {
     this.limiter = new AdaptiveLimiter(options.concurrency, Math.max(50, options.storeTimeoutMs / 10));
     // A probe settles within the store deadline; twice that is a safe expiry for a forgotten one.
     this.breaker = new CircuitBreaker(5, Math.min(1000, options.retryBaseMs), options.retryMaxMs, 2 * options.storeTimeoutMs);
+    this.keeper = new LeaseKeeper(spool, options.leaseMs, log);
     spool.onCommit(() => this.wake());
   }
 
@@ -71,6 +74,7 @@ export class DeliveryService {
     await Promise.all(this.loops);
     const deadline = Date.now() + graceMs;
     while (this.inFlight.local + this.inFlight.remote > 0 && Date.now() < deadline) await sleep(20);
+    this.keeper.stop();
     await this.spool.release(this.options.owner);
   }
 
@@ -131,14 +135,16 @@ export class DeliveryService {
       }
       // Remote entries of one message, sender and domain travel in one transaction.
       const batches = route === 'local' ? entries.map((e) => [e]) : groupByDestination(entries);
+      this.keeper.hold(entries);
       for (const batch of batches) {
         this.inFlight[route]++;
-        (route === 'local' ? this.deliver(batch[0]!) : this.remote.deliver(batch))
+        (route === 'local' ? this.deliver(batch[0]!) : this.remote.deliver(batch, this.keeper))
           // Whatever fails here, the leases expire and the entries are delivered again.
           .catch((err: unknown) => this.log.error({ err, qids: batch.map((e) => e.id) }, 'delivery step failed; retried when the lease expires'))
           .finally(() => {
             // A probe that never touched the store (bounce, relay, forward only, over quota) is no verdict.
             if (probe) this.breaker.cancelProbe(probe);
+            this.keeper.drop(batch);
             this.inFlight[route]--;
             this.wake();
           });
@@ -159,7 +165,7 @@ export class DeliveryService {
       const delay = retryDelay(entry.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
       log.warn({ retryInMs: delay }, 'recipient not in the directory; retrying in case it was just added');
       this.metrics.deliveries.inc({ outcome: 'deferred' });
-      await this.spool.defer(entry, this.options.owner, '4.1.1 recipient not found in the directory', Date.now() + delay);
+      await this.spool.defer(entry, '4.1.1 recipient not found in the directory', Date.now() + delay);
       return;
     }
     if (accounts.length + remote.length === 0) {
@@ -195,7 +201,7 @@ export class DeliveryService {
     // Forwards to other domains become remote entries of the same message, in the commit that completes this one.
     const mailFrom = this.forwardSender(entry);
     const spawn: Spawn[] = remote.map((rcpt) => ({ rcpt, mailFrom, route: 'remote' }));
-    if (!(await this.spool.complete(entry, this.options.owner, spawn))) {
+    if (!(await this.spool.complete(entry, spawn))) {
       log.warn('lease lost before completion; the entry will be retried and the append is idempotent');
     }
     this.metrics.deliveries.inc({ outcome: 'delivered' });
@@ -221,7 +227,7 @@ export class DeliveryService {
       return this.bounce(entry, { rcpt: entry.rcpt, action: 'failed', status: '5.1.1', diagnostic: `550 5.1.1 ${decoded.error}` });
     }
     const route: Route = this.directory.isHostedDomain(domainOf(decoded.sender.toLowerCase())) ? 'local' : 'remote';
-    await this.spool.complete(entry, this.options.owner, [{ rcpt: route === 'local' ? decoded.sender.toLowerCase() : decoded.sender, mailFrom: entry.mailFrom, route }]);
+    await this.spool.complete(entry, [{ rcpt: route === 'local' ? decoded.sender.toLowerCase() : decoded.sender, mailFrom: entry.mailFrom, route }]);
     log.info({ to: decoded.sender }, 'SRS address resolved; passed on to the original sender');
   }
 
@@ -229,7 +235,7 @@ export class DeliveryService {
     const notice = await dsnNotice(this.spool, this.directory, this.options.hostname, entry, [reason]);
     if (notice) this.metrics.dsnQueued.inc({ kind: 'failed' });
     this.metrics.deliveries.inc({ outcome: 'bounced' });
-    await this.spool.bounce(entry, this.options.owner, notice);
+    await this.spool.bounce(entry, notice);
   }
 
   private async failed(entry: QueueEntry, err: unknown, log: Logger): Promise<void> {
@@ -246,7 +252,7 @@ export class DeliveryService {
       this.metrics.deliveries.inc({ outcome: 'deferred' });
     }
     try {
-      await this.spool.defer(entry, this.options.owner, String((err as Error).message ?? err), Date.now() + delay);
+      await this.spool.defer(entry, String((err as Error).message ?? err), Date.now() + delay);
     } catch (deferErr) {
       // The lease expires and the entry is retried; nothing is lost.
       log.error({ err: deferErr }, 'cannot defer entry; it is retried when its lease expires');

@@ -33,6 +33,11 @@ export interface QueueEntry {
   readonly attempts: number;
   /** A delayed-delivery warning was already sent for this entry. */
   readonly warned: boolean;
+  /**
+   * Fencing token of this lease: settling and renewing check it, so a holder whose lease
+   * ran out (and was taken again, even by the same owner) can no longer settle the entry.
+   */
+  readonly leaseToken: string;
 }
 
 /** A new entry for the same message, made when another is completed (forwarding, SRS bounce). */
@@ -87,9 +92,11 @@ export interface QueueStats {
  * Contract for every backend:
  * - Durability: `SpoolWriter.commit` resolves only after body and entries are on stable
  *   storage (fsync); only then may SMTP answer 250.
- * - Leases: an entry is leased to one owner until `leaseMs` passes; an expired lease may
- *   be taken by another owner, so a crashed worker's entries are delivered again.
- * - complete/defer/bounce by an owner whose lease was lost are ignored (return false).
+ * - Leases: an entry is leased to one owner until `leaseMs` passes (or `renew` extends
+ *   it); an expired lease may be taken again, so a crashed worker's entries are delivered
+ *   again. Each lease carries a new token.
+ * - complete/defer/bounce/renew with a token that is no longer the entry's are ignored
+ *   (return false / do not count): the lease was lost.
  * - A settle step and what it queues (spawned entries, a notice) commit together: a crash
  *   leaves either both or neither.
  * - A message's body is kept until every entry of it is finished.
@@ -106,11 +113,13 @@ export interface Spool {
   /** The body as written at accept time. */
   openBody(messageId: string): Readable;
   /** Finished; `spawn` adds entries for the same message in the same commit. */
-  complete(entry: QueueEntry, owner: string, spawn?: readonly Spawn[]): Promise<boolean>;
+  complete(entry: QueueEntry, spawn?: readonly Spawn[]): Promise<boolean>;
   /** Retry at `retryAt`; a `notice` (delay warning) is queued with it and marks the entry warned. */
-  defer(entry: QueueEntry, owner: string, error: string, retryAt: number, notice?: Notice): Promise<boolean>;
+  defer(entry: QueueEntry, error: string, retryAt: number, notice?: Notice): Promise<boolean>;
   /** Permanent failure: the entry leaves the queue, its DSN (`notice`) enters it in the same commit. */
-  bounce(entry: QueueEntry, owner: string, notice?: Notice): Promise<boolean>;
+  bounce(entry: QueueEntry, notice?: Notice): Promise<boolean>;
+  /** Extends the leases of `entries` still held (token unchanged) to `leaseMs` from now; returns how many. */
+  renew(entries: readonly QueueEntry[], leaseMs: number): Promise<number>;
   /** Entries in the queue, oldest first, for operators. */
   list(limit: number): Promise<QueueListing[]>;
   /** Hands back every lease of `owner` (graceful shutdown). */

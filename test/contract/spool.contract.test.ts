@@ -29,11 +29,11 @@ for (const backend of BACKENDS) {
         assert.deepEqual(first.map((e) => e.rcpt).sort(), ['a@x.test', 'b@x.test']);
         assert.ok(first.every((e) => e.messageId === id && e.size === 7 && e.attempts === 1));
         assert.deepEqual(await spool.lease('w2', 10, 60_000), [], 'leased entries are not handed out twice');
-        assert.equal(await spool.complete(first[0]!, 'w2'), false, 'only the owner completes');
-        assert.equal(await spool.complete(first[0]!, 'w1'), true);
+        assert.equal(await spool.complete({ ...first[0]!, leaseToken: 'forged' }), false, 'only the lease holder completes');
+        assert.equal(await spool.complete(first[0]!), true);
         assert.equal(await readAll(spool, id), 'hello\r\n', 'body kept while an entry remains');
-        assert.equal(await spool.complete(first[1]!, 'w1'), true);
-        assert.equal(await spool.complete(first[1]!, 'w1'), false, 'completing twice is refused');
+        assert.equal(await spool.complete(first[1]!), true);
+        assert.equal(await spool.complete(first[1]!), false, 'completing twice is refused');
         const stats = await spool.stats();
         assert.equal(stats.byState.queued + stats.byState.active, 0);
       });
@@ -47,14 +47,30 @@ for (const backend of BACKENDS) {
         const [again] = await spool.lease('w2', 1, 60_000);
         assert.equal(again!.id, e!.id);
         assert.equal(again!.attempts, 2);
-        assert.equal(await spool.defer(e!, 'w1', 'late', Date.now()), false, 'the old owner lost its lease');
-        assert.equal(await spool.defer(again!, 'w2', 'store down', Date.now() + 60_000), true);
+        assert.equal(await spool.defer(e!, 'late', Date.now()), false, 'the old holder lost its lease');
+        assert.equal(await spool.renew([e!], 60_000), 0, 'nor can it renew it');
+        assert.equal(await spool.defer(again!, 'store down', Date.now() + 60_000), true);
         assert.deepEqual(await spool.lease('w3', 1, 60_000), [], 'not due yet');
         assert.equal((await spool.stats()).byState.deferred, 1);
         await accept(spool, 'y\r\n', ['b@x.test']);
         assert.equal((await spool.lease('w4', 5, 60_000)).length, 1);
         await spool.release('w4');
         assert.equal((await spool.lease('w5', 5, 60_000)).length, 1);
+      });
+    });
+
+    test('a lease taken again by the same owner fences the first holder; renewal keeps a lease from expiring', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await accept(spool, 'x\r\n', ['a@x.test', 'b@x.test']);
+        const [a, b] = await spool.lease('w1', 2, 50);
+        assert.equal(await spool.renew([a!], 60_000), 1);
+        await new Promise((r) => setTimeout(r, 80));
+        const [again] = await spool.lease('w1', 5, 60_000);
+        assert.equal(again!.id, b!.id, 'only the entry not renewed was due again');
+        assert.notEqual(again!.leaseToken, b!.leaseToken);
+        assert.equal(await spool.complete(b!), false, 'the first holder, same owner, is fenced off');
+        assert.equal(await spool.complete(again!), true);
+        assert.equal(await spool.complete(a!), true, 'the renewed lease still settles');
       });
     });
 
@@ -71,7 +87,7 @@ for (const backend of BACKENDS) {
         const aborted = await spool.begin();
         for (let i = 0; i < 5000; i++) await aborted.write(Buffer.from(big));
         await aborted.abort();
-        assert.equal(await spool.complete(e!, 'w'), true);
+        assert.equal(await spool.complete(e!), true);
         assert.deepEqual(await spool.lease('w', 1, 60_000), []);
       });
     });
@@ -91,25 +107,25 @@ for (const backend of BACKENDS) {
         assert.ok(siblings.every((e) => e.route === 'remote' && e.mailFrom === 'u@here.test'));
 
         // The local entry forwards: completed, and a remote entry with an SRS sender takes its place.
-        assert.equal(await spool.complete(local!, 'w', [{ rcpt: 'z@far.test', mailFrom: 'SRS0=x=yy=here.test=u@here.test', route: 'remote' }]), true);
+        assert.equal(await spool.complete(local!, [{ rcpt: 'z@far.test', mailFrom: 'SRS0=x=yy=here.test=u@here.test', route: 'remote' }]), true);
         const spawned = (await spool.list(100)).find((e) => e.rcpt === 'z@far.test')!;
         assert.equal(spawned.mailFrom, 'SRS0=x=yy=here.test=u@here.test');
         assert.equal(spawned.state, 'queued');
 
         // A deferral with a delay notice marks the entry warned and queues the notice as its own message.
         const notice = { envelope: { mailFrom: '', recipients: ['u@here.test'], smtputf8: false }, body: Buffer.from('Subject: delayed\r\n\r\n') };
-        assert.equal(await spool.defer(first!, 'w', '451 later', Date.now() - 1, notice), true);
+        assert.equal(await spool.defer(first!, '451 later', Date.now() - 1, notice), true);
         const again = (await spool.lease('w', 10, 60_000, 'remote')).find((e) => e.id === first!.id)!;
         assert.equal(again.warned, true);
         const [warning] = await spool.lease('w', 10, 60_000, 'local');
         assert.equal(warning!.mailFrom, '');
         assert.equal(await readAll(spool, warning!.messageId), 'Subject: delayed\r\n\r\n');
-        assert.equal(await spool.complete(warning!, 'w'), true);
+        assert.equal(await spool.complete(warning!), true);
 
         // A bounce leaves the queue and its DSN enters it; the body lives while entries remain.
         const dsn = { envelope: { mailFrom: '', recipients: ['u@here.test'], smtputf8: false }, body: Buffer.from('Subject: failed\r\n\r\n') };
-        assert.equal(await spool.bounce(again, 'other-owner', dsn), false, 'only the owner bounces');
-        assert.equal(await spool.bounce(again, 'w', dsn), true);
+        assert.equal(await spool.bounce({ ...again, leaseToken: 'forged' }, dsn), false, 'only the lease holder bounces');
+        assert.equal(await spool.bounce(again, dsn), true);
         assert.ok(!(await spool.list(100)).some((e) => e.id === again.id));
         assert.equal((await spool.list(100)).filter((e) => e.mailFrom === '' && e.rcpt === 'u@here.test').length, 1, 'one DSN');
         assert.match(await readAll(spool, first!.messageId), /body/);

@@ -15,7 +15,11 @@ export interface Received {
 export interface RemoteScript {
   rcpt?: (rcpt: string) => string | undefined;
   data?: (mailFrom: string, rcpts: string[]) => string | undefined;
+  /** A slow server: each RCPT and the reply to the data wait this long. */
+  delayMs?: number;
 }
+
+const pause = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 function replyError(line: string): Error {
   const code = Number(line.slice(0, 3));
@@ -47,12 +51,13 @@ export async function startRemoteSmtp(
     onAuth: (a, _s, cb) => (a.username === auth?.user && a.password === auth?.pass ? cb(null, { user: a.username }) : cb(new Error('bad credentials'))),
     onRcptTo: (address, _s, cb) => {
       const r = state.script.rcpt?.(address.address);
-      cb(r ? replyError(r) : undefined);
+      void pause(state.script.delayMs).then(() => cb(r ? replyError(r) : undefined));
     },
     onData: (stream, session, cb) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        await pause(state.script.delayMs);
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const rcpts = session.envelope.rcptTo.map((r) => r.address);
         const r = state.script.data?.(mailFrom, rcpts);

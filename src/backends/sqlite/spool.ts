@@ -36,9 +36,11 @@ const MIGRATIONS = [
    ALTER TABLE entries ADD COLUMN route TEXT NOT NULL DEFAULT 'local';
    ALTER TABLE entries ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX entries_route_due ON entries(route, next_attempt_at);`,
+  // Fencing token of the current lease (see QueueEntry.leaseToken).
+  `ALTER TABLE entries ADD COLUMN lease_token TEXT;`,
 ];
 
-const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
+const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
 
 interface EntryRow {
   id: number;
@@ -47,6 +49,7 @@ interface EntryRow {
   route: Route;
   attempts: number;
   warned: number;
+  lease_token: string;
   mail_from: string;
   size: number;
   smtputf8: number;
@@ -61,6 +64,7 @@ function toEntry(r: EntryRow): QueueEntry {
     route: r.route,
     attempts: r.attempts,
     warned: r.warned === 1,
+    leaseToken: r.lease_token,
     mailFrom: r.mail_from,
     size: r.size,
     smtputf8: r.smtputf8 === 1,
@@ -119,7 +123,7 @@ export class SqliteSpool implements Spool {
     for (const { o } of owners) {
       const [h, pid] = o.split(':');
       if (h === host && !isAlive(Number(pid))) {
-        released += sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
+        released += sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, lease_token = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
       }
     }
     const known = sql(this.db, 'SELECT 1 FROM messages WHERE id = ?');
@@ -181,9 +185,9 @@ export class SqliteSpool implements Spool {
     const { leaseMs, ...rest } = params as { leaseMs: number };
     const ids = sql(
       this.leaseDb,
-      `UPDATE entries SET state = 'active', lease_owner = @owner, next_attempt_at = @until, attempts = attempts + 1
+      `UPDATE entries SET state = 'active', lease_owner = @owner, lease_token = @token, next_attempt_at = @until, attempts = attempts + 1
        WHERE id IN (${select}) RETURNING id`,
-    ).all({ ...rest, now, until: now + leaseMs }) as { id: number }[];
+    ).all({ ...rest, now, until: now + leaseMs, token: randomBytes(9).toString('base64url') }) as { id: number }[];
     if (ids.length === 0) return [];
     const read = sql(this.leaseDb, `SELECT ${ENTRY_COLUMNS} FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.id = ?`);
     return ids.map(({ id }) => toEntry(read.get(id) as EntryRow));
@@ -194,8 +198,8 @@ export class SqliteSpool implements Spool {
     return row?.body ? Readable.from([row.body]) : createReadStream(join(this.dir, messageId));
   }
 
-  complete(entry: QueueEntry, owner: string, spawn: readonly Spawn[] = []): Promise<boolean> {
-    return this.finish(entry, owner, () => {
+  complete(entry: QueueEntry, spawn: readonly Spawn[] = []): Promise<boolean> {
+    return this.finish(entry, () => {
       const now = Date.now();
       const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, mail_from, route, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`);
       for (const s of spawn) insert.run(entry.messageId, s.rcpt, s.mailFrom, s.route, now, now);
@@ -203,8 +207,8 @@ export class SqliteSpool implements Spool {
     });
   }
 
-  async bounce(entry: QueueEntry, owner: string, notice?: Notice): Promise<boolean> {
-    const ok = await this.finish(entry, owner, () => {
+  async bounce(entry: QueueEntry, notice?: Notice): Promise<boolean> {
+    const ok = await this.finish(entry, () => {
       if (notice) this.insertNotice(notice);
       return 0;
     });
@@ -212,13 +216,13 @@ export class SqliteSpool implements Spool {
     return ok;
   }
 
-  /** Removes the entry (if `owner` still holds it) and, in the same commit, runs `more`, which returns entries it added to the message. */
-  private async finish(entry: QueueEntry, owner: string, more: () => number): Promise<boolean> {
+  /** Removes the entry (if its lease is still held) and, in the same commit, runs `more`, which returns entries it added to the message. */
+  private async finish(entry: QueueEntry, more: () => number): Promise<boolean> {
     let ok = false;
     let bodyFile = false;
     let added = 0;
     await this.committer.run(() => {
-      ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_owner = ? AND state = 'active'`).run(entry.id, owner).changes === 1;
+      ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_token = ? AND state = 'active'`).run(entry.id, entry.leaseToken).changes === 1;
       if (!ok) return;
       added = more();
       const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 + ? WHERE id = ? RETURNING remaining').get(added, entry.messageId) as { remaining: number };
@@ -232,16 +236,25 @@ export class SqliteSpool implements Spool {
     return ok;
   }
 
-  async defer(entry: QueueEntry, owner: string, error: string, retryAt: number, notice?: Notice): Promise<boolean> {
+  async defer(entry: QueueEntry, error: string, retryAt: number, notice?: Notice): Promise<boolean> {
     let ok = false;
     await this.committer.run(() => {
       ok =
-        sql(this.db, `UPDATE entries SET state = 'deferred', last_error = ?, next_attempt_at = ?, lease_owner = NULL, warned = warned OR ? WHERE id = ? AND lease_owner = ? AND state = 'active'`)
-          .run(error, retryAt, notice ? 1 : 0, entry.id, owner).changes === 1;
+        sql(
+          this.db,
+          `UPDATE entries SET state = 'deferred', last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL, warned = warned OR ? WHERE id = ? AND lease_token = ? AND state = 'active'`,
+        ).run(error, retryAt, notice ? 1 : 0, entry.id, entry.leaseToken).changes === 1;
       if (ok && notice) this.insertNotice(notice);
     });
     if (ok && notice) for (const l of this.listeners) l();
     return ok;
+  }
+
+  async renew(entries: readonly QueueEntry[], leaseMs: number): Promise<number> {
+    // Like a lease, a renewal need not survive a crash: it goes through the lease connection.
+    const until = Date.now() + leaseMs;
+    const renew = sql(this.leaseDb, `UPDATE entries SET next_attempt_at = ? WHERE id = ? AND lease_token = ? AND state = 'active'`);
+    return this.leaseDb.transaction(() => entries.reduce((n, e) => n + renew.run(until, e.id, e.leaseToken).changes, 0))();
   }
 
   async list(limit: number): Promise<QueueListing[]> {
@@ -266,7 +279,7 @@ export class SqliteSpool implements Spool {
 
   async release(owner: string): Promise<void> {
     await this.committer.run(() => {
-      sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), owner);
+      sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, lease_token = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), owner);
     });
   }
 
