@@ -85,5 +85,34 @@ for (const backend of BACKENDS) {
         assert.equal((await store.list(1)).length, 1, 'a retry succeeds');
       });
     });
+
+    test('a message expunged by its user is not appended again when its delivery is repeated', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        const big = 'w'.repeat(998) + '\r\n';
+        const first = await store.append(input(1, 'gone', 'read and deleted\r\n'));
+        const large = await store.append(input(1, 'gone-big', big.repeat(200)));
+        assert.equal(await store.expunge(1, [first.uid, large.uid]), 2);
+        // A retried queue entry (a crash before complete, an alias reaching the same mailbox).
+        assert.deepEqual(await store.append(input(1, 'gone', 'read and deleted\r\n')), { uid: first.uid, duplicate: true });
+        assert.deepEqual(await store.append(input(1, 'gone-big', big.repeat(200))), { uid: large.uid, duplicate: true });
+        assert.deepEqual(await store.list(1), [], 'the deleted messages do not come back');
+        assert.equal((await store.append(input(2, 'gone', 'read and deleted\r\n'))).duplicate, false, 'another mailbox still gets it');
+      });
+    });
+
+    test('an expunge racing an append of the same large body never leaves a message without its body', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        const body = ('v'.repeat(998) + '\r\n').repeat(200);
+        for (let round = 0; round < 5; round++) {
+          const key = `race${round}`;
+          const a = await store.append(input(1, key, body));
+          // The body exists when the second append looks, and is gone when it commits.
+          const [, b] = await Promise.all([store.expunge(1, [a.uid]), store.append(input(2, key, body))]);
+          assert.equal(b.duplicate, false);
+          assert.deepEqual(await mailboxMessages(store, 2), [`Delivered-To: 2\r\n${body}`], `round ${round}: mailbox 2 reads its message whole`);
+          await store.expunge(2, [b.uid]);
+        }
+      });
+    });
   });
 }

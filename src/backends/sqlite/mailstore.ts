@@ -1,5 +1,6 @@
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +33,28 @@ const MIGRATIONS = [
      UNIQUE (mailbox_id, message_key));`,
   // Small bodies inline (see INLINE_BODY_MAX); NULL: the body is the file blobs/xx/<id>.
   `ALTER TABLE blobs ADD COLUMN data BLOB;`,
+  // The body file's own name (blobs/xx/<file>), new for every write, so that a file being
+  // removed with its last reference is never the one a concurrent append refers to.
+  // NULL with no data: the older name, the blob id. Keys of expunged messages are kept for
+  // a while, so a repeated delivery does not bring a deleted message back.
+  `ALTER TABLE blobs ADD COLUMN file TEXT;
+   CREATE TABLE expunged (
+     mailbox_id INTEGER NOT NULL,
+     message_key TEXT NOT NULL,
+     uid INTEGER NOT NULL,
+     expunged_at INTEGER NOT NULL,
+     PRIMARY KEY (mailbox_id, message_key));
+   CREATE INDEX expunged_at ON expunged(expunged_at);`,
 ];
+
+/** Keys of expunged messages are kept this long by default: past the longest queue lifetime. */
+export const DEFAULT_KEY_RETENTION_MS = 7 * 86_400_000;
+
+// Unreferenced body files and temp files older than this are swept by recover().
+const ORPHAN_AGE_MS = 10 * 60 * 1000;
+
+/** Thrown inside a commit when the body a caller meant to share vanished meanwhile; the append writes its own and retries. */
+class BlobGone extends Error {}
 
 const INBOX = 'INBOX';
 
@@ -48,9 +70,11 @@ export class SqliteMailStore implements MailStore {
   private readonly dirs: DirSyncer;
   private readonly knownDirs = new Set<string>();
 
+  /** `keyRetentionMs`: how long an expunged message's key still makes its re-delivery a duplicate. */
   constructor(
     root: string,
     private readonly fsync: boolean,
+    private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
   ) {
     this.blobDir = join(root, 'blobs');
     mkdirSync(this.blobDir, { recursive: true });
@@ -59,9 +83,10 @@ export class SqliteMailStore implements MailStore {
     this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
   }
 
-  private blobPath(id: string): { dir: string; path: string } {
+  /** Where a body file lives: blobs/<last two characters of the blob id>/<file>. */
+  private blobPath(id: string, file: string | null = id): { dir: string; path: string } {
     const dir = join(this.blobDir, id.slice(-2));
-    return { dir, path: join(dir, id) };
+    return { dir, path: join(dir, file ?? id) };
   }
 
   private mailboxId(accountId: number): number {
@@ -84,56 +109,86 @@ export class SqliteMailStore implements MailStore {
       throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${(status?.bytes ?? 0) + size} bytes would exceed the quota of ${input.quotaBytes}`);
     }
     const blobId = input.messageKey;
-    const { dir } = this.blobPath(blobId);
     const inline = input.bodySize <= INLINE_BODY_MAX ? await readSmall(input) : undefined;
-    const wroteFile = inline ? false : await this.writeBlob(blobId, input);
+    // A large body already stored (another mailbox has it) is shared, not written again.
+    let file = inline || sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId) ? undefined : await this.writeBlob(blobId, input);
+    for (;;) {
+      try {
+        return await this.commitAppend(input, size, blobId, inline, file);
+      } catch (err) {
+        if (!(err instanceof BlobGone)) throw err;
+        // The shared body was expunged between our look and our commit: store our own.
+        file = await this.writeBlob(blobId, input);
+      }
+    }
+  }
+
+  /**
+   * The append's one transaction: the reference to the body and the mailbox entry commit
+   * together with the check that the body row exists, so an expunge can never remove a
+   * file that this append then refers to. A body file we wrote but did not need is removed.
+   */
+  private async commitAppend(input: AppendInput, size: number, blobId: string, inline: Buffer | undefined, file: string | undefined): Promise<{ uid: number; duplicate: boolean }> {
     let result: { uid: number; duplicate: boolean } = { uid: 0, duplicate: true };
-    await this.committer.run(
-      () => {
-        const mailboxId = this.mailboxId(input.accountId);
-        const again = this.findUid(input.accountId, input.messageKey);
-        if (again !== undefined) {
-          result = { uid: again, duplicate: true };
-          return;
-        }
-        const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid').get(
-          size,
-          mailboxId,
-        ) as { uid: number };
-        sql(this.db, 'INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(blobId, input.bodySize, inline ?? null);
-        sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          mailboxId,
-          uid,
-          input.messageKey,
-          blobId,
-          input.header,
-          size,
-          input.internalDate,
-        );
-        result = { uid, duplicate: false };
-      },
-      wroteFile ? dir : undefined,
-    );
+    let usedFile = false;
+    try {
+      await this.committer.run(
+        () => {
+          const mailboxId = this.mailboxId(input.accountId);
+          const again = this.findUid(input.accountId, input.messageKey);
+          if (again !== undefined) {
+            result = { uid: again, duplicate: true };
+            return;
+          }
+          const shared = sql(this.db, 'UPDATE blobs SET refs = refs + 1 WHERE id = ? RETURNING id').get(blobId);
+          if (!shared) {
+            if (!inline && !file) throw new BlobGone();
+            sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file) VALUES (?, ?, 1, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null);
+            usedFile = file !== undefined;
+          }
+          const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid').get(
+            size,
+            mailboxId,
+          ) as { uid: number };
+          sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+            mailboxId,
+            uid,
+            input.messageKey,
+            blobId,
+            input.header,
+            size,
+            input.internalDate,
+          );
+          result = { uid, duplicate: false };
+        },
+        file ? this.blobPath(blobId, file).dir : undefined,
+      );
+    } finally {
+      if (file && !usedFile) await unlink(this.blobPath(blobId, file).path).catch(() => undefined);
+    }
     return result;
   }
 
+  /** The message's UID, also when it was expunged lately (then it must not come back). */
   private findUid(accountId: number, messageKey: string): number | undefined {
-    const row = sql(this.db, 'SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.message_key = ?')
-      .get(accountId, INBOX, messageKey) as { uid: number } | undefined;
+    const row = sql(
+      this.db,
+      `SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? AND m.message_key = ?
+       UNION ALL SELECT x.uid FROM expunged x JOIN mailboxes b ON b.id = x.mailbox_id WHERE b.account_id = ? AND b.name = ? AND x.message_key = ?`,
+    ).get(accountId, INBOX, messageKey, accountId, INBOX, messageKey) as { uid: number } | undefined;
     return row?.uid;
   }
 
-  /** Writes a large body blob once (temp file, fsync, rename). Returns false if it already existed. */
-  private async writeBlob(blobId: string, input: AppendInput): Promise<boolean> {
-    const { dir, path } = this.blobPath(blobId);
-    if (sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId)) return false;
-    const known = await stat(path).catch(() => undefined);
-    if (known && known.size === input.bodySize) return false;
+  /** Writes a large body to a new file of its own (temp file, fsync, rename); returns its name. */
+  private async writeBlob(blobId: string, input: AppendInput): Promise<string> {
+    const file = `${blobId}.${randomBytes(6).toString('hex')}`;
+    const { dir, path } = this.blobPath(blobId, file);
     if (!this.knownDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      // A new directory's own name must survive a crash too: fsync its parent.
+      if (mkdirSync(dir, { recursive: true }) !== undefined) await this.dirs.sync(this.blobDir);
       this.knownDirs.add(dir);
     }
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const tmp = `${path}.tmp`;
     try {
       await pipeline(input.openBody(), createWriteStream(tmp));
       if (this.fsync) {
@@ -150,7 +205,31 @@ export class SqliteMailStore implements MailStore {
       await unlink(tmp).catch(() => undefined);
       throw err;
     }
-    return true;
+    return file;
+  }
+
+  /**
+   * Start-up housekeeping: body files no row refers to (a crash between writing and
+   * committing, or between an expunge's commit and its unlink) and temp files are removed
+   * once older than a few minutes; keys of messages expunged long ago are forgotten.
+   */
+  recover(): { orphans: number } {
+    const known = sql(this.db, 'SELECT 1 FROM blobs WHERE id = ? AND coalesce(file, id) = ? AND data IS NULL');
+    let orphans = 0;
+    for (const sub of readdirSync(this.blobDir)) {
+      const dir = join(this.blobDir, sub);
+      for (const name of readdirSync(dir)) {
+        const id = name.replace(/\.tmp$/, '').replace(/\.[0-9a-f]{12}$/, '');
+        if (!name.endsWith('.tmp') && known.get(id, name)) continue;
+        const path = join(dir, name);
+        if (Date.now() - statSync(path).mtimeMs > ORPHAN_AGE_MS) {
+          unlinkSync(path);
+          orphans++;
+        }
+      }
+    }
+    sql(this.db, 'DELETE FROM expunged WHERE expunged_at < ?').run(Date.now() - this.keyRetentionMs);
+    return { orphans };
   }
 
   async status(accountId: number): Promise<MailboxStatus> {
@@ -170,14 +249,14 @@ export class SqliteMailStore implements MailStore {
   async read(accountId: number, uid: number): Promise<Readable> {
     const row = sql(
       this.db,
-      `SELECT m.header, m.blob_id, b.data FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id LEFT JOIN blobs b ON b.id = m.blob_id
+      `SELECT m.header, m.blob_id, b.data, b.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id LEFT JOIN blobs b ON b.id = m.blob_id
        WHERE mb.account_id = ? AND mb.name = ? AND m.uid = ?`,
-    ).get(accountId, INBOX, uid) as { header: Buffer; blob_id: string; data: Buffer | null } | undefined;
+    ).get(accountId, INBOX, uid) as { header: Buffer; blob_id: string; data: Buffer | null; file: string | null } | undefined;
     if (!row) throw new Error(`no message with UID ${uid}`);
     if (row.data) return Readable.from([row.header, row.data], { objectMode: false });
     const out = new PassThrough();
     out.write(row.header);
-    createReadStream(this.blobPath(row.blob_id).path).on('error', (e) => out.destroy(e)).pipe(out);
+    createReadStream(this.blobPath(row.blob_id, row.file).path).on('error', (e) => out.destroy(e)).pipe(out);
     return out;
   }
 
@@ -187,17 +266,22 @@ export class SqliteMailStore implements MailStore {
     await this.committer.run(() => {
       const mailbox = sql(this.db, 'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { id: number } | undefined;
       if (!mailbox) return;
+      const now = Date.now();
       for (const uid of uids) {
-        const row = sql(this.db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING blob_id, size').get(mailbox.id, uid) as { blob_id: string; size: number } | undefined;
+        const row = sql(this.db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING blob_id, size, message_key').get(mailbox.id, uid) as
+          | { blob_id: string; size: number; message_key: string }
+          | undefined;
         if (!row) continue;
         removed++;
+        sql(this.db, 'INSERT OR REPLACE INTO expunged (mailbox_id, message_key, uid, expunged_at) VALUES (?, ?, ?, ?)').run(mailbox.id, row.message_key, uid, now);
         sql(this.db, 'UPDATE mailboxes SET messages = messages - 1, bytes = bytes - ? WHERE id = ?').run(row.size, mailbox.id);
-        const blob = sql(this.db, 'UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs, data IS NULL AS file').get(row.blob_id) as { refs: number; file: number };
+        const blob = sql(this.db, 'UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs, data IS NULL AS isFile, file').get(row.blob_id) as { refs: number; isFile: number; file: string | null };
         if (blob.refs <= 0) {
           sql(this.db, 'DELETE FROM blobs WHERE id = ?').run(row.blob_id);
-          if (blob.file) unlinkAfter.push(this.blobPath(row.blob_id).path);
+          if (blob.isFile) unlinkAfter.push(this.blobPath(row.blob_id, blob.file).path);
         }
       }
+      sql(this.db, 'DELETE FROM expunged WHERE expunged_at < ?').run(now - this.keyRetentionMs);
     });
     // Files go after the commit: a crash in between leaves an unreferenced file, never a reference to a missing one.
     for (const path of unlinkAfter) await unlink(path).catch(() => undefined);
