@@ -34,8 +34,10 @@ export function openSpool(config: Config): SqliteSpool {
   return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
 }
 
-export function openMailStore(config: Config): MailStore {
-  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync']);
+export function openMailStore(config: Config): SqliteMailStore {
+  // Keys of expunged messages outlive every queue entry that could deliver them again.
+  const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
+  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs);
 }
 
 /**
@@ -110,6 +112,9 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
       retryBaseMs: config['delivery.retryBaseMs'],
       retryMaxMs: config['delivery.retryMaxMs'],
       storeTimeoutMs: config['delivery.storeTimeoutMs'],
+      maxAgeMs: config['delivery.maxQueueSeconds'] * 1000,
+      delayWarningMs: config['delivery.delayWarningSeconds'] * 1000,
+      quotaGraceMs: config['delivery.quotaGraceSeconds'] * 1000,
     },
     log,
     metrics,
@@ -187,6 +192,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const spool = openSpool(config);
   const recovered = spool.recover();
   if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
+  // The mailbox store's housekeeping runs beside the start: a broken mail/ must not stop the MX.
+  setImmediate(() => {
+    try {
+      const store = openMailStore(config);
+      const swept = store.recover();
+      if (swept.orphans) log.info(swept, 'mailbox store: unreferenced body files removed');
+      void store.close();
+    } catch (err) {
+      log.error({ err }, 'mailbox store housekeeping failed; delivery retries until the store works');
+    }
+  });
   // Opened only when used here (in-process delivery, tests): an MX whose delivery runs in
   // threads must start and accept even when the mailbox store's files are unavailable.
   let mailStoreHere: MailStore | undefined;

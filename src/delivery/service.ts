@@ -23,6 +23,12 @@ export interface DeliveryOptions {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly storeTimeoutMs: number;
+  /** Past this age a message still not in its mailbox is bounced (a store outage shorter than this never bounces). */
+  readonly maxAgeMs: number;
+  /** Past this age, a still-deferred message earns its sender one delay warning. */
+  readonly delayWarningMs: number;
+  /** A mailbox over quota for this long (counted from arrival) bounces the message with 5.2.2. */
+  readonly quotaGraceMs: number;
 }
 
 // Quota problems are the user's to fix, not the store's: retry far less often.
@@ -238,21 +244,39 @@ export class DeliveryService {
     await this.spool.bounce(entry, notice);
   }
 
+  /**
+   * A failed append: deferred with backoff (and one delay warning to the sender), or, past
+   * the queue lifetime or the over-quota grace time, bounced with a DSN.
+   */
   private async failed(entry: QueueEntry, err: unknown, log: Logger): Promise<void> {
     const quota = err instanceof HikyakuError && err.code === 'ERR_QUOTA_EXCEEDED';
-    const factor = quota ? QUOTA_RETRY_FACTOR : 1;
-    const delay = retryDelay(entry.attempts, this.options.retryBaseMs * factor, this.options.retryMaxMs * factor);
-    if (quota) {
-      log.warn({ err, retryInMs: delay }, 'mailbox over quota; delivery deferred');
-      this.metrics.deliveries.inc({ outcome: 'over_quota' });
-    } else {
+    const age = Date.now() - entry.receivedAt;
+    const reason = String((err as Error).message ?? err);
+    if (!quota) {
       this.limiter.onOverload();
       this.breaker.onFailure();
-      log.warn({ err, attempts: entry.attempts, retryInMs: delay }, 'mailbox store failed; delivery deferred');
-      this.metrics.deliveries.inc({ outcome: 'deferred' });
     }
+    if (quota && age >= this.options.quotaGraceMs) {
+      log.warn({ err, ageMs: age }, 'mailbox over quota past the grace time; bounced');
+      return this.bounce(entry, { rcpt: entry.rcpt, action: 'failed', status: '5.2.2', diagnostic: `552 5.2.2 ${reason}` });
+    }
+    if (age >= this.options.maxAgeMs) {
+      log.error({ err, ageMs: age }, 'not delivered within the queue lifetime; bounced');
+      const hours = Math.round(age / 3_600_000);
+      return this.bounce(entry, { rcpt: entry.rcpt, action: 'failed', status: '5.4.7', diagnostic: `451 4.4.7 gave up after ${hours} hours; last error: ${reason}` });
+    }
+    const factor = quota ? QUOTA_RETRY_FACTOR : 1;
+    const delay = retryDelay(entry.attempts, this.options.retryBaseMs * factor, this.options.retryMaxMs * factor);
+    const status = quota ? '4.2.2' : '4.3.0';
+    const notice =
+      !entry.warned && age >= this.options.delayWarningMs
+        ? await dsnNotice(this.spool, this.directory, this.options.hostname, entry, [{ rcpt: entry.rcpt, action: 'delayed', status, diagnostic: `452 ${status} ${reason}` }], new Date(entry.receivedAt + this.options.maxAgeMs)).catch(() => undefined)
+        : undefined;
+    if (notice) this.metrics.dsnQueued.inc({ kind: 'delayed' });
+    this.metrics.deliveries.inc({ outcome: quota ? 'over_quota' : 'deferred' });
+    log.warn({ err, attempts: entry.attempts, retryInMs: delay, warned: Boolean(notice) }, quota ? 'mailbox over quota; delivery deferred' : 'mailbox store failed; delivery deferred');
     try {
-      await this.spool.defer(entry, String((err as Error).message ?? err), Date.now() + delay);
+      await this.spool.defer(entry, reason, Date.now() + delay, notice);
     } catch (deferErr) {
       // The lease expires and the entry is retried; nothing is lost.
       log.error({ err: deferErr }, 'cannot defer entry; it is retried when its lease expires');
