@@ -7,13 +7,15 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
 import { CliError, DIRECTORY_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, type Io } from './cli/index.js';
-import { openDirectoryStore, openSpool, startService } from './wiring.js';
+import { configuredFault, openDirectoryStore, openSpool, startService } from './wiring.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const USAGE = `usage: hikyaku COMMAND [options]
 
-  start [--roles mx,delivery]   run the service (all roles by default)
+  start [--roles mx,delivery] [--fault mailstore=hang|fail|slow:10x|slow:250ms]
+                                run the service (all roles by default); --fault rehearses
+                                a storage failure (staging only)
   config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
 ${QUEUE_USAGE}
@@ -43,6 +45,8 @@ async function start(config: Config): Promise<void> {
   const service = await startService(config);
   io.out(`Hikyaku ${VERSION} started; data in ${config.dataDir}`);
   for (const l of service.listeners) io.out(`  ${l.role.padEnd(10)} ${l.url.padEnd(24)} ${l.note}`);
+  const fault = configuredFault(config);
+  if (fault) io.out(`  !!! FAULT INJECTION ON: mailstore=${fault} (every mailbox store call); for rehearsals, never in production`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -63,6 +67,14 @@ async function start(config: Config): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** `--fault mailstore=SPEC` → SPEC (the store is the only component faults are injected into yet). */
+function faultOption(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^mailstore=(.*)$/.exec(raw);
+  if (!m) throw new CliError(`--fault takes mailstore=hang|fail|slow:<N>x|slow:<N>ms, got ${JSON.stringify(raw)}`, 2);
+  return m[1];
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -70,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       'data-dir': { type: 'string' },
       roles: { type: 'string' },
+      fault: { type: 'string' },
       json: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'password-stdin': { type: 'boolean', default: false },
@@ -94,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     io.out(configReference());
     return 0;
   }
-  const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles } });
+  const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles, 'fault.mailstore': faultOption(values.fault) } });
   if (command === 'config' && action === 'show') {
     io.out(JSON.stringify(config, null, 2));
     return 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Config } from './config/index.js';
 import { DirectoryCache, type DirectoryStore } from './directory/index.js';
-import type { MailStore } from './mailstore/index.js';
+import { FaultInjectingMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
 import { DeliveryService, RemoteDelivery, SmtpRelay } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
@@ -38,6 +38,23 @@ export function openMailStore(config: Config): SqliteMailStore {
   // Keys of expunged messages outlive every queue entry that could deliver them again.
   const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs);
+}
+
+/** The fault rehearsal configured (`fault.mailstore`), or undefined when off. */
+export function configuredFault(config: Config): string | undefined {
+  const fault = parseFault(config['fault.mailstore']);
+  return fault.kind === 'none' ? undefined : describeFault(fault);
+}
+
+/** The mailbox store as the service's roles use it: with the configured fault rehearsal, if any. */
+function serviceMailStore(config: Config): MailStore {
+  const store = openMailStore(config);
+  const fault = parseFault(config['fault.mailstore']);
+  if (fault.kind === 'none') return store;
+  const faulty = new FaultInjectingMailStore(store);
+  faulty.setFault(fault, 'append');
+  faulty.setFault(fault, 'reads');
+  return faulty;
 }
 
 /**
@@ -127,7 +144,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
   await directory.start();
   const spool = openSpool(config);
-  const mailStore = openMailStore(config);
+  const mailStore = serviceMailStore(config);
   const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
   return {
     delivery,
@@ -186,6 +203,8 @@ export interface ServiceOptions {
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config['log.level']);
   const metrics = new Metrics();
+  const fault = configuredFault(config);
+  if (fault) log.warn({ fault: `mailstore=${fault}` }, 'FAULT INJECTION ON: every mailbox store call is affected; for rehearsals on staging, never in production');
   const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
   await directory.start();
@@ -208,7 +227,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let mailStoreHere: MailStore | undefined;
   const mailStore = (): MailStore => {
     if (!mailStoreHere) {
-      const raw = openMailStore(config);
+      const raw = serviceMailStore(config);
       mailStoreHere = options.wrapMailStore ? options.wrapMailStore(raw) : raw;
     }
     return mailStoreHere;

@@ -123,6 +123,7 @@ export const SCHEMA = {
   'relay.delayWarningSeconds': key(4 * 3600, int(1, 60 * 86_400), 'After this long undelivered, the sender gets one delayed-delivery notice.'),
   'srs.secret': key('', text(), 'Secret of SRS addresses for forwarding; empty: one generated once and kept in DATA_DIR/srs.secret. Every node must share it.'),
   'directory.refreshMs': key(250, int(10, 60_000), 'How often the directory cache checks for changes.'),
+  'fault.mailstore': key('', text(/^(none|hang|fail|slow:\d{1,7}(ms|x))?$/, 'none, hang, fail, slow:<N>ms or slow:<N>x'), 'Storage-fault rehearsal (staging only): every mailbox store call hangs, fails, or is slowed (slow:250ms adds that much, slow:10x makes each call ten times slower). Empty: off. Announced at start.'),
   'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
 } as const;
 

@@ -1,13 +1,34 @@
 import type { AppendInput, MailStore } from './types.js';
 
-export type Fault = { kind: 'none' } | { kind: 'fail' } | { kind: 'hang' } | { kind: 'slow'; ms: number };
+export type Fault = { kind: 'none' } | { kind: 'fail' } | { kind: 'hang' } | { kind: 'slow'; ms: number } | { kind: 'slower'; factor: number };
+
+/**
+ * Reads a fault as an operator writes it (`fault.mailstore`, `hikyaku start --fault`):
+ * `hang`, `fail`, `slow:250ms` (each call waits that much first) or `slow:10x` (each call
+ * takes ten times as long as the store needed). Throws an Error saying what is allowed.
+ */
+export function parseFault(text: string): Fault {
+  const t = text.trim();
+  if (t === '' || t === 'none') return { kind: 'none' };
+  if (t === 'hang' || t === 'fail') return { kind: t };
+  const slow = /^slow:(\d{1,7})(ms|x)$/.exec(t);
+  if (slow && slow[2] === 'ms') return { kind: 'slow', ms: Number(slow[1]) };
+  if (slow && Number(slow[1]) >= 1) return { kind: 'slower', factor: Number(slow[1]) };
+  throw new Error(`must be none, hang, fail, slow:<N>ms or slow:<N>x, got ${JSON.stringify(text)}`);
+}
+
+/** The fault as the operator wrote it, for logs and the start banner. */
+export function describeFault(fault: Fault): string {
+  return fault.kind === 'slow' ? `slow:${fault.ms}ms` : fault.kind === 'slower' ? `slow:${fault.factor}x` : fault.kind;
+}
 /** Which calls a fault applies to: writes (append) or reads (status, list, read, expunge). */
 export type FaultTarget = 'append' | 'reads';
 
 /**
  * Wraps a MailStore and injects faults: fail at once, hang until the fault is cleared, or
- * add latency — on appends (delivery) or on reads (POP3/IMAP). Used by tests and load runs
- * to show that accepting mail and logging in do not depend on the mailbox store
+ * add latency — on appends (delivery) or on reads (POP3/IMAP). Used by tests, and shipped
+ * (`fault.mailstore`) so an operator can rehearse a storage failure on a staging install
+ * before a rollout: accepting mail and logging in must not depend on the mailbox store
  * (DESIGN.md principles 1, 4 and 7).
  */
 export class FaultInjectingMailStore implements MailStore {
@@ -23,40 +44,43 @@ export class FaultInjectingMailStore implements MailStore {
     this.waiting.clear();
   }
 
-  private async inject(target: FaultTarget): Promise<void> {
+  /** Runs `call` under the fault of `target`. */
+  private async inject<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
     while (this.faults[target].kind === 'hang') await new Promise<void>((r) => this.waiting.add(r));
     const fault = this.faults[target];
     if (fault.kind === 'fail') throw new Error('injected mailbox store failure');
-    if (fault.kind === 'slow') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault.kind === 'slow') await sleep(fault.ms);
+    if (fault.kind !== 'slower') return call();
+    const started = performance.now();
+    const result = await call();
+    await sleep((performance.now() - started) * (fault.factor - 1));
+    return result;
   }
 
   async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
     this.appendCalls++;
-    await this.inject('append');
-    return this.inner.append(input);
+    return this.inject('append', () => this.inner.append(input));
   }
 
-  async status(accountId: number) {
-    await this.inject('reads');
-    return this.inner.status(accountId);
+  status(accountId: number) {
+    return this.inject('reads', () => this.inner.status(accountId));
   }
 
-  async list(accountId: number) {
-    await this.inject('reads');
-    return this.inner.list(accountId);
+  list(accountId: number) {
+    return this.inject('reads', () => this.inner.list(accountId));
   }
 
-  async read(accountId: number, uid: number) {
-    await this.inject('reads');
-    return this.inner.read(accountId, uid);
+  read(accountId: number, uid: number) {
+    return this.inject('reads', () => this.inner.read(accountId, uid));
   }
 
-  async expunge(accountId: number, uids: readonly number[]) {
-    await this.inject('reads');
-    return this.inner.expunge(accountId, uids);
+  expunge(accountId: number, uids: readonly number[]) {
+    return this.inject('reads', () => this.inner.expunge(accountId, uids));
   }
 
   close() {
     return this.inner.close();
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

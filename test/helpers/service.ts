@@ -138,8 +138,8 @@ export async function python<T = unknown>(script: string, args: (string | number
 }
 
 /** Starts `hikyaku start` as a separate process; resolves once it prints its banner. */
-export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start'], {
+export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], startArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start', ...startArgs], {
     env: { ...process.env, HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
