@@ -28,12 +28,14 @@ export class DirSyncer {
     if (!handle) {
       handle = open(dir, 'r');
       this.handles.set(dir, handle);
+      // A failed open (EMFILE, a directory not there yet) is not kept: the next sync tries again.
+      handle.catch(() => this.handles.get(dir) === handle && this.handles.delete(dir));
     }
     await (await handle).sync();
   }
 
   async close(): Promise<void> {
-    for (const h of this.handles.values()) await (await h).close().catch(() => undefined);
+    for (const h of this.handles.values()) await h.then((f) => f.close()).catch(() => undefined);
     this.handles.clear();
   }
 }
