@@ -21,6 +21,7 @@ export const ERRORS = {
   // RFC 4954 §6: 454 4.7.0 for a temporary failure of the authentication mechanism.
   ERR_AUTH_UNAVAILABLE: { smtp: [454, '4.7.0'], http: 503, text: 'Temporary authentication failure, please try again later' },
   ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
+  ERR_SPOOL_FULL: { smtp: [452, '4.3.1'], http: 507, text: 'Insufficient system storage, please try again later' },
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
   ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },
   ERR_UTF8_REQUIRED: { smtp: [553, '5.6.7'], http: 400, text: 'Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)' },

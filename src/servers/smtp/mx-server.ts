@@ -143,7 +143,7 @@ export class MxServer {
     try {
       received = await receiveIntoSpool(stream, session, this.spool, { ...this.options, authenticated: false }, { mailFrom, recipients: state.recipients });
     } catch (err) {
-      if ((err as HikyakuError).code === 'ERR_SPOOL_UNAVAILABLE') this.log.error({ cid: session.id, err }, 'could not spool message');
+      if (['ERR_SPOOL_UNAVAILABLE', 'ERR_SPOOL_FULL'].includes((err as HikyakuError).code)) this.log.error({ cid: session.id, err }, 'could not spool message');
       return this.refuse(session, err, cb, {});
     }
     this.metrics.smtpAccepted.inc();

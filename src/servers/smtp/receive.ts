@@ -46,8 +46,18 @@ export async function receiveIntoSpool(
   let writing = true;
   let headerDone = !collector;
   let refusal: HikyakuError | undefined;
+  // A write that failed (disk full): the rest of the data is read and dropped, then the reply.
+  let failure: unknown;
   // Writes normalized output; the header section passes through amendHeader first.
   const put = async (out: Buffer, last: boolean): Promise<void> => {
+    try {
+      await putUnsafe(out, last);
+    } catch (err) {
+      failure ??= err;
+      writing = false;
+    }
+  };
+  const putUnsafe = async (out: Buffer, last: boolean): Promise<void> => {
     if (!headerDone) {
       const split = last ? { header: Buffer.concat([collector!.end() ?? Buffer.alloc(0), out]), rest: Buffer.alloc(0) } : collector!.push(out);
       if (!split) return;
@@ -65,7 +75,7 @@ export async function receiveIntoSpool(
   };
   try {
     const protocol = (utf8 ? 'UTF8SMTP' : 'ESMTP') + (session.secure ? 'S' : '') + (options.authenticated ? 'A' : '');
-    await writer.write(
+    await put(
       receivedHeader({
         helo: session.hostNameAppearsAs ?? 'unknown',
         remoteAddress: session.remoteAddress,
@@ -75,6 +85,7 @@ export async function receiveIntoSpool(
         forAddress: envelope.recipients.length === 1 ? envelope.recipients[0] : undefined,
         date: new Date(),
       }),
+      false,
     );
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const out = normalizer.push(chunk);
@@ -87,11 +98,14 @@ export async function receiveIntoSpool(
       throw new HikyakuError('ERR_LINE_TOO_LONG', `${normalizer.longestLine} octets, the limit is ${options.maxLineLength}`);
     }
     if (refusal) throw refusal;
+    if (failure) throw failure;
     await writer.commit({ ...envelope, smtputf8: utf8 });
   } catch (err) {
     await writer.abort();
     if (err instanceof HikyakuError) throw err;
-    throw new HikyakuError('ERR_SPOOL_UNAVAILABLE', undefined, { cause: err });
+    // RFC 3463: 4.3.1 "mail system full"; the client tries again later.
+    const full = ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '') || /SQLITE_FULL|disk is full/i.test(String((err as Error).message));
+    throw new HikyakuError(full ? 'ERR_SPOOL_FULL' : 'ERR_SPOOL_UNAVAILABLE', undefined, { cause: err });
   }
   return { messageId: writer.messageId, rewroteLineEndings: normalizer.rewrote };
 }

@@ -209,7 +209,7 @@ export class SubmissionServer {
         this.amendHeader(user, mailFrom, h),
       );
     } catch (err) {
-      if ((err as HikyakuError).code === 'ERR_SPOOL_UNAVAILABLE') this.log.error({ cid: session.id, err }, 'could not spool message');
+      if (['ERR_SPOOL_UNAVAILABLE', 'ERR_SPOOL_FULL'].includes((err as HikyakuError).code)) this.log.error({ cid: session.id, err }, 'could not spool message');
       return this.refuse(session, err, cb, {});
     }
     this.limits.record(user);
