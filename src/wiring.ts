@@ -141,7 +141,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
 /** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
 export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; stop(): Promise<void> }> {
   const directoryStore = openDirectoryStore(config, true);
-  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log);
+  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
   const mailStore = serviceMailStore(config);
@@ -206,7 +206,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const fault = configuredFault(config);
   if (fault) log.warn({ fault: `mailstore=${fault}` }, 'FAULT INJECTION ON: every mailbox store call is affected; for rehearsals on staging, never in production');
   const directoryStore = openDirectoryStore(config, true);
-  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }));
+  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }), config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
   const recovered = spool.recover();
@@ -254,6 +254,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         maxMessageBytes: config['smtp.maxMessageBytes'],
         maxRecipients: config['smtp.maxRecipients'],
         maxLineLength: config['smtp.maxLineLength'],
+        maxHops: config['smtp.maxHops'],
         idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
         maxSessionSeconds: config['smtp.maxSessionSeconds'],
         maxClients: config['smtp.maxClients'],
@@ -280,7 +281,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
         maxMessageBytes: config['smtp.maxMessageBytes'],
         maxRecipients: config['submission.maxRecipients'],
         maxLineLength: config['smtp.maxLineLength'],
+        maxHops: config['smtp.maxHops'],
         idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
+        maxSessionSeconds: config['smtp.maxSessionSeconds'],
         maxClients: config['smtp.maxClients'],
         plaintextLogin: config['submission.plaintextLogin'],
       },

@@ -1,5 +1,5 @@
 import { HikyakuError, domainOf, isSrsAddress, srsDecode, srsEncode } from '../mail/index.js';
-import type { RecipientDirectory } from '../directory/index.js';
+import type { Expansion, RecipientDirectory } from '../directory/index.js';
 import { withDeadline, type MailStore } from '../mailstore/index.js';
 import { retryDelay, type QueueEntry, type Route, type Spawn, type Spool } from '../queue/index.js';
 import { deliveryHeader, type DsnRecipient } from '../message/index.js';
@@ -161,10 +161,10 @@ export class DeliveryService {
   private async deliver(entry: QueueEntry): Promise<void> {
     const log = this.log.child({ qid: entry.id, mid: entry.messageId, rcpt: entry.rcpt });
     if (isSrsAddress(entry.rcpt)) return this.srsBounce(entry, log);
-    let expansion = this.directory.expand(entry.rcpt);
+    let expansion = this.expand(entry);
     if (expansion.accounts.length + expansion.remote.length === 0) {
       await this.directory.refresh();
-      expansion = this.directory.expand(entry.rcpt);
+      expansion = this.expand(entry);
     }
     const { accounts, remote } = expansion;
     if (accounts.length + remote.length === 0 && entry.attempts < UNKNOWN_RECIPIENT_ATTEMPTS) {
@@ -212,6 +212,17 @@ export class DeliveryService {
     }
     this.metrics.deliveries.inc({ outcome: 'delivered' });
     log.debug({ accounts: accounts.map((a) => a.address), forwardedTo: remote, ms }, 'delivered');
+  }
+
+  /**
+   * Where the entry goes. Mail from a null sender, postmaster or MAILER-DAEMON (bounces,
+   * reports) is never forwarded out, so bounce loops cannot start here; when it reaches no
+   * mailbox it goes to the postmaster of the recipient's domain (Postfix's double bounce).
+   */
+  private expand(entry: QueueEntry): Expansion {
+    if (!isAutomatedSender(entry.mailFrom)) return this.directory.expand(entry.rcpt);
+    const here = this.directory.expand(entry.rcpt, true);
+    return here.accounts.length > 0 ? here : this.directory.expand(`postmaster@${domainOf(entry.rcpt)}`, true);
   }
 
   /**
@@ -282,6 +293,10 @@ export class DeliveryService {
       log.error({ err: deferErr }, 'cannot defer entry; it is retried when its lease expires');
     }
   }
+}
+
+function isAutomatedSender(mailFrom: string): boolean {
+  return mailFrom === '' || /^(postmaster|mailer-daemon)@/i.test(mailFrom);
 }
 
 function groupByDestination(entries: readonly QueueEntry[]): QueueEntry[][] {

@@ -12,7 +12,10 @@ export interface RecipientDirectory {
   readonly loaded: boolean;
   isHostedDomain(domain: string): boolean;
   isKnownRecipient(address: string): boolean;
-  expand(address: string): Expansion;
+  /** Where mail for `address` goes; `localOnly` follows no target outside (see expandRecipient). */
+  expand(address: string, localOnly?: boolean): Expansion;
+  /** The address a bare `RCPT TO:<postmaster>` stands for (RFC 5321 §4.5.1), if any domain is hosted. */
+  postmaster(): string | undefined;
   account(address: string): AccountRecord | undefined;
   /** True if `account` may send as `address`: its own address, or an alias that delivers to it. */
   maySendAs(account: string, address: string): boolean;
@@ -24,10 +27,19 @@ export interface RecipientDirectory {
 
 interface CacheIndex extends DirectoryIndex {
   readonly dkim: ReadonlyMap<string, DkimKeyRecord>;
+  /** The oldest hosted domain: the server's own postmaster is postmaster@ it. */
+  readonly firstDomain: string | undefined;
 }
 
-function indexOf(snapshot: DirectorySnapshot): CacheIndex {
+function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheIndex {
+  const postmaster = new Map<string, string[]>();
+  for (const d of snapshot.domains) {
+    const first = postmasterMailbox || snapshot.accounts.filter((a) => a.domain === d.name).sort((a, b) => a.id - b.id)[0]?.address;
+    if (first) postmaster.set(d.name, [first]);
+  }
   return {
+    postmaster,
+    firstDomain: [...snapshot.domains].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name))[0]?.name,
     dkim: new Map(snapshot.dkimKeys.map((k) => [k.domain, k])),
     domains: new Set(snapshot.domains.map((d) => d.name)),
     accounts: new Map(snapshot.accounts.map((a) => [a.address, a])),
@@ -45,7 +57,7 @@ const MAX_RETRY_MS = 5000;
  * recipient checks at RCPT never wait on storage.
  */
 export class DirectoryCache implements RecipientDirectory {
-  private index: CacheIndex = indexOf({ version: -1, domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] });
+  private index: CacheIndex = indexOf({ version: -1, domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -57,6 +69,8 @@ export class DirectoryCache implements RecipientDirectory {
     private readonly store: DirectoryStore,
     private readonly refreshMs: number,
     private readonly log: Logger,
+    /** Where postmaster@ every domain goes when it has no such address; '' for each domain's first account. */
+    private readonly postmasterMailbox = '',
   ) {}
 
   get loaded(): boolean {
@@ -90,7 +104,7 @@ export class DirectoryCache implements RecipientDirectory {
     try {
       if ((await this.store.version()) !== this.version) {
         const snapshot = await this.store.snapshot();
-        this.index = indexOf(snapshot);
+        this.index = indexOf(snapshot, this.postmasterMailbox);
         this.version = snapshot.version;
         this.log.debug({ version: snapshot.version }, 'directory cache refreshed');
       }
@@ -115,8 +129,12 @@ export class DirectoryCache implements RecipientDirectory {
     return this.index.domains.has(domainOf(address)) && isKnownRecipient(this.index, address);
   }
 
-  expand(address: string): Expansion {
-    return expandRecipient(this.index, address);
+  expand(address: string, localOnly = false): Expansion {
+    return expandRecipient(this.index, address, localOnly);
+  }
+
+  postmaster(): string | undefined {
+    return this.index.firstDomain && `postmaster@${this.index.firstDomain}`;
   }
 
   maySendAs(account: string, address: string): boolean {

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex } from './expand.js';
 import type { AccountRecord, AliasRecord, ForwardRecord } from './types.js';
 
-function index(accounts: string[], aliases: Record<string, string[]>, forwards: Record<string, [string[], boolean]>): DirectoryIndex {
+function index(accounts: string[], aliases: Record<string, string[]>, forwards: Record<string, [string[], boolean]>, postmaster: Record<string, string[]> = {}): DirectoryIndex {
   const acc = accounts.map((address, i): AccountRecord => ({ id: i + 1, address, domain: address.split('@')[1]!, passwordHash: '', quotaBytes: 0, createdAt: 0 }));
   return {
     domains: new Set(acc.map((a) => a.domain)),
     accounts: new Map(acc.map((a) => [a.address, a])),
     aliases: new Map(Object.entries(aliases).map(([address, targets]): [string, AliasRecord] => [address, { address, domain: address.split('@')[1]!, targets }])),
     forwards: new Map(Object.entries(forwards).map(([account, [targets, keepCopy]]): [string, ForwardRecord] => [account, { account, targets, keepCopy }])),
+    postmaster: new Map(Object.entries(postmaster)),
   };
 }
 
@@ -56,4 +57,21 @@ test('targets outside the hosted domains are returned for relay, once, with a ke
   assert.deepEqual(b.accounts.map((x) => x.address), ['b@x.test']);
   assert.deepEqual(b.remote.sort(), ['y@elsewhere.test', 'z@elsewhere.test']);
   assert.deepEqual(expandRecipient(ix, 'nobody@elsewhere.test'), { accounts: [], remote: [] }, 'the recipient itself is never relayed by expansion');
+});
+
+test('postmaster@ a domain without such an address reaches its postmaster target; an explicit one wins', () => {
+  const ix = index(['admin@x.test', 'u@y.test', 'postmaster@y.test'], {}, {}, { 'x.test': ['admin@x.test'], 'y.test': ['u@y.test'] });
+  assert.ok(isKnownRecipient(ix, 'postmaster@x.test'));
+  assert.deepEqual(names(ix, 'postmaster@x.test'), ['admin@x.test']);
+  assert.deepEqual(names(ix, 'postmaster@y.test'), ['postmaster@y.test']);
+  assert.ok(!isKnownRecipient(ix, 'postmaster@z.test'), 'not for a domain not hosted');
+});
+
+test('localOnly: nothing is forwarded out; an account forwarding only outside keeps the mail', () => {
+  const ix = index(['a@x.test', 'b@x.test'], { 'out@x.test': ['far@elsewhere.test'], 'mixed@x.test': ['b@x.test', 'far@elsewhere.test'] }, { 'a@x.test': [['far@elsewhere.test'], false] });
+  assert.deepEqual(expandRecipient(ix, 'a@x.test'), { accounts: [], remote: ['far@elsewhere.test'] });
+  assert.deepEqual(expandRecipient(ix, 'a@x.test', true).accounts.map((x) => x.address), ['a@x.test']);
+  assert.deepEqual(expandRecipient(ix, 'a@x.test', true).remote, []);
+  assert.deepEqual(expandRecipient(ix, 'out@x.test', true), { accounts: [], remote: [] });
+  assert.deepEqual(expandRecipient(ix, 'mixed@x.test', true).accounts.map((x) => x.address), ['b@x.test']);
 });

@@ -7,14 +7,27 @@ export interface DirectoryIndex {
   readonly accounts: ReadonlyMap<string, AccountRecord>;
   readonly aliases: ReadonlyMap<string, AliasRecord>;
   readonly forwards: ReadonlyMap<string, ForwardRecord>;
+  /**
+   * Where postmaster@<domain> goes when the domain has no such account or alias
+   * (RFC 5321 §4.5.1: every domain must accept it): the operator's mailbox, if configured,
+   * else the domain's first account, its administrator until tenants exist.
+   */
+  readonly postmaster: ReadonlyMap<string, readonly string[]>;
 }
+
+const isPostmaster = (address: string) => address.startsWith('postmaster@');
 
 // Postfix's virtual_alias_recursion_limit is 1000; 20 is deep enough for real directories.
 const MAX_DEPTH = 20;
 
 /** True if mail to this (normalized) address is deliverable: an account, an alias or a catch-all. */
 export function isKnownRecipient(index: DirectoryIndex, address: string): boolean {
-  return index.accounts.has(address) || index.aliases.has(address) || index.aliases.has('@' + domainOf(address));
+  return (
+    index.accounts.has(address) ||
+    index.aliases.has(address) ||
+    index.aliases.has('@' + domainOf(address)) ||
+    (isPostmaster(address) && index.postmaster.has(domainOf(address)))
+  );
 }
 
 /** Where a message for one recipient goes: mailboxes here, and addresses elsewhere. */
@@ -32,13 +45,17 @@ export interface Expansion {
  * Loops: an address seen twice on one path is not followed again. An account whose
  * forwarding leads to no mailbox at all (a loop, or targets since removed) keeps the
  * mail itself, because mail that got a 250 must never vanish (DESIGN.md principle 2).
+ * `localOnly`: targets outside are not followed (mail from a null sender, postmaster or
+ * MAILER-DAEMON is never forwarded out: that is how bounce loops start), so an account
+ * forwarding only outside keeps such mail.
  */
-export function expandRecipient(index: DirectoryIndex, address: string): Expansion {
+export function expandRecipient(index: DirectoryIndex, address: string, localOnly = false): Expansion {
   const out = new Map<number, AccountRecord>();
   const remote = new Set<string>();
   const walk = (addr: string, depth: number, path: Set<string>): boolean => {
     if (depth > MAX_DEPTH || path.has(addr)) return false;
     if (depth > 0 && !index.domains.has(domainOf(addr))) {
+      if (localOnly) return false;
       remote.add(addr);
       return true;
     }
@@ -54,6 +71,8 @@ export function expandRecipient(index: DirectoryIndex, address: string): Expansi
     }
     const catchAll = index.aliases.get('@' + domainOf(addr));
     if (catchAll) return walkAll(catchAll.targets, depth, next);
+    const postmaster = isPostmaster(addr) ? index.postmaster.get(domainOf(addr)) : undefined;
+    if (postmaster) return walkAll(postmaster, depth, next);
     return false;
   };
   const walkAll = (targets: readonly string[], depth: number, path: Set<string>): boolean => {

@@ -27,6 +27,13 @@ function checkCount(alreadyAccepted: number, maxRecipients: number): void {
  */
 export function checkMxRecipient(directory: RecipientDirectory, rawAddress: string, alreadyAccepted: number, maxRecipients: number, srsSecret: string): string {
   requireLoaded(directory);
+  // RFC 5321 §4.5.1: the bare postmaster, without a domain, MUST be accepted.
+  if (/^postmaster$/i.test(rawAddress)) {
+    checkCount(alreadyAccepted, maxRecipients);
+    const postmaster = directory.postmaster();
+    if (!postmaster) throw new HikyakuError('ERR_RCPT_UNKNOWN', '<postmaster>: no domain is hosted here yet');
+    return postmaster;
+  }
   if (isSrsAddress(rawAddress)) return checkSrsRecipient(directory, rawAddress, alreadyAccepted, maxRecipients, srsSecret);
   const address = addressKey(parsed(rawAddress));
   checkCount(alreadyAccepted, maxRecipients);

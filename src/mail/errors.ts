@@ -21,6 +21,8 @@ export const ERRORS = {
   // RFC 4954 §6: 454 4.7.0 for a temporary failure of the authentication mechanism.
   ERR_AUTH_UNAVAILABLE: { smtp: [454, '4.7.0'], http: 503, text: 'Temporary authentication failure, please try again later' },
   ERR_SPOOL_UNAVAILABLE: { smtp: [451, '4.3.0'], http: 503, text: 'Temporary local problem, please try again later' },
+  // RFC 5321 §6.3 and RFC 3463: 5.4.6 routing loop detected.
+  ERR_MAIL_LOOP: { smtp: [554, '5.4.6'], http: 400, text: 'Too many hops, the message is in a mail loop' },
   ERR_SPOOL_FULL: { smtp: [452, '4.3.1'], http: 507, text: 'Insufficient system storage, please try again later' },
   ERR_SHUTTING_DOWN: { smtp: [421, '4.3.2'], http: 503, text: 'Service shutting down, please try again later' },
   ERR_PARAM_UNKNOWN: { smtp: [555, '5.5.4'], http: 400, text: 'Parameter not recognized or not implemented' },

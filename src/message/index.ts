@@ -9,3 +9,4 @@ export * from './normalize.js';
 export * from './trace.js';
 export * from './headers.js';
 export * from './dsn.js';
+export * from './hops.js';

@@ -6,7 +6,8 @@ import { checkMxRecipient } from '../../inbound/index.js';
 import type { Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
-import { patchReplies, smtpError } from './replies.js';
+import { smtpError } from './replies.js';
+import { adaptReplies, connectionOf, limitSession } from './adapter.js';
 import { receiveIntoSpool } from './receive.js';
 import { baseServerOptions } from './server-options.js';
 import { mailParamError, rcptParamError } from './params.js';
@@ -18,6 +19,7 @@ export interface MxOptions {
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   readonly maxLineLength: number;
+  readonly maxHops: number;
   readonly idleTimeoutSeconds: number;
   readonly maxSessionSeconds: number;
   readonly maxClients: number;
@@ -95,16 +97,11 @@ export class MxServer {
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error) => void): void {
-    const connection = [...this.server.connections].find((c) => c.id === session.id);
+    const connection = connectionOf(this.server, session);
     if (connection) {
-      patchReplies(connection);
-      const state = this.state(session);
-      state.timer = setTimeout(() => {
-        const { code, enhanced, text } = new HikyakuError('ERR_SESSION_TOO_LONG').smtpReply;
-        this.log.info({ cid: session.id }, 'session time limit reached');
-        connection.send(code, `${enhanced} ${text}`, false);
-        connection.close();
-      }, this.options.maxSessionSeconds * 1000);
+      adaptReplies(connection);
+      const { code, enhanced, text } = new HikyakuError('ERR_SESSION_TOO_LONG').smtpReply;
+      this.state(session).timer = limitSession(connection, this.options.maxSessionSeconds * 1000, code, `${enhanced} ${text}`, () => this.log.info({ cid: session.id }, 'session time limit reached'));
     }
     this.metrics.smtpConnections.inc({ role: 'mx' });
     this.log.debug({ cid: session.id, remote: session.remoteAddress }, 'connect');

@@ -1,6 +1,6 @@
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { HikyakuError } from '../../mail/index.js';
-import { HeaderCollector, LineNormalizer, receivedHeader } from '../../message/index.js';
+import { HeaderCollector, HopCounter, LineNormalizer, receivedHeader } from '../../message/index.js';
 import type { Envelope, Spool, SpoolWriter } from '../../queue/index.js';
 import { hasParam } from './params.js';
 
@@ -8,6 +8,8 @@ export interface ReceiveOptions {
   readonly hostname: string;
   readonly maxMessageBytes: number;
   readonly maxLineLength: number;
+  /** RFC 5321 §6.3: a message with this many Received: fields already is in a loop. */
+  readonly maxHops: number;
   /** RFC 3848 protocol type before the TLS/UTF-8 suffixes: ESMTP, or ESMTPA after AUTH. */
   readonly authenticated: boolean;
 }
@@ -42,6 +44,7 @@ export async function receiveIntoSpool(
   }
   const utf8 = hasSmtputf8(session);
   const normalizer = new LineNormalizer();
+  const hops = new HopCounter();
   const collector = amendHeader ? new HeaderCollector(MAX_HEADER_BYTES) : undefined;
   let writing = true;
   let headerDone = !collector;
@@ -89,6 +92,7 @@ export async function receiveIntoSpool(
     );
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const out = normalizer.push(chunk);
+      hops.push(out);
       if (normalizer.longestLine > options.maxLineLength) writing = false;
       if (writing && out.length > 0) await put(out, false);
     }
@@ -97,6 +101,7 @@ export async function receiveIntoSpool(
     if (normalizer.longestLine > options.maxLineLength) {
       throw new HikyakuError('ERR_LINE_TOO_LONG', `${normalizer.longestLine} octets, the limit is ${options.maxLineLength}`);
     }
+    if (hops.hops >= options.maxHops) throw new HikyakuError('ERR_MAIL_LOOP', `${hops.hops} Received: fields, the limit is ${options.maxHops}`);
     if (refusal) throw refusal;
     if (failure) throw failure;
     await writer.commit({ ...envelope, smtputf8: utf8 });

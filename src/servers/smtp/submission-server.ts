@@ -11,7 +11,8 @@ import type { Authenticator } from '../../auth/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
 import { plaintextLoginAllowed, type PlaintextLogin } from '../plaintext.js';
-import { patchReplies, smtpError } from './replies.js';
+import { smtpError } from './replies.js';
+import { adaptReplies, connectionOf, guardAuth, limitSession, type SmtpConnection } from './adapter.js';
 import { receiveIntoSpool } from './receive.js';
 import { baseServerOptions } from './server-options.js';
 import { mailParamError, rcptParamError } from './params.js';
@@ -26,7 +27,9 @@ export interface SubmissionOptions {
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   readonly maxLineLength: number;
+  readonly maxHops: number;
   readonly idleTimeoutSeconds: number;
+  readonly maxSessionSeconds: number;
   readonly maxClients: number;
   readonly plaintextLogin: PlaintextLogin;
 }
@@ -35,8 +38,6 @@ interface Transaction {
   recipients: string[];
   remote: string[];
 }
-
-type Connection = { secure: boolean; remoteAddress: string; send: (code: number, data?: string | string[], context?: string | false) => void } & Record<string, unknown>;
 
 /**
  * Authenticated submission (RFC 6409, role submission): AUTH PLAIN and LOGIN (RFC 4954)
@@ -49,6 +50,7 @@ type Connection = { secure: boolean; remoteAddress: string; send: (code: number,
 export class SubmissionServer {
   private readonly servers: SMTPServer[];
   private readonly transactions = new Map<string, Transaction>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly options: SubmissionOptions,
@@ -71,6 +73,8 @@ export class SubmissionServer {
         onConnect: (session, cb) => this.onConnect(server, session, cb),
         onClose: (session) => {
           this.transactions.delete(session.id);
+          clearTimeout(this.timers.get(session.id));
+          this.timers.delete(session.id);
           this.metrics.smtpConnections.dec({ role: 'submission' });
         },
         onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
@@ -130,10 +134,12 @@ export class SubmissionServer {
   }
 
   private onConnect(server: SMTPServer, session: SMTPServerSession, cb: (err?: Error) => void): void {
-    const connection = [...server.connections].find((c) => c.id === session.id) as unknown as Connection | undefined;
+    const connection = connectionOf(server, session);
     if (connection) {
-      patchReplies(connection);
       this.guardAuth(connection);
+      const { code, enhanced, text } = new HikyakuError('ERR_SESSION_TOO_LONG').smtpReply;
+      const timer = limitSession(connection, this.options.maxSessionSeconds * 1000, code, `${enhanced} ${text}`, () => this.log.info({ cid: session.id }, 'session time limit reached'));
+      this.timers.set(session.id, timer);
     }
     this.metrics.smtpConnections.inc({ role: 'submission' });
     this.log.debug({ cid: session.id, remote: session.remoteAddress }, 'connect');
@@ -145,20 +151,13 @@ export class SubmissionServer {
    * in the clear, AUTH is left out of the EHLO reply and refused with 530 5.7.0 (RFC 3207 §4)
    * before the client sends any credentials.
    */
-  private guardAuth(connection: Connection): void {
+  private guardAuth(connection: SmtpConnection): void {
     const allowed = () => plaintextLoginAllowed(this.options.plaintextLogin, connection.secure, connection.remoteAddress);
-    const send = connection.send.bind(connection);
-    connection.send = (code, data, context) => {
-      if (code === 250 && Array.isArray(data) && !allowed()) data = data.filter((line) => !/^AUTH\b/i.test(line));
-      send(code, data, context);
-    };
-    const handleAuth = connection['handler_AUTH'] as (command: Buffer, callback: () => void) => void;
-    connection['handler_AUTH'] = (command: Buffer, callback: () => void) => {
-      if (allowed()) return handleAuth.call(connection, command, callback);
+    const send = adaptReplies(connection, (lines) => (allowed() ? lines : lines.filter((line) => !/^AUTH\b/i.test(line))));
+    guardAuth(connection, allowed, () => {
       const { code, enhanced, text } = new HikyakuError('ERR_TLS_REQUIRED').smtpReply;
       send(code, `${enhanced} ${text}`, false);
-      callback();
-    };
+    });
   }
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user: string }) => void): Promise<void> {

@@ -1,0 +1,65 @@
+import type { SMTPServer, SMTPServerSession } from 'smtp-server';
+
+/**
+ * The one place Hikyaku reaches into smtp-server's private parts (pinned in package.json;
+ * adapter.test.ts checks on every run that these parts are still there):
+ * - `server.connections`, to find a session's connection;
+ * - `connection.send`, to reply with our own enhanced codes and to rewrite two replies;
+ * - `connection.handler_AUTH`, to refuse AUTH before TLS without reading credentials;
+ * - `connection.close`, to end a session that ran past its time limit.
+ */
+export type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
+
+export interface SmtpConnection {
+  readonly id: string;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  send: SendFn;
+  close(): void;
+  handler_AUTH?: (command: Buffer, callback: () => void) => void;
+}
+
+const ENHANCED = /^([245]\.\d{1,3}\.\d{1,3}) /;
+
+/** The connection object of `session`, if the server still has it. */
+export function connectionOf(server: SMTPServer, session: SMTPServerSession): SmtpConnection | undefined {
+  return [...(server as unknown as { connections: Set<SmtpConnection> }).connections].find((c) => c.id === session.id);
+}
+
+/**
+ * smtp-server derives the enhanced status code (RFC 3463) from the reply code alone, so
+ * every 550 would say 5.1.1 and every 554 5.6.0, whatever the reason. Our errors carry
+ * their own enhanced code at the start of the text; those replies are sent as given.
+ * A command line past the limit gets RFC 5321 §4.5.3.1.4's 500 5.5.2 instead of the
+ * library's 421 (its parser cannot go on after one, so the connection then closes).
+ * `ehlo` may edit the EHLO keyword lines.
+ */
+export function adaptReplies(connection: SmtpConnection, ehlo?: (lines: string[]) => string[]): SendFn {
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) => {
+    if (code === 421 && typeof data === 'string' && /^Error: Command line too long/.test(data)) return send(500, '5.5.2 Line too long', false);
+    if (code === 250 && Array.isArray(data) && ehlo) data = ehlo(data);
+    if (typeof data === 'string' && ENHANCED.test(data) && context !== false) return send(code, data, false);
+    return send(code, data, context);
+  };
+  return send;
+}
+
+/** Runs `refuse` instead of smtp-server's AUTH handler while `allowed()` is false. */
+export function guardAuth(connection: SmtpConnection, allowed: () => boolean, refuse: () => void): void {
+  const handle = connection.handler_AUTH!;
+  connection.handler_AUTH = (command, callback) => {
+    if (allowed()) return handle.call(connection, command, callback);
+    refuse();
+    callback();
+  };
+}
+
+/** Ends the session with `code text` after `ms`; returns the timer to clear when the session closes. */
+export function limitSession(connection: SmtpConnection, ms: number, code: number, text: string, onLimit: () => void): NodeJS.Timeout {
+  return setTimeout(() => {
+    onLimit();
+    connection.send(code, text, false);
+    connection.close();
+  }, ms);
+}
