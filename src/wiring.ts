@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Config } from './config/index.js';
 import { DirectoryCache, type DirectoryStore } from './directory/index.js';
-import { FaultInjectingMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
+import { FaultInjectingMailStore, LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
-import { DeliveryService, RemoteDelivery, SmtpRelay } from './delivery/index.js';
+import { DeliveryService, RemoteDelivery, SmtpRelay, ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator } from './auth/index.js';
@@ -46,9 +45,12 @@ export function configuredFault(config: Config): string | undefined {
   return fault.kind === 'none' ? undefined : describeFault(fault);
 }
 
-/** The mailbox store as the service's roles use it: with the configured fault rehearsal, if any. */
+/**
+ * The mailbox store as the service's roles use it: opened on first use (a broken mail/
+ * fails deliveries, which retry, and never the start), with the configured fault rehearsal.
+ */
 function serviceMailStore(config: Config): MailStore {
-  const store = openMailStore(config);
+  const store = new LazyMailStore(() => openMailStore(config));
   const fault = parseFault(config['fault.mailstore']);
   if (fault.kind === 'none') return store;
   const faulty = new FaultInjectingMailStore(store);
@@ -158,21 +160,16 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   };
 }
 
-/** Starts a delivery worker thread; resolves when it is running. Its stop() is graceful. */
+/** Starts a supervised delivery worker thread (restarted if it dies); its stop() is graceful, then firm. */
 async function startDeliveryThread(config: Config, index: number, spool: Spool, log: Logger): Promise<() => Promise<void>> {
-  const worker = new Worker(new URL('./delivery-thread.js', import.meta.url), { workerData: { config, index } });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
-  worker.on('error', (err) => log.fatal({ err, thread: index }, 'delivery thread failed; queued mail waits for a restart'));
-  spool.onCommit(() => worker.postMessage('wake'));
-  return async () => {
-    const stopped = new Promise((r) => worker.once('message', r));
-    worker.postMessage('stop');
-    await stopped;
-    await worker.terminate();
-  };
+  const thread = new ThreadSupervisor(
+    // A graceful stop waits up to 10 s for deliveries in flight (DeliveryService.stop), then hands back leases.
+    { url: new URL('./delivery-thread.js', import.meta.url), workerData: { config, index }, restartDelayMs: 500, maxRestartDelayMs: 30_000, stopTimeoutMs: 20_000 },
+    log.child({ mod: 'delivery', thread: index }),
+  );
+  await thread.start();
+  spool.onCommit(() => thread.post('wake'));
+  return () => thread.stop();
 }
 
 export interface Listener {

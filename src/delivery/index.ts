@@ -12,3 +12,4 @@ export * from './limiter.js';
 export * from './relay.js';
 export * from './remote.js';
 export * from './service.js';
+export * from './supervisor.js';

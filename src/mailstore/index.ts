@@ -6,3 +6,4 @@
 export * from './types.js';
 export * from './fault-injection.js';
 export * from './deadline.js';
+export * from './lazy.js';

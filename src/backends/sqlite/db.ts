@@ -33,11 +33,15 @@ export function openDb(path: string, migrations: readonly string[], busyTimeoutM
     db.close();
     throw new Error(`${path} has schema version ${version}, newer than this Hikyaku (${migrations.length}); upgrade Hikyaku`);
   }
-  for (let v = version; v < migrations.length; v++) {
+  if (version < migrations.length) {
+    // Under the write lock, the version is read again: several processes (the service, its
+    // threads, a CLI command) may open a new file at once, and only one migrates it.
     db.transaction(() => {
-      db.exec(migrations[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+      for (let v = db.pragma('user_version', { simple: true }) as number; v < migrations.length; v++) {
+        db.exec(migrations[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      }
+    }).immediate();
   }
   return db;
 }
