@@ -287,7 +287,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
       authenticator,
       directory,
       spool,
-      new SendingLimits({ perAccountPerHour: config['submission.maxMessagesPerHour'], perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'] }),
+      new SendingLimits({
+        perAccountPerHour: config['submission.maxMessagesPerHour'],
+        perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'],
+        recipientsPerAccountPerHour: config['submission.maxRecipientsPerHour'],
+      }),
       tls!,
       log.child({ mod: 'submission' }),
       metrics,

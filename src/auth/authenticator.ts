@@ -61,12 +61,12 @@ export class Authenticator {
     const cacheKey = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64');
     const cached = this.verified.get(cacheKey);
     if (account && cached && cached.hash === account.passwordHash && cached.until > Date.now()) {
-      this.guard.succeeded(key);
+      this.guard.succeeded(remoteIp, key);
       return { ok: true, account };
     }
     const valid = await this.verify(account?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
     if (account && valid) {
-      this.guard.succeeded(key);
+      this.guard.succeeded(remoteIp, key);
       if (this.options.cacheMs > 0) {
         if (this.verified.size >= CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
         this.verified.set(cacheKey, { hash: account.passwordHash, until: Date.now() + this.options.cacheMs });

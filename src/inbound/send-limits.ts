@@ -5,6 +5,8 @@ export interface SendingLimitOptions {
   readonly perAccountPerHour: number;
   /** Messages all accounts of one domain together may submit per hour. */
   readonly perDomainPerHour: number;
+  /** Recipients of all messages of one account per hour (one message to 500 addresses counts 500). */
+  readonly recipientsPerAccountPerHour: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -29,13 +31,23 @@ export class SendingLimits {
     }
   }
 
-  /** Counts one accepted message. */
-  record(account: string, now = Date.now()): void {
-    for (const key of [account, '@' + domainOf(account)]) {
-      const list = this.sent.get(key) ?? [];
-      list.push(now);
-      this.sent.set(key, list);
+  /** Throws ERR_SEND_RATE if one more recipient (after `pending` already accepted in this transaction) is too many. */
+  checkRecipient(account: string, pending: number, now = Date.now()): void {
+    if (this.count('rcpt:' + account, now) + pending >= this.options.recipientsPerAccountPerHour) {
+      throw new HikyakuError('ERR_SEND_RATE', `${account} may send to ${this.options.recipientsPerAccountPerHour} recipients per hour`);
     }
+  }
+
+  /** Counts one accepted message with `recipients` recipients. */
+  record(account: string, recipients: number, now = Date.now()): void {
+    for (const key of [account, '@' + domainOf(account)]) this.add(key, now, 1);
+    this.add('rcpt:' + account, now, recipients);
+  }
+
+  private add(key: string, now: number, n: number): void {
+    const list = this.sent.get(key) ?? [];
+    for (let i = 0; i < n; i++) list.push(now);
+    this.sent.set(key, list);
   }
 
   private count(key: string, now: number): number {

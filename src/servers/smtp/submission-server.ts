@@ -96,6 +96,7 @@ export class SubmissionServer {
             const error = rcptParamError(address, session);
             if (error) throw error;
             const r = checkSubmissionRecipient(this.directory, address.address, t.recipients.length, this.options.maxRecipients);
+            this.limits.checkRecipient(String(session.user), t.recipients.length);
             t.recipients.push(r.address);
             if (r.remote) t.remote.push(r.address);
             this.transactions.set(session.id, t);
@@ -211,7 +212,7 @@ export class SubmissionServer {
       if (['ERR_SPOOL_UNAVAILABLE', 'ERR_SPOOL_FULL'].includes((err as HikyakuError).code)) this.log.error({ cid: session.id, err }, 'could not spool message');
       return this.refuse(session, err, cb, {});
     }
-    this.limits.record(user);
+    this.limits.record(user, t.recipients.length);
     this.metrics.smtpAccepted.inc();
     this.metrics.acceptSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.log.info({ cid: session.id, mid: received.messageId, user, from: mailFrom, rcpts: t.recipients.length, remote: t.remote.length }, 'submitted');
