@@ -67,6 +67,8 @@ async function start(config: Config): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+const SECRET_KEYS = ['srs.secret', 'relay.smarthostPassword'];
+
 /** `--fault mailstore=SPEC` → SPEC (the store is the only component faults are injected into yet). */
 function faultOption(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
@@ -109,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles, 'fault.mailstore': faultOption(values.fault) } });
   if (command === 'config' && action === 'show') {
-    io.out(JSON.stringify(config, null, 2));
+    // Secrets are never printed: a configuration shown in a ticket or a screen share must not leak them.
+    const shown = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.includes(k) && v ? '(set, not shown)' : v]));
+    io.out(JSON.stringify(shown, null, 2));
     return 0;
   }
   if (command === 'start') {

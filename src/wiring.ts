@@ -93,6 +93,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
       smarthost: config['relay.smarthost'],
       smarthostUser: config['relay.smarthostUser'],
       smarthostPassword: config['relay.smarthostPassword'],
+      smarthostCa: config['relay.smarthostCa'] ? readFileSync(config['relay.smarthostCa']) : undefined,
       maxConnectionsPerDestination: config['relay.maxConnectionsPerDomain'],
       connectTimeoutMs: config['relay.connectTimeoutMs'],
       replyTimeoutMs: config['relay.replyTimeoutMs'],
@@ -309,6 +310,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       {
         hostname: config.hostname,
         idleTimeoutSeconds: config['pop3.idleTimeoutSeconds'],
+        maxClients: config['pop3.maxClients'],
         maxUnauthenticatedCommands: config['pop3.maxUnauthenticatedCommands'],
         storeTimeoutMs: config['pop3.storeTimeoutMs'],
         plaintextLogin: config['pop3.plaintextLogin'],

@@ -180,3 +180,23 @@ test('docs/config.md is the generated configuration reference', async () => {
   assert.equal(generated.code, 0);
   assert.equal(readFileSync(join(ROOT, 'docs/config.md'), 'utf8'), generated.stdout, 'run: npx hikyaku config reference > docs/config.md');
 });
+
+test('config show never prints a secret; --fault with a bad value is refused with a sentence', async () => {
+  const dir = tempDir();
+  try {
+    const shown = await hikyaku(dir, ['config', 'show'], { env: { HIKYAKU_SRS_SECRET: 'very-secret-srs', HIKYAKU_RELAY_SMARTHOST_PASSWORD: 'hunter2-smarthost' } });
+    assert.equal(shown.code, 0);
+    assert.doesNotMatch(shown.stdout, /very-secret-srs|hunter2-smarthost/);
+    const config = JSON.parse(shown.stdout) as Record<string, unknown>;
+    assert.equal(config['srs.secret'], '(set, not shown)');
+    assert.equal(config['relay.smarthostPassword'], '(set, not shown)');
+    const badFault = await hikyaku(dir, ['start', '--fault', 'mailstore=explode']);
+    assert.equal(badFault.code, 78);
+    assert.match(badFault.stderr, /fault\.mailstore .*must be none, hang, fail, slow:<N>ms or slow:<N>x/);
+    const badTarget = await hikyaku(dir, ['start', '--fault', 'spool=hang']);
+    assert.equal(badTarget.code, 2);
+    assert.match(badTarget.stderr, /--fault takes mailstore=/);
+  } finally {
+    removeDir(dir);
+  }
+});

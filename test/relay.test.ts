@@ -164,11 +164,12 @@ describe('outbound relay', () => {
 });
 
 describe('smarthost', () => {
-  test('everything goes through the smarthost, with AUTH', async () => {
+  test('everything goes through the smarthost, with AUTH over STARTTLS whose certificate checks out', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const smarthost = await startRemoteSmtp('127.0.0.4', port, dir + '/smarthost-tls', {}, { user: 'relay-user', pass: 'relay-pass' });
-    const t = await startTestService(dir, { 'relay.smarthost': `127.0.0.4:${port}`, 'relay.smarthostUser': 'relay-user', 'relay.smarthostPassword': 'relay-pass' });
+    // The remote's certificate names 127.0.0.1; relay.smarthostCa makes it trusted.
+    const smarthost = await startRemoteSmtp('127.0.0.1', port, dir + '/smarthost-tls', {}, { user: 'relay-user', pass: 'relay-pass' });
+    const t = await startTestService(dir, { 'relay.smarthost': `127.0.0.1:${port}`, 'relay.smarthostUser': 'relay-user', 'relay.smarthostPassword': 'relay-pass', 'relay.smarthostCa': dir + '/smarthost-tls/tls/cert.pem' });
     try {
       await seedDirectory(t.directoryStore, 'hosted.test', ['user1']);
       await t.service.directory.refresh();
@@ -177,7 +178,31 @@ describe('smarthost', () => {
         .sendMail({ from: 'user1@hosted.test', to: ['someone@anywhere.test'], subject: 'via smarthost', text: 'x' });
       assert.ok(await waitFor(() => smarthost.received.length === 1, 10_000));
       assert.equal(smarthost.received[0]!.user, 'relay-user');
+      assert.equal(smarthost.received[0]!.secure, true);
       assert.deepEqual(smarthost.received[0]!.rcpts, ['someone@anywhere.test']);
+    } finally {
+      await t.stop();
+      await smarthost.close();
+      removeDir(dir);
+    }
+  });
+
+  test('a smarthost whose certificate does not check out never gets the password; the mail waits', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    let authTried = 0;
+    const smarthost = await startRemoteSmtp('127.0.0.1', port, dir + '/smarthost-tls', { rcpt: () => undefined }, { user: 'relay-user', pass: 'relay-pass' });
+    smarthost.onAuth = () => void authTried++;
+    const t = await startTestService(dir, { 'relay.smarthost': `127.0.0.1:${port}`, 'relay.smarthostUser': 'relay-user', 'relay.smarthostPassword': 'relay-pass' });
+    try {
+      await seedDirectory(t.directoryStore, 'hosted.test', ['user1']);
+      await t.service.directory.refresh();
+      await nodemailer
+        .createTransport({ host: '127.0.0.1', port: t.submissionsPort, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'user1@hosted.test', pass: 'test-password' } })
+        .sendMail({ from: 'user1@hosted.test', to: ['someone@anywhere.test'], subject: 'not via an untrusted smarthost', text: 'x' });
+      assert.ok(await waitFor(async () => (await t.service.spool.list(10)).some((e) => e.state === 'deferred' && /certificate/i.test(e.lastError ?? '')), 10_000), JSON.stringify(await t.service.spool.list(10)));
+      assert.equal(authTried, 0, 'no AUTH was attempted');
+      assert.equal(smarthost.received.length, 0);
     } finally {
       await t.stop();
       await smarthost.close();

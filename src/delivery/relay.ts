@@ -19,6 +19,8 @@ export interface RelayOptions {
   readonly smarthost: string;
   readonly smarthostUser: string;
   readonly smarthostPassword: string;
+  /** PEM of the CA(s) the smarthost's certificate is checked against; undefined: the system's. */
+  readonly smarthostCa?: Buffer;
   readonly maxConnectionsPerDestination: number;
   readonly connectTimeoutMs: number;
   /** Longest wait for any one reply, including the one after the final dot. */
@@ -205,12 +207,16 @@ export class SmtpRelay {
    * per-recipient outcome is final for this attempt.
    */
   private async transaction(job: RelayJob, host: string, address: string, port: number): Promise<RcptResult[] | DestinationFailure> {
+    // A password travels only over TLS whose certificate checks out (STARTTLS required); MX
+    // hosts get opportunistic TLS without checks, as MTAs do (RFC 7435).
+    const auth = Boolean(this.options.smarthost && this.options.smarthostUser);
     const connection = new SMTPConnection({
       host: address,
       port,
       name: this.options.hostname,
-      opportunisticTLS: true,
-      tls: { rejectUnauthorized: false, servername: isIP(host) ? undefined : host },
+      opportunisticTLS: !auth,
+      requireTLS: auth,
+      tls: auth ? { rejectUnauthorized: true, ca: this.options.smarthostCa, servername: isIP(host) ? undefined : host } : { rejectUnauthorized: false, servername: isIP(host) ? undefined : host },
       connectionTimeout: this.options.connectTimeoutMs,
       greetingTimeout: this.options.replyTimeoutMs,
       socketTimeout: this.options.replyTimeoutMs,

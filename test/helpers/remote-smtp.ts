@@ -36,10 +36,10 @@ export async function startRemoteSmtp(
   tlsDir: string,
   script: RemoteScript = {},
   auth?: { user: string; pass: string },
-): Promise<{ received: Received[]; script: RemoteScript; close(): Promise<void> }> {
+): Promise<{ received: Received[]; script: RemoteScript; onAuth?: () => void; close(): Promise<void> }> {
   const tls = await loadOrCreateTls(tlsDir, 'remote.test', '', '');
   const received: Received[] = [];
-  const state = { script };
+  const state: { script: RemoteScript; onAuth?: () => void } = { script };
   const server = new SMTPServer({
     key: tls.key,
     cert: tls.cert,
@@ -48,7 +48,7 @@ export async function startRemoteSmtp(
     authOptional: !auth,
     disabledCommands: auth ? [] : ['AUTH'],
     allowInsecureAuth: true,
-    onAuth: (a, _s, cb) => (a.username === auth?.user && a.password === auth?.pass ? cb(null, { user: a.username }) : cb(new Error('bad credentials'))),
+    onAuth: (a, _s, cb) => (state.onAuth?.(), a.username === auth?.user && a.password === auth?.pass ? cb(null, { user: a.username }) : cb(new Error('bad credentials'))),
     onRcptTo: (address, _s, cb) => {
       const r = state.script.rcpt?.(address.address);
       void pause(state.script.delayMs).then(() => cb(r ? replyError(r) : undefined));
@@ -80,6 +80,9 @@ export async function startRemoteSmtp(
     },
     set script(s: RemoteScript) {
       state.script = s;
+    },
+    set onAuth(f: (() => void) | undefined) {
+      state.onAuth = f;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

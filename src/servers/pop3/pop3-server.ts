@@ -24,17 +24,22 @@ export class Pop3Server {
   ) {
     const secureContext = createSecureContext({ key: tls.key, cert: tls.cert });
     const deps = { authenticator, mailStore, locks: new Set<number>(), tls: secureContext, options, log, metrics };
-    const track = (socket: import('node:net').Socket) => {
+    // Past the connection limit a client is told to come back, instead of exhausting memory and descriptors.
+    const admit = (socket: import('node:net').Socket): boolean => {
+      if (this.sockets.size >= options.maxClients) {
+        metrics.logins.inc({ protocol: 'pop3', result: 'too-many-connections' });
+        socket.end('-ERR [SYS/TEMP] Too many connections; try again in a minute\r\n');
+        return false;
+      }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      return true;
     };
     this.plain = createServer((socket) => {
-      track(socket);
-      new Pop3Session(socket, false, deps);
+      if (admit(socket)) new Pop3Session(socket, false, deps);
     });
     this.implicit = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => {
-      track(socket);
-      new Pop3Session(socket, true, deps);
+      if (admit(socket)) new Pop3Session(socket, true, deps);
     });
     this.implicit.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
   }

@@ -17,6 +17,8 @@ export interface Pop3Options {
   readonly maxUnauthenticatedCommands: number;
   readonly storeTimeoutMs: number;
   readonly plaintextLogin: PlaintextLogin;
+  /** Most concurrent connections of the POP3 listeners. */
+  readonly maxClients: number;
 }
 
 export interface Pop3Deps {
