@@ -1,57 +1,49 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { ROOT } from './helpers/service.js';
+import { mkdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, removeDir, run, tempDir } from './helpers/service.js';
 
 /**
- * The layering of STYLE.md, checked on every import in src/ (the lint rule in CI):
- * - codecs (mail, message) import only mail and no I/O;
- * - core modules never import servers, backends or database drivers;
- * - servers use core interfaces only, never a backend or a driver;
- * - backends are imported only by the wiring (wiring.ts, delivery-thread.ts); nothing imports main.ts;
- * - another module is entered through its index.ts.
+ * The layering lint (`npm run lint`, dependency-cruiser with .dependency-cruiser.cjs) runs
+ * in `npm test` on src/. This shows its rules bite: a scratch tree with one violation of
+ * each kind must be refused, naming every one.
  */
-const SRC = join(ROOT, 'src');
-const CODECS = ['mail', 'message'];
-const CORE = ['config', 'observability', 'directory', 'queue', 'mailstore', 'inbound', 'delivery', 'cli'];
-const DRIVERS = ['better-sqlite3', 'pg', 'kysely'];
-const IO = ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:http', 'pino', ...DRIVERS];
-
-function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
-  );
-}
-
-function moduleOf(file: string): string {
-  const rel = relative(SRC, file).split('/');
-  return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0] === 'servers' || rel[0] === 'backends' ? rel[0] : rel[0]!;
-}
-
-test('imports follow the layering', () => {
-  const problems: string[] = [];
-  for (const file of files(SRC)) {
-    const mod = moduleOf(file);
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
-      const spec = m[1]!;
-      const where = `${relative(ROOT, file)} imports ${spec}`;
-      if (!spec.startsWith('.')) {
-        if (CODECS.includes(mod) && IO.includes(spec)) problems.push(`${where}: codecs do no I/O`);
-        if ((CORE.includes(mod) || mod === 'servers') && DRIVERS.includes(spec)) problems.push(`${where}: only backends use database drivers`);
-        continue;
-      }
-      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
-      const targetMod = moduleOf(target);
-      if (targetMod === mod) continue;
-      if (targetMod === 'main') problems.push(`${where}: nothing imports main.ts`);
-      if (CODECS.includes(mod) && targetMod !== 'mail') problems.push(`${where}: codecs import only mail`);
-      if (targetMod === 'backends' && mod !== 'wiring' && mod !== 'delivery-thread') problems.push(`${where}: backends are imported only by the wiring`);
-      if (CORE.includes(mod) && (targetMod === 'servers' || targetMod === 'wiring')) problems.push(`${where}: core does not depend on protocol servers or wiring`);
-      const rel = relative(SRC, target).split('/');
-      if (rel.length > 1 && !target.endsWith('/index.ts') && !(rel[0] === 'servers' && mod === 'servers')) problems.push(`${where}: enter another module through its index.ts`);
+test('the layering lint refuses each kind of violation', async () => {
+  const dir = tempDir('hikyaku-lint-');
+  try {
+    const files: Record<string, string> = {
+      'src/mail/index.ts': 'export const m = 1;\n',
+      'src/delivery/index.ts': 'export const x = 1;\n',
+      'src/delivery/inner.ts': 'export const y = 2;\n',
+      'src/pop3/codec.ts': "import { readFileSync } from 'node:fs';\nimport { x } from '../delivery/index.js';\nexport const a = [readFileSync, x];\n",
+      'src/servers/pop3/session.ts': 'export const w = 1;\n',
+      'src/servers/smtp/server.ts':
+        "import { z } from '../../backends/sqlite/index.js';\nimport { w } from '../pop3/session.js';\nimport { y } from '../../delivery/inner.js';\nimport { main } from '../../main.js';\nexport const b = [z, w, y, main];\n",
+      'src/backends/sqlite/index.ts': "import Database from 'better-sqlite3';\nexport const z = Database;\n",
+      'src/directory/cache.ts': "import Database from 'better-sqlite3';\nexport const d = Database;\n",
+      'src/main.ts': 'export const main = 1;\n',
+    };
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
     }
+    copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const r = await run(process.execPath, [join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'err', 'src'], { cwd: dir });
+    assert.notEqual(r.code, 0);
+    for (const rule of [
+      'codecs-import-only-mail: src/pop3/codec.ts → src/delivery/index.ts',
+      'codecs-do-no-io: src/pop3/codec.ts → fs',
+      'servers-use-core-interfaces: src/servers/smtp/server.ts → src/backends/sqlite/index.ts',
+      'servers-keep-to-themselves: src/servers/smtp/server.ts → src/servers/pop3/session.ts',
+      'servers-enter-core-through-index: src/servers/smtp/server.ts → src/delivery/inner.ts',
+      'nothing-imports-main: src/servers/smtp/server.ts → src/main.ts',
+      'only-backends-use-drivers: src/directory/cache.ts → ',
+    ]) {
+      assert.ok(r.stdout.includes(rule), `${rule}\n${r.stdout}`);
+    }
+  } finally {
+    removeDir(dir);
   }
-  assert.deepEqual(problems, []);
 });
