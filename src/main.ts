@@ -46,7 +46,7 @@ async function start(config: Config): Promise<void> {
   io.out(`Hikyaku ${VERSION} started; data in ${config.dataDir}`);
   for (const l of service.listeners) io.out(`  ${l.role.padEnd(10)} ${l.url.padEnd(24)} ${l.note}`);
   const fault = configuredFault(config);
-  if (fault) io.out(`  !!! FAULT INJECTION ON: mailstore=${fault} (every mailbox store call); for rehearsals, never in production`);
+  if (fault) io.out(`  !!! FAULT INJECTION ON: ${fault}; for rehearsals, never in production`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

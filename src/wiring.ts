@@ -10,7 +10,7 @@ import { DeliveryService, RemoteDelivery, SmtpRelay, ThreadSupervisor } from './
 import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator } from './auth/index.js';
-import { Metrics, createLogger, type Logger } from './observability/index.js';
+import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
 
 /**
@@ -39,10 +39,11 @@ export function openMailStore(config: Config): SqliteMailStore {
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs);
 }
 
-/** The fault rehearsal configured (`fault.mailstore`), or undefined when off. */
+/** The fault rehearsals configured (`fault.mailstore`, `fault.crashAt`), or undefined when off. */
 export function configuredFault(config: Config): string | undefined {
   const fault = parseFault(config['fault.mailstore']);
-  return fault.kind === 'none' ? undefined : describeFault(fault);
+  const faults = [fault.kind === 'none' ? '' : `mailstore=${describeFault(fault)}`, config['fault.crashAt'] ? `crashAt=${config['fault.crashAt']}` : ''].filter(Boolean);
+  return faults.length ? faults.join(' ') : undefined;
 }
 
 /**
@@ -143,6 +144,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
 
 /** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
 export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; stop(): Promise<void> }> {
+  armCrashPoints(config['fault.crashAt']);
   const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
   await directory.start();
@@ -202,7 +204,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const log = options.log ?? createLogger(config['log.level']);
   const metrics = new Metrics();
   const fault = configuredFault(config);
-  if (fault) log.warn({ fault: `mailstore=${fault}` }, 'FAULT INJECTION ON: every mailbox store call is affected; for rehearsals on staging, never in production');
+  if (fault) log.warn({ fault }, 'FAULT INJECTION ON: for rehearsals on staging, never in production');
   const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }), config['postmaster.mailbox']);
   await directory.start();
@@ -348,6 +350,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     );
   }, 5000);
   refreshQueueMetrics.unref();
+  // Armed once started, so a rehearsal's crashes never stop the start itself.
+  armCrashPoints(config['fault.crashAt']);
 
   return {
     listeners,

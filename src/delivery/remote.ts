@@ -4,7 +4,7 @@ import { domainOf, parseAddress } from '../mail/index.js';
 import { headerValues, parseHeaderFields } from '../message/index.js';
 import type { RecipientDirectory } from '../directory/index.js';
 import { retryDelay, type QueueEntry, type Spool } from '../queue/index.js';
-import type { Logger, Metrics } from '../observability/index.js';
+import { crashPoint, type Logger, type Metrics } from '../observability/index.js';
 import { dsnNotice, originalHeaders } from './bounces.js';
 import type { RcptResult, SmtpRelay } from './relay.js';
 import type { LeaseKeeper } from './lease-keeper.js';
@@ -64,6 +64,7 @@ export class RemoteDelivery {
       size: entry.size + signature.length,
       openMessage: () => Readable.from(this.withPrefix(signature, entry.messageId)),
     });
+    crashPoint('after-relay');
     this.metrics.relaySeconds.observe((Date.now() - started) / 1000);
     const byRcpt = new Map(results.map((r) => [r.rcpt, r]));
     const bounced: [QueueEntry, RcptResult][] = [];

@@ -3,7 +3,7 @@ import type { Expansion, RecipientDirectory } from '../directory/index.js';
 import { withDeadline, type MailStore } from '../mailstore/index.js';
 import { retryDelay, type QueueEntry, type Route, type Spawn, type Spool } from '../queue/index.js';
 import { deliveryHeader, type DsnRecipient } from '../message/index.js';
-import type { Logger, Metrics } from '../observability/index.js';
+import { crashPoint, type Logger, type Metrics } from '../observability/index.js';
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
@@ -198,6 +198,7 @@ export class DeliveryService {
       await this.failed(entry, err, log);
       return;
     }
+    crashPoint('after-append');
     const ms = Date.now() - started;
     if (accounts.length > 0) {
       this.metrics.storeSeconds.observe(ms / 1000);

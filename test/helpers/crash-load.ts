@@ -20,7 +20,9 @@ export interface CrashLoadResult {
 /**
  * Runs `senders` SMTP clients against `port` (reconnecting through restarts), kills the
  * server with SIGKILL `kills` times at random moments of `killEveryMs` ± half, restarting
- * it with `spawn` each time, then stops the senders.
+ * it with `spawn` each time, then stops the senders. With `selfKilling`, the server kills
+ * itself (armed crash points): each of its `kills` deaths is waited for (up to
+ * `killEveryMs` × 20) and followed by a restart.
  */
 export async function loadWithKills(o: {
   port: number;
@@ -30,6 +32,7 @@ export async function loadWithKills(o: {
   pauseMs?: number;
   next: NextMessage;
   spawn: () => Promise<ChildProcess>;
+  selfKilling?: boolean;
 }): Promise<CrashLoadResult> {
   const accepted = new Map<string, string[]>();
   const inDoubt = new Set<string>();
@@ -59,15 +62,31 @@ export async function loadWithKills(o: {
       c.destroy();
     }
   };
-  let server = await o.spawn();
+  // A server that kills itself may die again before it has even printed its banner.
+  const spawn = async (): Promise<ChildProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await o.spawn();
+      } catch (err) {
+        if (!o.selfKilling || attempt >= 10) throw err;
+      }
+    }
+  };
+  let server = await spawn();
   const senders = Array.from({ length: o.senders }, (_, i) => sender(i));
   try {
     for (let k = 0; k < o.kills; k++) {
-      await sleep(o.killEveryMs * (0.5 + Math.random()));
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGKILL');
-      await exited;
-      server = await o.spawn();
+      const exited = new Promise<string | null>((r) => server.once('exit', (_code, signal) => r(signal)));
+      if (o.selfKilling) {
+        const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), o.killEveryMs * 20));
+        const how = await Promise.race([exited, timeout]);
+        assert.equal(how, 'SIGKILL', `the server killed itself at its crash point (kill ${k + 1} of ${o.kills})`);
+      } else {
+        await sleep(o.killEveryMs * (0.5 + Math.random()));
+        server.kill('SIGKILL');
+        await exited;
+      }
+      server = await spawn();
     }
   } finally {
     running = false;

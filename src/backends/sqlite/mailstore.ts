@@ -6,6 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
+import { crashPoint } from '../../observability/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 
@@ -284,6 +285,7 @@ export class SqliteMailStore implements MailStore {
       sql(this.db, 'DELETE FROM expunged WHERE expunged_at < ?').run(now - this.keyRetentionMs);
     });
     // Files go after the commit: a crash in between leaves an unreferenced file, never a reference to a missing one.
+    if (removed > 0) crashPoint('expunge');
     for (const path of unlinkAfter) await unlink(path).catch(() => undefined);
     return removed;
   }

@@ -4,7 +4,7 @@ import { HikyakuError } from '../../mail/index.js';
 import type { RecipientDirectory } from '../../directory/index.js';
 import { checkMxRecipient } from '../../inbound/index.js';
 import type { Spool } from '../../queue/index.js';
-import type { Logger, Metrics } from '../../observability/index.js';
+import { crashPoint, type Logger, type Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
 import { smtpError } from './replies.js';
 import { adaptReplies, connectionOf, limitSession } from './adapter.js';
@@ -143,6 +143,7 @@ export class MxServer {
       if (['ERR_SPOOL_UNAVAILABLE', 'ERR_SPOOL_FULL'].includes((err as HikyakuError).code)) this.log.error({ cid: session.id, err }, 'could not spool message');
       return this.refuse(session, err, cb, {});
     }
+    crashPoint('spool-commit');
     this.metrics.smtpAccepted.inc();
     this.metrics.acceptSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.log.info({ cid: session.id, mid: received.messageId, from: mailFrom, rcpts: state.recipients.length, rewroteLineEndings: received.rewroteLineEndings }, 'accepted');

@@ -3,6 +3,7 @@ import { HikyakuError } from '../../mail/index.js';
 import { HeaderCollector, HopCounter, LineNormalizer, receivedHeader } from '../../message/index.js';
 import type { Envelope, Spool, SpoolWriter } from '../../queue/index.js';
 import { hasParam } from './params.js';
+import { crashPoint } from '../../observability/index.js';
 
 export interface ReceiveOptions {
   readonly hostname: string;
@@ -95,6 +96,7 @@ export async function receiveIntoSpool(
       hops.push(out);
       if (normalizer.longestLine > options.maxLineLength) writing = false;
       if (writing && out.length > 0) await put(out, false);
+      crashPoint('data');
     }
     if (writing) await put(normalizer.end(), true);
     if (stream.sizeExceeded) throw new HikyakuError('ERR_MESSAGE_TOO_BIG', `the limit is ${options.maxMessageBytes} octets`);
