@@ -121,3 +121,28 @@ describe('submission', () => {
     assert.equal(tls.auth[0], 504, 'unknown mechanism');
   });
 });
+
+describe('submission session time limit', () => {
+  test('a session past smtp.maxSessionSeconds gets 421 4.4.2, even a busy one', async () => {
+    const dir = tempDir();
+    const t = await startTestService(dir, { 'smtp.maxSessionSeconds': 2, 'submission.plaintextLogin': 'loopback' });
+    try {
+      await seedDirectory(t.directoryStore, 'limit.test', ['busy']);
+      await t.service.directory.refresh();
+      const c = await SmtpClient.open(t.submissionPort);
+      // Logged in: smtp-server's own limit on unauthenticated commands does not apply.
+      assert.equal((await c.command(`AUTH PLAIN ${Buffer.from('\0busy@limit.test\0test-password').toString('base64')}`)).code, 235);
+      let last = { code: 250, text: '' };
+      for (let i = 0; i < 60 && last.code === 250; i++) {
+        last = await c.command('NOOP');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      c.destroy();
+      assert.equal(last.code, 421);
+      assert.match(last.text, /^4\.4\.2 Session time limit/);
+    } finally {
+      await t.stop();
+      removeDir(dir);
+    }
+  });
+});

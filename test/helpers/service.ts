@@ -137,18 +137,28 @@ export async function python<T = unknown>(script: string, args: (string | number
   return JSON.parse(r.stdout) as T;
 }
 
-/** Starts `hikyaku start` as a separate process; resolves once it prints its banner. */
-export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], startArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start', ...startArgs], {
+/** Starts `hikyaku start` as a separate process (under `wrapper`, e.g. prlimit, if given); resolves once it prints its banner. */
+export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], startArgs: string[] = [], wrapper: string[] = []): Promise<ChildProcess> {
+  const command = [...wrapper, process.execPath, ...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start', ...startArgs];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  await untilOutput(child, 'started', 'server');
+  return child;
+}
+
+/**
+ * Resolves once `child` prints `marker` on stdout; rejects if it exits first or takes
+ * more than 30 s, with everything it printed (`what` names it in the error).
+ */
+export async function untilOutput(child: ChildProcess, marker: string, what: string): Promise<void> {
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 30_000);
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('started')) {
+      if (out.includes(marker)) {
         clearTimeout(timer);
         resolve();
       }
@@ -156,11 +166,10 @@ export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeA
     child.stderr!.on('data', (d) => (out += d));
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${out}`));
+      reject(new Error(`${what} exited with ${code}: ${out}`));
     });
   });
   child.removeAllListeners('exit');
-  return child;
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a server that must keep its port across restarts). */

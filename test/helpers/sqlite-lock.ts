@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { untilOutput } from './service.js';
 
 /**
  * Another process holding a lock on a SQLite database (`BEGIN EXCLUSIVE` from Python's
@@ -15,29 +16,13 @@ export class SqliteLock {
       'con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)',
       options.readers ? "con.execute('PRAGMA locking_mode = EXCLUSIVE')" : 'pass',
       "con.execute('BEGIN EXCLUSIVE')",
-      // In exclusive locking mode the lock covers readers only once the file was written to.
+      // In exclusive locking mode the lock covers readers once the connection has touched a table (directory.db's meta).
       options.readers ? "con.execute('UPDATE meta SET v = v WHERE 0')" : 'pass',
       "print('locked', flush=True)",
       'sys.stdin.read()',
     ].join('\n');
     const child = spawn('python3', ['-c', script, path], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no lock on ${path}: ${out}`)), 30_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('locked')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr!.on('data', (d) => (out += d));
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`lock holder exited with ${code}: ${out}`));
-      });
-    });
-    child.removeAllListeners('exit');
+    await untilOutput(child, 'locked', `lock holder of ${path}`);
     return new SqliteLock(child);
   }
 
