@@ -33,11 +33,18 @@ export function openSpool(config: Config): SqliteSpool {
   return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
 }
 
-export function openMailStore(config: Config): SqliteMailStore {
+/**
+ * `onMainThread`: the connection POP3 uses, on the thread that also answers SMTP; it waits
+ * only briefly for a delivery thread's write lock (SQLite blocks the thread meanwhile), so a
+ * stuck writer costs a reader a temporary error, not every SMTP session a stall.
+ */
+export function openMailStore(config: Config, onMainThread = false): SqliteMailStore {
   // Keys of expunged messages outlive every queue entry that could deliver them again.
   const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
-  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs);
+  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs, onMainThread ? MAIN_THREAD_BUSY_TIMEOUT_MS : undefined);
 }
+
+const MAIN_THREAD_BUSY_TIMEOUT_MS = 250;
 
 /** The fault rehearsals configured (`fault.mailstore`, `fault.crashAt`), or undefined when off. */
 export function configuredFault(config: Config): string | undefined {
@@ -50,8 +57,8 @@ export function configuredFault(config: Config): string | undefined {
  * The mailbox store as the service's roles use it: opened on first use (a broken mail/
  * fails deliveries, which retry, and never the start), with the configured fault rehearsal.
  */
-function serviceMailStore(config: Config): MailStore {
-  const store = new LazyMailStore(() => openMailStore(config));
+function serviceMailStore(config: Config, onMainThread: boolean): MailStore {
+  const store = new LazyMailStore(() => openMailStore(config, onMainThread));
   const fault = parseFault(config['fault.mailstore']);
   if (fault.kind === 'none') return store;
   const faulty = new FaultInjectingMailStore(store);
@@ -149,7 +156,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
-  const mailStore = serviceMailStore(config);
+  const mailStore = serviceMailStore(config, false);
   const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
   return {
     delivery,
@@ -227,7 +234,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let mailStoreHere: MailStore | undefined;
   const mailStore = (): MailStore => {
     if (!mailStoreHere) {
-      const raw = serviceMailStore(config);
+      // With delivery in threads, only readers (POP3) use this one, on the SMTP thread.
+      const raw = serviceMailStore(config, config['delivery.threads'] > 0 && !options.wrapMailStore);
       mailStoreHere = options.wrapMailStore ? options.wrapMailStore(raw) : raw;
     }
     return mailStoreHere;

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
+import { Pop3Client } from '../helpers/pop3-client.js';
 import { SqliteLock } from '../helpers/sqlite-lock.js';
 import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
 
@@ -17,16 +18,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('mailbox store locked by another process, then free again (shipped delivery settings)', () => {
   let dir: string;
   let port: number;
+  let pop3Port: number;
   let server: ChildProcess | undefined;
   let lock: SqliteLock | undefined;
 
   before(async () => {
     dir = tempDir();
-    port = await freePort();
+    [port, pop3Port] = [await freePort(), await freePort()];
     const store = openDirectoryStore(testConfig(dir));
     await seedDirectory(store, 'night.test', ['a', 'b', 'c']);
     await store.close();
-    server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.night.test' });
+    server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_HOSTNAME: 'mx.night.test' });
   });
 
   after(async () => {
@@ -65,12 +67,19 @@ describe('mailbox store locked by another process, then free again (shipped deli
       }
       await sleep(6000);
       assert.deepEqual(await delivered(), ['before'], 'nothing delivered while the store is locked');
+      // A reader can read, but deleting needs the write lock: a clear temporary error, nothing lost.
+      const pop = await Pop3Client.open(pop3Port);
+      await pop.login('a@night.test', 'test-password');
+      assert.match((await pop.command('STAT')) as string, /^\+OK 1 /);
+      assert.match((await pop.command('DELE 1')) as string, /^\+OK/);
+      assert.match((await pop.command('QUIT')) as string, /^-ERR \[SYS\/TEMP\] /);
+      pop.destroy();
       await lock.release();
 
       // The quiet minute after the outage: no new mail arrives to wake anything up.
       const ok = await waitFor(async () => (await delivered()).length === 4, 150_000, 500);
       assert.ok(ok, `every message delivered after the lock was released; found ${JSON.stringify(await delivered())}`);
-      assert.deepEqual(await delivered(), ['before', ...during]);
+      assert.deepEqual(await delivered(), ['before', ...during], 'and the message whose deletion failed is still there');
     } finally {
       await mailStore.close();
     }

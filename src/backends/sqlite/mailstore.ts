@@ -71,15 +71,20 @@ export class SqliteMailStore implements MailStore {
   private readonly dirs: DirSyncer;
   private readonly knownDirs = new Set<string>();
 
-  /** `keyRetentionMs`: how long an expunged message's key still makes its re-delivery a duplicate. */
+  /**
+   * `keyRetentionMs`: how long an expunged message's key still makes its re-delivery a
+   * duplicate. `busyTimeoutMs`: how long a call waits for another connection's write lock;
+   * SQLite blocks the calling thread meanwhile.
+   */
   constructor(
     root: string,
     private readonly fsync: boolean,
     private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
+    busyTimeoutMs = 5000,
   ) {
     this.blobDir = join(root, 'blobs');
     mkdirSync(this.blobDir, { recursive: true });
-    this.db = openDb(join(root, 'mailstore.db'), MIGRATIONS);
+    this.db = openDb(join(root, 'mailstore.db'), MIGRATIONS, busyTimeoutMs);
     this.dirs = new DirSyncer(fsync);
     this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
   }
