@@ -8,6 +8,7 @@ import { ConfigError, configReference, loadConfig, type Config } from './config/
 import { HikyakuError } from './mail/index.js';
 import { CliError, DIRECTORY_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openSpool, startService } from './wiring.js';
+import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -16,6 +17,8 @@ const USAGE = `usage: hikyaku COMMAND [options]
   start [--roles mx,delivery] [--fault mailstore=hang|fail|slow:10x|slow:250ms]
                                 run the service (all roles by default); --fault rehearses
                                 a storage failure (staging only)
+  fault mailstore=hang|fail|slow:10x|slow:250ms | clear
+                                start or end that rehearsal on the running service
   config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
 ${QUEUE_USAGE}
@@ -114,6 +117,17 @@ async function main(argv: string[]): Promise<number> {
     // Secrets are never printed: a configuration shown in a ticket or a screen share must not leak them.
     const shown = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.includes(k) && v ? '(set, not shown)' : v]));
     io.out(JSON.stringify(shown, null, 2));
+    return 0;
+  }
+  if (command === 'fault') {
+    let fault;
+    try {
+      fault = parseFaultSetting(action === 'clear' ? 'none' : (action ?? ''));
+    } catch (err) {
+      throw new CliError(`${(err as Error).message}\nusage: hikyaku fault mailstore=hang|fail|slow:<N>x|slow:<N>ms | hikyaku fault clear`, 2);
+    }
+    writeFaultSetting(config.dataDir, fault);
+    io.out(fault.kind === 'none' ? 'fault rehearsal cleared; a running service is back to normal within a second' : `fault set: ${action}; a running service applies it within a second`);
     return 0;
   }
   if (command === 'start') {

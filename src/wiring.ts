@@ -4,7 +4,8 @@ import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs
 import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import { DirectoryCache, type DirectoryStore } from './directory/index.js';
-import { FaultInjectingMailStore, LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
+import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
+import { switchedMailStore, writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import { DeliveryService, RemoteDelivery, SmtpRelay, ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
@@ -55,16 +56,10 @@ export function configuredFault(config: Config): string | undefined {
 
 /**
  * The mailbox store as the service's roles use it: opened on first use (a broken mail/
- * fails deliveries, which retry, and never the start), with the configured fault rehearsal.
+ * fails deliveries, which retry, and never the start), under the fault rehearsal's switch.
  */
-function serviceMailStore(config: Config, onMainThread: boolean): MailStore {
-  const store = new LazyMailStore(() => openMailStore(config, onMainThread));
-  const fault = parseFault(config['fault.mailstore']);
-  if (fault.kind === 'none') return store;
-  const faulty = new FaultInjectingMailStore(store);
-  faulty.setFault(fault, 'append');
-  faulty.setFault(fault, 'reads');
-  return faulty;
+function serviceMailStore(config: Config, onMainThread: boolean, log: Logger): MailStore {
+  return switchedMailStore(new LazyMailStore(() => openMailStore(config, onMainThread)), config.dataDir, log);
 }
 
 /**
@@ -156,7 +151,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
-  const mailStore = serviceMailStore(config, false);
+  const mailStore = serviceMailStore(config, false, log);
   const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
   return {
     delivery,
@@ -212,6 +207,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const metrics = new Metrics();
   const fault = configuredFault(config);
   if (fault) log.warn({ fault }, 'FAULT INJECTION ON: for rehearsals on staging, never in production');
+  // The rehearsal's switch starts from the configuration: no fault outlives a restart.
+  writeFaultSetting(config.dataDir, parseFault(config['fault.mailstore']));
   const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }), config['postmaster.mailbox']);
   await directory.start();
@@ -235,7 +232,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const mailStore = (): MailStore => {
     if (!mailStoreHere) {
       // With delivery in threads, only readers (POP3) use this one, on the SMTP thread.
-      const raw = serviceMailStore(config, config['delivery.threads'] > 0 && !options.wrapMailStore);
+      const raw = serviceMailStore(config, config['delivery.threads'] > 0 && !options.wrapMailStore, log);
       mailStoreHere = options.wrapMailStore ? options.wrapMailStore(raw) : raw;
     }
     return mailStoreHere;

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyPassword } from '../src/directory/index.js';
 import { hikyaku, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
@@ -174,14 +174,13 @@ describe('hikyaku CLI', () => {
 });
 
 test('docs/config.md is the generated configuration reference', async () => {
-  const { readFileSync } = await import('node:fs');
   const { ROOT } = await import('./helpers/service.js');
   const generated = await hikyaku(tempDir(), ['config', 'reference']);
   assert.equal(generated.code, 0);
   assert.equal(readFileSync(join(ROOT, 'docs/config.md'), 'utf8'), generated.stdout, 'run: npx hikyaku config reference > docs/config.md');
 });
 
-test('config show never prints a secret; --fault with a bad value is refused with a sentence', async () => {
+test('config show never prints a secret; a bad --fault or hikyaku fault is refused with a sentence; hikyaku fault sets and clears the switch', async () => {
   const dir = tempDir();
   try {
     const shown = await hikyaku(dir, ['config', 'show'], { env: { HIKYAKU_SRS_SECRET: 'very-secret-srs', HIKYAKU_RELAY_SMARTHOST_PASSWORD: 'hunter2-smarthost' } });
@@ -196,6 +195,13 @@ test('config show never prints a secret; --fault with a bad value is refused wit
     const badTarget = await hikyaku(dir, ['start', '--fault', 'spool=hang']);
     assert.equal(badTarget.code, 2);
     assert.match(badTarget.stderr, /--fault takes mailstore=/);
+    const badSwitch = await hikyaku(dir, ['fault', 'mailstore=explode']);
+    assert.equal(badSwitch.code, 2);
+    assert.match(badSwitch.stderr, /must be none, hang, fail/);
+    assert.equal((await hikyaku(dir, ['fault', 'mailstore=slow:10x'])).code, 0);
+    assert.equal(readFileSync(join(dir, 'fault'), 'utf8'), 'mailstore=slow:10x\n');
+    assert.equal((await hikyaku(dir, ['fault', 'clear'])).code, 0);
+    assert.equal(existsSync(join(dir, 'fault')), false);
   } finally {
     removeDir(dir);
   }
