@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.js';
+import { openMailStore, openSpool } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
-import { freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+import { freePort, removeDir, seededDataDir, spawnServer, testConfig, waitFor } from '../helpers/service.js';
 
 /**
  * The mailbox store's folder is unusable at start (here a file where the folder should be):
@@ -18,11 +18,8 @@ describe('mailbox store folder broken at start', () => {
   let server: ChildProcess | undefined;
 
   before(async () => {
-    dir = tempDir();
+    ({ dir } = await seededDataDir('broken.test', ['a']));
     port = await freePort();
-    const store = openDirectoryStore(testConfig(dir));
-    await seedDirectory(store, 'broken.test', ['a']);
-    await store.close();
     writeFileSync(join(dir, 'mail'), 'not a folder');
   });
 

@@ -5,7 +5,7 @@ import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
 import { testMessage } from '../helpers/smtp-client.js';
 import { Pop3Client } from '../helpers/pop3-client.js';
 import { loadWithKills } from '../helpers/crash-load.js';
-import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+import { freePort, mailboxMessages, removeDir, seedDirectory, seededDataDir, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
 
 const KILLS = 4;
 const ACCOUNTS = ['a', 'b'].map((l) => `${l}@windows.test`);
@@ -74,11 +74,8 @@ describe('SIGKILL between an expunge and the removal of its files', () => {
   let server: ChildProcess | undefined;
 
   before(async () => {
-    dir = tempDir();
+    ({ dir } = await seededDataDir('windows.test', ['a']));
     [port, pop3Port] = [await freePort(), await freePort()];
-    const store = openDirectoryStore(testConfig(dir));
-    await seedDirectory(store, 'windows.test', ['a']);
-    await store.close();
   });
 
   after(() => {

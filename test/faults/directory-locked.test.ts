@@ -6,7 +6,7 @@ import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
 import { Pop3Client } from '../helpers/pop3-client.js';
 import { SqliteLock } from '../helpers/sqlite-lock.js';
-import { freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+import { freePort, removeDir, seededDataDir, spawnServer, testConfig, waitFor } from '../helpers/service.js';
 
 /** MAIL, one RCPT and (if accepted) the message; the RCPT reply and the final one. */
 async function deliverOne(port: number, to: string, id: string): Promise<{ rcpt: string; final: number }> {
@@ -30,11 +30,8 @@ describe('directory database locked at start and while running', () => {
   let lock: SqliteLock | undefined;
 
   before(async () => {
-    dir = tempDir();
+    ({ dir } = await seededDataDir('locked.test', ['a']));
     [port, pop3Port] = [await freePort(), await freePort()];
-    const store = openDirectoryStore(testConfig(dir));
-    await seedDirectory(store, 'locked.test', ['a']);
-    await store.close();
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
 import { Pop3Client } from '../helpers/pop3-client.js';
 import { SqliteLock } from '../helpers/sqlite-lock.js';
-import { freePort, mailboxMessages, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+import { freePort, mailboxMessages, removeDir, seededDataDir, spawnServer, testConfig, waitFor } from '../helpers/service.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,11 +23,8 @@ describe('mailbox store locked by another process, then free again (shipped deli
   let lock: SqliteLock | undefined;
 
   before(async () => {
-    dir = tempDir();
+    ({ dir } = await seededDataDir('night.test', ['a', 'b', 'c']));
     [port, pop3Port] = [await freePort(), await freePort()];
-    const store = openDirectoryStore(testConfig(dir));
-    await seedDirectory(store, 'night.test', ['a', 'b', 'c']);
-    await store.close();
     server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_HOSTNAME: 'mx.night.test' });
   });
 

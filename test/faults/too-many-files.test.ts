@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
+import { openMailStore } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
-import { freePort, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from '../helpers/service.js';
+import { freePort, removeDir, seededDataDir, spawnServer, testConfig, waitFor } from '../helpers/service.js';
 
 const LIMIT = 120;
 
@@ -20,11 +20,8 @@ describe('too many open files', () => {
   const idle: Socket[] = [];
 
   before(async () => {
-    dir = tempDir();
+    ({ dir } = await seededDataDir('files.test', ['a']));
     port = await freePort();
-    const store = openDirectoryStore(testConfig(dir));
-    await seedDirectory(store, 'files.test', ['a']);
-    await store.close();
     server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.files.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '200', HIKYAKU_DELIVERY_RETRY_MAX_MS: '500' }, [], [], ['prlimit', `--nofile=${LIMIT}:${LIMIT}`, '--']);
   });
 

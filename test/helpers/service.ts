@@ -47,6 +47,17 @@ export async function seedDirectory(store: DirectoryStore, domain: string, local
   return ids;
 }
 
+/** A fresh data dir whose directory has `domain` with `locals` (password test-password); account ids by address. */
+export async function seededDataDir(domain: string, locals: string[]): Promise<{ dir: string; ids: Map<string, number> }> {
+  const dir = tempDir();
+  const store = openDirectoryStore(testConfig(dir));
+  try {
+    return { dir, ids: await seedDirectory(store, domain, locals) };
+  } finally {
+    await store.close();
+  }
+}
+
 export interface TestService {
   readonly service: Service;
   readonly config: Config;

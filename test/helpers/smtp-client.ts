@@ -95,6 +95,16 @@ export class SmtpClient {
     return { reply, rcpt, ms: Number(process.hrtime.bigint() - started) / 1e6 };
   }
 
+  /** Sends NOOP every 100 ms (at most `tries` times) until a reply is not 250; returns that reply. */
+  async noopUntilRefused(tries = 60): Promise<Reply> {
+    let last: Reply = { code: 250, text: '' };
+    for (let i = 0; i < tries && last.code === 250; i++) {
+      last = await this.command('NOOP');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return last;
+  }
+
   async quit(): Promise<void> {
     if (!this.closed) await this.command('QUIT');
     this.socket.destroy();
