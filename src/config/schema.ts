@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { parseFault } from '../mailstore/index.js';
+import { parseCrashPoints } from '../observability/index.js';
 
 /** One configuration key: its default, how a text value is read, and what it means. */
 interface KeySpec<T> {
@@ -24,6 +26,15 @@ function text(pattern?: RegExp, what?: string): (raw: unknown) => string {
       throw new Error(`must be ${what ?? 'a string'}, got ${JSON.stringify(raw)}`);
     }
     return raw;
+  };
+}
+
+/** A string that `check` accepts (it throws a sentence otherwise): one parser for the key and its users. */
+function parsedBy(check: (text: string) => unknown): (raw: unknown) => string {
+  return (raw) => {
+    const value = text()(raw);
+    check(value);
+    return value;
   };
 }
 
@@ -128,8 +139,8 @@ export const SCHEMA = {
   'srs.secret': key('', text(), 'Secret of SRS addresses for forwarding; empty: one generated once and kept in DATA_DIR/srs.secret. Every node must share it.'),
   'postmaster.mailbox': key('', text(/^([^@\s]+@[A-Za-z0-9.-]+)?$/, 'an address'), 'Where mail to postmaster@ a hosted domain (and the bare postmaster) goes when the domain has no such account or alias; empty: the domain\'s first account.'),
   'directory.refreshMs': key(250, int(10, 60_000), 'How often the directory cache checks for changes.'),
-  'fault.mailstore': key('', text(/^(none|hang|fail|slow:\d{1,7}(ms|x))?$/, 'none, hang, fail, slow:<N>ms or slow:<N>x'), 'Storage-fault rehearsal (staging only): every mailbox store call hangs, fails, or is slowed (slow:250ms adds that much, slow:10x makes each call ten times slower). Empty: off. Announced at start.'),
-  'fault.crashAt': key('', text(/^((data|spool-commit|after-append|expunge|after-relay)(,(data|spool-commit|after-append|expunge|after-relay))*:(0?\.\d*[1-9]\d*|1(\.0*)?))?$/, 'point[,point...]:probability, points from data, spool-commit, after-append, expunge, after-relay, 0 < probability <= 1'), 'Crash rehearsal (staging only): at these points (data, spool-commit, after-append, expunge, after-relay) the process kills itself with SIGKILL with this probability, e.g. after-append:0.1. Empty: off. Announced at start.'),
+  'fault.mailstore': key('', parsedBy(parseFault), 'Storage-fault rehearsal (staging only): every mailbox store call hangs, fails, or is slowed (slow:250ms adds that much, slow:10x makes each call ten times slower). Empty: off. Announced at start.'),
+  'fault.crashAt': key('', parsedBy(parseCrashPoints), 'Crash rehearsal (staging only): at these points (data, spool-commit, after-append, expunge, after-relay) the process kills itself with SIGKILL with this probability, e.g. after-append:0.1. Empty: off. Announced at start.'),
   'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
 } as const;
 

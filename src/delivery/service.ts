@@ -279,10 +279,11 @@ export class DeliveryService {
     }
     const factor = quota ? QUOTA_RETRY_FACTOR : 1;
     const delay = retryDelay(entry.attempts, this.options.retryBaseMs * factor, this.options.retryMaxMs * factor);
-    const status = quota ? '4.2.2' : '4.3.0';
+    // The reply each cause has in SMTP: 452 4.2.2 mailbox full, 451 4.3.0 local problem.
+    const [code, status] = quota ? [452, '4.2.2'] : [451, '4.3.0'];
     const notice =
       !entry.warned && age >= this.options.delayWarningMs
-        ? await dsnNotice(this.spool, this.directory, this.options.hostname, entry, [{ rcpt: entry.rcpt, action: 'delayed', status, diagnostic: `452 ${status} ${reason}` }], new Date(entry.receivedAt + this.options.maxAgeMs)).catch(() => undefined)
+        ? await dsnNotice(this.spool, this.directory, this.options.hostname, entry, [{ rcpt: entry.rcpt, action: 'delayed', status, diagnostic: `${code} ${status} ${reason}` }], new Date(entry.receivedAt + this.options.maxAgeMs)).catch(() => undefined)
         : undefined;
     if (notice) this.metrics.dsnQueued.inc({ kind: 'delayed' });
     this.metrics.deliveries.inc({ outcome: quota ? 'over_quota' : 'deferred' });

@@ -32,10 +32,16 @@ interface CacheIndex extends DirectoryIndex {
 }
 
 function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheIndex {
+  // One pass over the accounts, not one per domain: a provider has thousands of each.
+  const firstAccount = new Map<string, AccountRecord>();
+  for (const a of snapshot.accounts) {
+    const seen = firstAccount.get(a.domain);
+    if (!seen || a.id < seen.id) firstAccount.set(a.domain, a);
+  }
   const postmaster = new Map<string, string[]>();
   for (const d of snapshot.domains) {
-    const first = postmasterMailbox || snapshot.accounts.filter((a) => a.domain === d.name).sort((a, b) => a.id - b.id)[0]?.address;
-    if (first) postmaster.set(d.name, [first]);
+    const target = postmasterMailbox || firstAccount.get(d.name)?.address;
+    if (target) postmaster.set(d.name, [target]);
   }
   return {
     postmaster,

@@ -44,8 +44,12 @@ export class FaultInjectingMailStore implements MailStore {
     this.waiting.clear();
   }
 
-  /** Runs `call` under the fault of `target`. */
-  private async inject<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
+  /** Runs `call` under the fault of `target`; with none, straight through (the service always has this wrapper). */
+  private inject<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
+    return this.faults[target].kind === 'none' ? call() : this.injected(target, call);
+  }
+
+  private async injected<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
     while (this.faults[target].kind === 'hang') await new Promise<void>((r) => this.waiting.add(r));
     const fault = this.faults[target];
     if (fault.kind === 'fail') throw new Error('injected mailbox store failure');
@@ -57,7 +61,7 @@ export class FaultInjectingMailStore implements MailStore {
     return result;
   }
 
-  async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
+  append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
     this.appendCalls++;
     return this.inject('append', () => this.inner.append(input));
   }

@@ -10,28 +10,35 @@ export class LazyMailStore implements MailStore {
 
   constructor(private readonly open: () => MailStore) {}
 
-  private get(): MailStore {
-    return (this.store ??= this.open());
+  /** Runs `call` on the store, opening it first if needed; a failed open is a rejected promise, never a throw. */
+  private with<T>(call: (store: MailStore) => Promise<T>): Promise<T> {
+    if (this.store) return call(this.store);
+    try {
+      this.store = this.open();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return call(this.store);
   }
 
-  async append(input: AppendInput) {
-    return this.get().append(input);
+  append(input: AppendInput) {
+    return this.with((s) => s.append(input));
   }
 
-  async status(accountId: number) {
-    return this.get().status(accountId);
+  status(accountId: number) {
+    return this.with((s) => s.status(accountId));
   }
 
-  async list(accountId: number) {
-    return this.get().list(accountId);
+  list(accountId: number) {
+    return this.with((s) => s.list(accountId));
   }
 
-  async read(accountId: number, uid: number) {
-    return this.get().read(accountId, uid);
+  read(accountId: number, uid: number) {
+    return this.with((s) => s.read(accountId, uid));
   }
 
-  async expunge(accountId: number, uids: readonly number[]) {
-    return this.get().expunge(accountId, uids);
+  expunge(accountId: number, uids: readonly number[]) {
+    return this.with((s) => s.expunge(accountId, uids));
   }
 
   async close() {

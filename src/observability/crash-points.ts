@@ -16,7 +16,7 @@ export function parseCrashPoints(text: string): { points: CrashPoint[]; probabil
   if (text.trim() === '') return undefined;
   const m = /^([a-z,-]+):(0?\.\d+|1(\.0*)?)$/.exec(text.trim());
   const points = m ? m[1]!.split(',') : [];
-  if (!m || points.some((p) => !CRASH_POINTS.includes(p as CrashPoint))) {
+  if (!m || Number(m[2]) <= 0 || points.some((p) => !CRASH_POINTS.includes(p as CrashPoint))) {
     throw new Error(`must be point[,point...]:probability with points from ${CRASH_POINTS.join(', ')} and 0 < probability <= 1, got ${JSON.stringify(text)}`);
   }
   return { points: points as CrashPoint[], probability: Number(m[2]) };

@@ -30,6 +30,7 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
   });
   readonly dsnQueued = new Counter({ name: 'hikyaku_dsn_queued_total', help: 'Delivery status notifications queued, by kind (failed, delayed)', registers: [this.registry], labelNames: ['kind'] });
+  readonly connectionsRefused = new Counter({ name: 'hikyaku_connections_refused_total', help: 'Connections turned away at a connection limit, by protocol', registers: [this.registry], labelNames: ['protocol'] });
   readonly pop3Sessions = new Gauge({ name: 'hikyaku_pop3_sessions', help: 'Open POP3 sessions', registers: [this.registry] });
   readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
   readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });

@@ -67,7 +67,10 @@ export interface QueueListing {
   readonly receivedAt: number;
 }
 
-/** A message being written to the spool; nothing is visible until `commit`. */
+/**
+ * A message being written to the spool; nothing is visible until `commit`. `write` and
+ * `commit` reject with ERR_SPOOL_FULL when the storage has no room (a temporary 452 4.3.1).
+ */
 export interface SpoolWriter {
   readonly messageId: string;
   write(chunk: Buffer): Promise<void>;

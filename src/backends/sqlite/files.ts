@@ -1,4 +1,14 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { HikyakuError } from '../../mail/index.js';
+
+/**
+ * A failed write as the spool's callers should see it: a full disk (file or database) is
+ * ERR_SPOOL_FULL (RFC 3463 4.3.1, "mail system full"), anything else is passed on.
+ */
+export function spoolWriteError(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  return ['ENOSPC', 'EDQUOT', 'SQLITE_FULL'].includes(code) ? new HikyakuError('ERR_SPOOL_FULL', code, { cause: err }) : err;
+}
 
 /**
  * Bodies up to this size are stored in the database row itself, larger ones as files.

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { EntryState, Envelope, Notice, QueueEntry, QueueListing, QueueStats, Route, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
-import { DirSyncer, INLINE_BODY_MAX } from './files.js';
+import { DirSyncer, INLINE_BODY_MAX, spoolWriteError } from './files.js';
 
 const MIGRATIONS = [
   `CREATE TABLE messages (
@@ -337,7 +337,7 @@ class HybridSpoolWriter implements SpoolWriter {
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     this.size += chunk.length;
-    if (this.bufferedBytes > INLINE_BODY_MAX) await this.flush();
+    if (this.bufferedBytes > INLINE_BODY_MAX) await this.flush().catch((err: unknown) => Promise.reject(spoolWriteError(err)));
   }
 
   private async flush(): Promise<void> {
@@ -348,7 +348,11 @@ class HybridSpoolWriter implements SpoolWriter {
     await this.handle.write(data);
   }
 
-  async commit(envelope: Envelope): Promise<void> {
+  commit(envelope: Envelope): Promise<void> {
+    return this.commitBody(envelope).catch((err: unknown) => Promise.reject(spoolWriteError(err)));
+  }
+
+  private async commitBody(envelope: Envelope): Promise<void> {
     if (!this.handle) {
       this.closed = true;
       return this.recordEnvelope(envelope, this.size, Buffer.concat(this.buffered, this.bufferedBytes));

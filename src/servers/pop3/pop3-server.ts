@@ -27,7 +27,7 @@ export class Pop3Server {
     // Past the connection limit a client is told to come back, instead of exhausting memory and descriptors.
     const admit = (socket: import('node:net').Socket): boolean => {
       if (this.sockets.size >= options.maxClients) {
-        metrics.logins.inc({ protocol: 'pop3', result: 'too-many-connections' });
+        metrics.connectionsRefused.inc({ protocol: 'pop3' });
         socket.end('-ERR [SYS/TEMP] Too many connections; try again in a minute\r\n');
         return false;
       }

@@ -110,9 +110,7 @@ export async function receiveIntoSpool(
   } catch (err) {
     await writer.abort();
     if (err instanceof HikyakuError) throw err;
-    // RFC 3463: 4.3.1 "mail system full"; the client tries again later.
-    const full = ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '') || /SQLITE_FULL|disk is full/i.test(String((err as Error).message));
-    throw new HikyakuError(full ? 'ERR_SPOOL_FULL' : 'ERR_SPOOL_UNAVAILABLE', undefined, { cause: err });
+    throw new HikyakuError('ERR_SPOOL_UNAVAILABLE', undefined, { cause: err });
   }
   return { messageId: writer.messageId, rewroteLineEndings: normalizer.rewrote };
 }
