@@ -7,7 +7,7 @@ import { loadConfig, type Config, type ConfigKey } from '../../src/config/index.
 import type { DirectoryStore } from '../../src/directory/index.js';
 import { hashPassword } from '../../src/directory/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
-import { openDirectoryStore, startService, type Service, type ServiceOptions } from '../../src/wiring.js';
+import { openDirectoryStore, openSpool, startService, type Service, type ServiceOptions } from '../../src/wiring.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -109,6 +109,19 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (await check()) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Waits (bounded) until the spool of `dataDir` holds no entry in any state: every message
+ * accepted, and every one whose reply was lost in a crash, has been settled.
+ */
+export async function queueDrained(dataDir: string, timeoutMs: number): Promise<boolean> {
+  const spool = openSpool(testConfig(dataDir));
+  try {
+    return await waitFor(async () => Object.values((await spool.stats()).byState).every((n) => n === 0), timeoutMs, 200);
+  } finally {
+    await spool.close();
   }
 }
 
