@@ -109,3 +109,50 @@ describe('SIGKILL between an expunge and the removal of its files', () => {
     }
   });
 });
+
+describe('SIGKILL between an append and its queue entry\'s completion, then the user deletes the message', () => {
+  let dir: string;
+  let port: number;
+  let pop3Port: number;
+  let server: ChildProcess | undefined;
+
+  before(async () => {
+    ({ dir } = await seededDataDir('windows.test', ['a']));
+    [port, pop3Port] = [await freePort(), await freePort()];
+  });
+
+  after(() => {
+    server?.kill('SIGKILL');
+    removeDir(dir);
+  });
+
+  test('the retried entry does not bring the deleted message back', async () => {
+    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_HOSTNAME: 'mx.windows.test', HIKYAKU_DELIVERY_POLL_MS: '50' };
+    server = await spawnServer(dir, { ...env, HIKYAKU_FAULT_CRASH_AT: 'after-append:1' });
+    const exited = new Promise<string | null>((r) => server!.once('exit', (_c, signal) => r(signal)));
+    const { SmtpClient } = await import('../helpers/smtp-client.js');
+    const c = await SmtpClient.open(port);
+    assert.equal((await c.send('s@client.test', ['a@windows.test'], testMessage('read-once', 2048))).reply.code, 250);
+    assert.equal(await exited, 'SIGKILL', 'the process died after the append, before completing the entry');
+    c.destroy();
+
+    // Only POP3 runs: the user reads and deletes the message while its entry is still queued.
+    server = await spawnServer(dir, env, [], ['--roles', 'pop3']);
+    const pop = await Pop3Client.open(pop3Port);
+    await pop.login('a@windows.test', 'test-password');
+    assert.match((await pop.command('STAT')) as string, /^\+OK 1 /, 'the appended message is there');
+    assert.match((await pop.command('DELE 1')) as string, /^\+OK/);
+    assert.match((await pop.command('QUIT')) as string, /^\+OK/);
+    server.kill('SIGKILL');
+
+    // Delivery runs again: the entry is retried and settles without appending a second time.
+    server = await spawnServer(dir, env);
+    assert.ok(await queueDrained(dir, 30_000), 'the retried entry left the queue');
+    const mailStore = openMailStore(testConfig(dir));
+    try {
+      assert.deepEqual(await mailboxMessages(mailStore, 1), [], 'the deleted message did not come back');
+    } finally {
+      await mailStore.close();
+    }
+  });
+});
