@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
-# Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl.
+# Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser.
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
@@ -8,6 +8,8 @@ command -v swaks >/dev/null || need+=(swaks)
 command -v mpop >/dev/null || need+=(mpop)
 command -v curl >/dev/null || need+=(curl)
 command -v mount >/dev/null || need+=(mount)
+# Debian's own python3 reads /metrics with the Prometheus project's parser.
+/usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || need+=(python3-prometheus-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "npm test needs these Debian packages: ${need[*]}" >&2

@@ -12,6 +12,7 @@ import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
+import { followQueueMetrics, startMetricsListener } from './wiring-metrics.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
 
 /**
@@ -145,16 +146,18 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
 }
 
 /** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
-export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; stop(): Promise<void> }> {
+export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; metrics: Metrics; stop(): Promise<void> }> {
   armCrashPoints(config['fault.crashAt']);
   const directoryStore = openDirectoryStore(config, true);
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
   const mailStore = serviceMailStore(config, false, log);
-  const delivery = deliveryService(config, spool, mailStore, directory, log, new Metrics());
+  const metrics = new Metrics();
+  const delivery = deliveryService(config, spool, mailStore, directory, log, metrics);
   return {
     delivery,
+    metrics,
     async stop() {
       await delivery.stop();
       directory.stop();
@@ -166,7 +169,7 @@ export async function openDeliveryStack(config: Config, log: Logger): Promise<{ 
 }
 
 /** Starts a supervised delivery worker thread (restarted if it dies); its stop() is graceful, then firm. */
-async function startDeliveryThread(config: Config, index: number, spool: Spool, log: Logger): Promise<() => Promise<void>> {
+async function startDeliveryThread(config: Config, index: number, spool: Spool, log: Logger): Promise<ThreadSupervisor> {
   const thread = new ThreadSupervisor(
     // A graceful stop waits up to 10 s for deliveries in flight (DeliveryService.stop), then hands back leases.
     { url: new URL('./delivery-thread.js', import.meta.url), workerData: { config, index }, restartDelayMs: 500, maxRestartDelayMs: 30_000, stopTimeoutMs: 20_000 },
@@ -174,7 +177,7 @@ async function startDeliveryThread(config: Config, index: number, spool: Spool, 
   );
   await thread.start();
   spool.onCommit(() => thread.post('wake'));
-  return () => thread.stop();
+  return thread;
 }
 
 export interface Listener {
@@ -204,7 +207,7 @@ export interface ServiceOptions {
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config['log.level']);
-  const metrics = new Metrics();
+  const metrics = new Metrics().withProcessMetrics();
   const fault = configuredFault(config);
   if (fault) log.warn({ fault }, 'FAULT INJECTION ON: for rehearsals on staging, never in production');
   // The rehearsal's switch starts from the configuration: no fault outlives a restart.
@@ -239,6 +242,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
   const listeners: Listener[] = [];
   const stops: (() => Promise<void>)[] = [];
+  const deliveryThreads: ThreadSupervisor[] = [];
 
   const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'submission');
   const authenticator = new Authenticator(directory, {
@@ -341,20 +345,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
       delivery.start();
       stops.push(() => delivery.stop());
     }
-    for (let i = 0; i < threads; i++) stops.push(await startDeliveryThread(config, i, spool, log));
+    for (let i = 0; i < threads; i++) {
+      const thread = await startDeliveryThread(config, i, spool, log);
+      deliveryThreads.push(thread);
+      stops.push(() => thread.stop());
+    }
     listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
   }
 
-  const refreshQueueMetrics = setInterval(() => {
-    spool.stats().then(
-      (s) => {
-        for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
-        metrics.queueOldest.set(s.oldestSeconds);
-      },
-      (err: unknown) => log.warn({ err }, 'cannot read queue statistics'),
-    );
-  }, 5000);
-  refreshQueueMetrics.unref();
+  if (config['metrics.listen']) {
+    const server = await startMetricsListener(config, { metrics, deliveryThreads, directory, spool, mailStore }, log.child({ mod: 'metrics' }));
+    listeners.push(server.listener);
+    stops.unshift(() => server.close());
+  }
+
+  const stopQueueMetrics = followQueueMetrics(spool, metrics, log);
   // Armed once started, so a rehearsal's crashes never stop the start itself.
   armCrashPoints(config['fault.crashAt']);
 
@@ -368,7 +373,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     metrics,
     log,
     async stop() {
-      clearInterval(refreshQueueMetrics);
+      stopQueueMetrics();
       // Listeners first (stop accepting), then delivery (finish or hand back leases).
       for (const stop of stops) await stop();
       directory.stop();

@@ -77,6 +77,13 @@ function roles(raw: unknown): Role[] {
 
 const PORT = int(0, 65535);
 
+/** `IP:port` (an IPv6 address in brackets) or empty (off); throws a sentence. */
+function checkListenAddress(value: string): void {
+  if (value === '') return;
+  const m = /^([0-9.]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new Error(`must be IP:port (an IPv6 address in brackets) or empty, got ${JSON.stringify(value)}`);
+}
+
 /** Every configuration key. Each is settable in `hikyaku.json` (nested by the dots) and by `HIKYAKU_<KEY>`. */
 export const SCHEMA = {
   roles: key<Role[]>([...ROLES], roles, 'Roles this process runs.'),
@@ -141,6 +148,8 @@ export const SCHEMA = {
   'directory.refreshMs': key(250, int(10, 60_000), 'How often the directory cache checks for changes.'),
   'fault.mailstore': key('', parsedBy(parseFault), 'Storage-fault rehearsal (staging only): every mailbox store call hangs, fails, or is slowed (slow:250ms adds that much, slow:10x makes each call ten times slower). Empty: off. Announced at start.'),
   'fault.crashAt': key('', parsedBy(parseCrashPoints), 'Crash rehearsal (staging only): at these points (data, spool-commit, after-append, expunge, after-relay) the process kills itself with SIGKILL with this probability, e.g. after-append:0.1. Empty: off. Announced at start.'),
+  'metrics.listen': key('127.0.0.1:9464', parsedBy(checkListenAddress), 'Where the node serves GET /metrics (Prometheus text), /healthz and /readyz; empty: no such listener. Keep it off the public network.'),
+  'metrics.readyTimeoutMs': key(2000, int(1, 60_000), 'Deadline for each check of /readyz (a store that answers later counts as not ready).'),
   'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
 } as const;
 

@@ -24,6 +24,8 @@ export class ThreadSupervisor {
   private stopping = false;
   private restarts = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly answers = new Map<number, (value: unknown) => void>();
+  private nextQuestion = 0;
   /** How many times a thread became ready (1 + restarts that worked). */
   incarnations = 0;
 
@@ -39,6 +41,7 @@ export class ThreadSupervisor {
       this.worker = worker;
       let ready = false;
       worker.on('message', (m: unknown) => {
+        if (isAnswer(m)) this.answers.get(m.answer)?.(m.value);
         if (m === 'ready') {
           ready = true;
           this.restarts = 0;
@@ -62,6 +65,27 @@ export class ThreadSupervisor {
     this.worker?.postMessage(message);
   }
 
+  /**
+   * Asks the running thread `{ ask, id }` and resolves with the value of its `{ answer: id,
+   * value }`; undefined when no thread runs or none answers within `timeoutMs` (a scrape
+   * must not wait on a stuck thread).
+   */
+  ask(ask: string, timeoutMs: number): Promise<unknown> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve(undefined);
+    const id = ++this.nextQuestion;
+    return new Promise((resolve) => {
+      const done = (value: unknown) => {
+        clearTimeout(timer);
+        this.answers.delete(id);
+        resolve(value);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.answers.set(id, done);
+      worker.postMessage({ ask, id });
+    });
+  }
+
   /** True while a thread runs (for tests and health checks). */
   get running(): boolean {
     return this.worker !== undefined;
@@ -81,4 +105,8 @@ export class ThreadSupervisor {
     await Promise.race([stopped, timeout]);
     await worker.terminate();
   }
+}
+
+function isAnswer(m: unknown): m is { answer: number; value: unknown } {
+  return typeof m === 'object' && m !== null && typeof (m as { answer?: unknown }).answer === 'number';
 }

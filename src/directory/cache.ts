@@ -83,6 +83,11 @@ export class DirectoryCache implements RecipientDirectory {
     return this.version >= 0;
   }
 
+  /** False while the store fails to answer the cache's polls (it then serves its last copy). */
+  get storeAnswering(): boolean {
+    return this.failures === 0;
+  }
+
   /**
    * Tries to load the directory, then follows changes. A store that cannot be read does not
    * stop the start: the cache tries again with backoff and reports `loaded` once it could.

@@ -82,6 +82,10 @@ export class FaultInjectingMailStore implements MailStore {
     return this.inject('reads', () => this.inner.expunge(accountId, uids));
   }
 
+  ping() {
+    return this.inject('reads', () => this.inner.ping());
+  }
+
   close() {
     return this.inner.close();
   }

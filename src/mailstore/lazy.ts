@@ -41,6 +41,10 @@ export class LazyMailStore implements MailStore {
     return this.with((s) => s.expunge(accountId, uids));
   }
 
+  ping() {
+    return this.with((s) => s.ping());
+  }
+
   async close() {
     await this.store?.close();
     this.store = undefined;

@@ -53,5 +53,7 @@ export interface MailStore {
    * a repeated expunge is harmless. A body shared with other mailboxes stays for them.
    */
   expunge(accountId: number, uids: readonly number[]): Promise<number>;
+  /** Resolves once the store has answered a trivial read (readiness checks); rejects when it cannot. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,3 +5,4 @@
 export * from './logger.js';
 export * from './metrics.js';
 export * from './crash-points.js';
+export * from './health.js';

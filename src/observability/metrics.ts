@@ -1,8 +1,25 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
-/** Every metric of one Hikyaku process, in its own registry (no global state). */
+/** One thread's metrics as prom-client serialises them (what crosses postMessage). */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * Every metric of one Hikyaku thread, in its own registry (no global state). Delivery
+ * threads keep their own and send a snapshot when the main thread scrapes
+ * (`mergeMetrics`): counters and histograms add up, gauges say how they combine.
+ */
 export class Metrics {
   readonly registry = new Registry();
+
+  /** Process-wide figures (CPU, memory, event-loop delay of the SMTP/POP3 thread): once per process, on the main thread. */
+  withProcessMetrics(): this {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hikyaku_' });
+    return this;
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>;
+  }
 
   readonly smtpConnections = new Gauge({ name: 'hikyaku_smtp_connections', help: 'Open SMTP connections', registers: [this.registry], labelNames: ['role'] });
   readonly smtpAccepted = new Counter({ name: 'hikyaku_smtp_messages_accepted_total', help: 'Messages answered 250 after DATA', registers: [this.registry] });
@@ -14,7 +31,7 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
   });
   readonly queueDepth = new Gauge({ name: 'hikyaku_queue_entries', help: 'Queue entries by state', registers: [this.registry], labelNames: ['state'] });
-  readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry] });
+  readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry], aggregator: 'max' });
   readonly deliveries = new Counter({ name: 'hikyaku_delivery_attempts_total', help: 'Delivery attempts by outcome', registers: [this.registry], labelNames: ['outcome'] });
   readonly storeSeconds = new Histogram({
     name: 'hikyaku_mailstore_append_seconds',
@@ -35,5 +52,12 @@ export class Metrics {
   readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
   readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });
   readonly deliveryLimit = new Gauge({ name: 'hikyaku_delivery_concurrency_limit', help: 'Current adaptive delivery concurrency limit', registers: [this.registry] });
-  readonly breakerOpen = new Gauge({ name: 'hikyaku_delivery_breaker_open', help: '1 while the mailbox store circuit breaker is open', registers: [this.registry] });
+  readonly breakerOpen = new Gauge({ name: 'hikyaku_delivery_breaker_open', help: '1 while the mailbox store circuit breaker of any delivery thread is open', registers: [this.registry], aggregator: 'max' });
+}
+
+/** The Prometheus text of this thread's metrics and the snapshots of the others (delivery threads). */
+export async function mergeMetrics(main: Metrics, others: readonly MetricsSnapshot[]): Promise<{ contentType: string; text: string }> {
+  if (others.length === 0) return { contentType: main.registry.contentType, text: await main.registry.metrics() };
+  const merged = AggregatorRegistry.aggregate([await main.snapshot(), ...others]);
+  return { contentType: merged.contentType, text: await merged.metrics() };
 }

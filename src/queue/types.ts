@@ -128,6 +128,8 @@ export interface Spool {
   /** Hands back every lease of `owner` (graceful shutdown). */
   release(owner: string): Promise<void>;
   stats(): Promise<QueueStats>;
+  /** Resolves once the spool has answered a trivial read (readiness checks); rejects when it cannot. */
+  ping(): Promise<void>;
   /** Called after every commit in this process, so idle workers wake at once. */
   onCommit(listener: () => void): void;
   close(): Promise<void>;

@@ -6,3 +6,4 @@ export * from './smtp/index.js';
 export * from './pop3/index.js';
 export * from './tls.js';
 export * from './plaintext.js';
+export * from './http/index.js';

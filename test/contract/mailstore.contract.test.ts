@@ -18,6 +18,15 @@ const input = (accountId: number, key: string, body: string, quotaBytes = 0): Ap
 
 for (const backend of BACKENDS) {
   describe(`MailStore contract: ${backend.name}`, () => {
+    test('ping answers on an empty store and after a message arrived', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        await store.ping();
+        await store.append(input(1, 'p1', 'ping\r\n'));
+        await store.ping();
+        assert.equal((await store.list(1)).length, 1, 'ping changes nothing');
+      });
+    });
+
     test('append is idempotent per key, UIDs increase, the same body may go to several mailboxes', async () => {
       await withStore(backend.mailStore, async (store) => {
         const a = await store.append(input(1, 'k1', 'one\r\n'));

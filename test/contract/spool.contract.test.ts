@@ -19,6 +19,13 @@ async function readAll(spool: Spool, id: string): Promise<string> {
 
 for (const backend of BACKENDS) {
   describe(`Spool contract: ${backend.name}`, () => {
+    test('ping answers on an empty spool and changes nothing', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await spool.ping();
+        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 0, deferred: 0 });
+      });
+    });
+
     test('commit makes one entry per recipient; leases are exclusive; body lives until all entries are done', async () => {
       await withStore(backend.spool, async (spool) => {
         const id = await accept(spool, 'hello\r\n', ['a@x.test', 'b@x.test']);

@@ -295,6 +295,10 @@ export class SqliteMailStore implements MailStore {
     return removed;
   }
 
+  async ping(): Promise<void> {
+    sql(this.db, 'SELECT 1 FROM mailboxes LIMIT 1').get();
+  }
+
   async close(): Promise<void> {
     await this.dirs.close();
     this.db.close();

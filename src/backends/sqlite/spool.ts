@@ -292,6 +292,10 @@ export class SqliteSpool implements Spool {
     return { byState, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
   }
 
+  async ping(): Promise<void> {
+    sql(this.db, 'SELECT 1 FROM entries LIMIT 1').get();
+  }
+
   onCommit(listener: () => void): void {
     this.listeners.push(listener);
   }

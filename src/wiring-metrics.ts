@@ -1,0 +1,81 @@
+/**
+ * Wiring of the node's metrics and health listener (`metrics.listen`), beside wiring.ts:
+ * the scrape merges the delivery threads' figures into the main thread's, and readiness
+ * asks exactly the stores this node's roles need; the queue gauges follow the spool.
+ */
+import type { Config } from './config/index.js';
+import type { DirectoryCache } from './directory/index.js';
+import type { MailStore } from './mailstore/index.js';
+import type { Spool } from './queue/index.js';
+import type { ThreadSupervisor } from './delivery/index.js';
+import { MetricsServer } from './servers/index.js';
+import { mergeMetrics, readiness, type HealthCheck, type Logger, type Metrics, type MetricsSnapshot } from './observability/index.js';
+
+export interface MetricsSources {
+  readonly metrics: Metrics;
+  /** Filled as delivery threads start; read at each scrape. */
+  readonly deliveryThreads: readonly ThreadSupervisor[];
+  readonly directory: DirectoryCache;
+  readonly spool: Spool;
+  readonly mailStore: () => MailStore;
+}
+
+export async function startMetricsListener(config: Config, sources: MetricsSources, log: Logger): Promise<{ listener: { role: string; url: string; port: number; note: string }; close(): Promise<void> }> {
+  const server = new MetricsServer(
+    {
+      metrics: async () => {
+        const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
+        return mergeMetrics(sources.metrics, answers.filter((a) => a !== undefined) as MetricsSnapshot[]);
+      },
+      readiness: () => readiness(healthChecks(config, sources), config['metrics.readyTimeoutMs']),
+    },
+    log,
+  );
+  const [host, port] = splitHostPort(config['metrics.listen']);
+  const address = await server.listen(host, port);
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { listener: { role: 'metrics', url: `http://${shown}:${address.port}/metrics`, port: address.port, note: '/metrics, /healthz, /readyz' }, close: () => server.close() };
+}
+
+/** Keeps the queue gauges (depth by state, oldest age) current: read now, then every 5 s; returns the stop. */
+export function followQueueMetrics(spool: Spool, metrics: Metrics, log: Logger): () => void {
+  const refresh = () =>
+    spool.stats().then(
+      (s) => {
+        for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
+        metrics.queueOldest.set(s.oldestSeconds);
+      },
+      (err: unknown) => log.warn({ err }, 'cannot read queue statistics'),
+    );
+  void refresh();
+  const timer = setInterval(() => void refresh(), QUEUE_METRICS_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+const QUEUE_METRICS_MS = 5000;
+
+/** How long a scrape waits for a delivery thread's figures; a stuck thread is left out, not waited for. */
+const THREAD_ANSWER_MS = 1000;
+
+/** What this node needs to serve its roles: the directory loaded and answering, the spool, and (for POP3 and delivery) the mailbox store. */
+function healthChecks(config: Config, { directory, spool, mailStore }: MetricsSources): HealthCheck[] {
+  const checks: HealthCheck[] = [
+    {
+      name: 'directory',
+      check: async () => {
+        if (!directory.loaded) throw new Error('the directory has not been loaded yet');
+        if (!directory.storeAnswering) throw new Error('the directory store does not answer; serving the cached copy');
+      },
+    },
+    { name: 'spool', check: () => spool.ping() },
+  ];
+  if (config.roles.includes('pop3') || config.roles.includes('delivery')) checks.push({ name: 'mailstore', check: () => mailStore().ping() });
+  return checks;
+}
+
+function splitHostPort(hostPort: string): [string, number] {
+  const at = hostPort.lastIndexOf(':');
+  return [hostPort.slice(0, at).replace(/^\[|\]$/g, ''), Number(hostPort.slice(at + 1))];
+}
+
