@@ -6,7 +6,7 @@
  * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
  * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
  * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
- * runs some scenarios (smtp4k, smtp64k, pop3, idle, drain, relay, disk).
+ * runs some scenarios (smtp4k, smtp64k, pop3, idle, drain, relay, metrics, disk).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { AnchorTarget } from './targets/anchor.js';
 import type { Target } from './targets/target.js';
 import { drain, idleSessions, pop3Retrieval, smtpEndToEnd, type Figures } from './scenarios.js';
 import { relayThroughput } from './relay.js';
+import { metricsCost } from './metrics-cost.js';
 import { physicalLimits } from './physical.js';
 import { compare, table, type FigureResult, type FigureSpec } from './report.js';
 
@@ -55,6 +56,11 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'drain', scenario: 'drain', key: 'acceptedPausedPerSecond', label: 'accepted, delivery held', unit: 'msg/s', better: 'higher' },
   { run: 'drain', scenario: 'drain', key: 'drainPerSecond', label: 'drained', unit: 'msg/s', better: 'higher' },
   { run: 'relay', scenario: 'relay', key: 'relayedPerSecond', label: 'forwarded to a remote sink', unit: 'msg/s', better: 'higher' },
+  { run: 'metrics', scenario: 'metrics, 1M queued', key: 'scrapeMsMedian', label: 'GET /metrics median', unit: 'ms', better: 'lower' },
+  { run: 'metrics', scenario: 'metrics, 1M queued', key: 'scrapeMsMax', label: 'GET /metrics max of 20', unit: 'ms', better: 'lower' },
+  { run: 'metrics', scenario: 'metrics, 1M queued', key: 'acceptedQuietPerSecond', label: 'accepted, no scrape', unit: 'msg/s', better: 'higher' },
+  { run: 'metrics', scenario: 'metrics, 1M queued', key: 'acceptedScrapedPerSecond', label: 'accepted, a scrape each second', unit: 'msg/s', better: 'higher' },
+  { run: 'metrics', scenario: 'metrics, 1M queued', key: 'scrapedToQuiet', label: 'scraped / quiet', unit: '×', better: 'higher' },
   { run: 'disk', scenario: 'disk', key: 'fsyncsPerSecond', label: '4 KiB append + fdatasync', unit: '/s', better: 'higher' },
   { run: 'disk', scenario: 'disk', key: 'groupCommitAppendsPerSecond', label: 'group-commit ceiling, 64 writers', unit: 'appends/s', better: 'higher' },
 ];
@@ -85,6 +91,7 @@ try {
     }
   }
   if (!only || only.includes('relay')) for (let r = 0; r < rounds; r++) record('relay', names[0]!, await relayThroughput(n(5_000)));
+  if (!only || only.includes('metrics')) for (let r = 0; r < rounds; r++) record('metrics', names[0]!, await metricsCost(n(1_000_000), n(10_000)));
   if (!only || only.includes('disk')) for (let r = 0; r < rounds; r++) record('disk', names[0]!, await physicalLimits(args.smoke ? 0.2 : 2));
 } finally {
   for (const t of targets) await t.stop();

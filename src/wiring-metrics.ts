@@ -42,7 +42,7 @@ export function followQueueMetrics(spool: Spool, metrics: Metrics, log: Logger):
   const refresh = () =>
     spool.stats().then(
       (s) => {
-        for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
+        for (const [route, states] of Object.entries(s.byRoute)) for (const [state, n] of Object.entries(states)) metrics.queueDepth.set({ state, route }, n);
         metrics.queueOldest.set(s.oldestSeconds);
       },
       (err: unknown) => log.warn({ err }, 'cannot read queue statistics'),

@@ -85,6 +85,8 @@ export interface SpoolWriter {
 
 export interface QueueStats {
   readonly byState: Readonly<Record<EntryState, number>>;
+  /** The same by route. Backends keep these as counters: reading them must not cost a count over the queue. */
+  readonly byRoute: Readonly<Record<Route, Readonly<Record<EntryState, number>>>>;
   /** Age in seconds of the oldest entry not yet done; 0 when the queue is empty. */
   readonly oldestSeconds: number;
 }

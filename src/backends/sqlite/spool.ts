@@ -38,6 +38,24 @@ const MIGRATIONS = [
    CREATE INDEX entries_route_due ON entries(route, next_attempt_at);`,
   // Fencing token of the current lease (see QueueEntry.leaseToken).
   `ALTER TABLE entries ADD COLUMN lease_token TEXT;`,
+  // Queue depth kept as counters by the same commits that change entries, so reading it
+  // costs the same with a backlog of a million (no count over the table); the oldest entry
+  // comes from an index. Triggers, not code: every writer (and a future one) keeps them true.
+  `CREATE TABLE entry_counts (state TEXT NOT NULL, route TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (state, route)) WITHOUT ROWID;
+   INSERT INTO entry_counts SELECT state, route, count(*) FROM entries GROUP BY state, route;
+   CREATE TRIGGER entries_counted_in AFTER INSERT ON entries BEGIN
+     INSERT OR IGNORE INTO entry_counts VALUES (NEW.state, NEW.route, 0);
+     UPDATE entry_counts SET n = n + 1 WHERE state = NEW.state AND route = NEW.route;
+   END;
+   CREATE TRIGGER entries_counted_out AFTER DELETE ON entries BEGIN
+     UPDATE entry_counts SET n = n - 1 WHERE state = OLD.state AND route = OLD.route;
+   END;
+   CREATE TRIGGER entries_counted_moved AFTER UPDATE OF state, route ON entries WHEN OLD.state IS NOT NEW.state OR OLD.route IS NOT NEW.route BEGIN
+     UPDATE entry_counts SET n = n - 1 WHERE state = OLD.state AND route = OLD.route;
+     INSERT OR IGNORE INTO entry_counts VALUES (NEW.state, NEW.route, 0);
+     UPDATE entry_counts SET n = n + 1 WHERE state = NEW.state AND route = NEW.route;
+   END;
+   CREATE INDEX entries_created ON entries(created_at);`,
 ];
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
@@ -285,11 +303,13 @@ export class SqliteSpool implements Spool {
 
   async stats(): Promise<QueueStats> {
     const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0 };
-    for (const r of sql(this.db, 'SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: EntryState; n: number }[]) {
-      byState[r.state] = r.n;
+    const byRoute: Record<Route, Record<EntryState, number>> = { local: { queued: 0, active: 0, deferred: 0 }, remote: { queued: 0, active: 0, deferred: 0 } };
+    for (const r of sql(this.db, 'SELECT state, route, n FROM entry_counts').all() as { state: EntryState; route: Route; n: number }[]) {
+      byState[r.state] += r.n;
+      byRoute[r.route][r.state] += r.n;
     }
     const oldest = sql(this.db, 'SELECT min(created_at) AS t FROM entries').get() as { t: number | null };
-    return { byState, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
+    return { byState, byRoute, oldestSeconds: oldest.t === null ? 0 : Math.max(0, (Date.now() - oldest.t) / 1000) };
   }
 
   async ping(): Promise<void> {
