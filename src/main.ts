@@ -95,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       quota: { type: 'string' },
       dkim: { type: 'string' },
       limit: { type: 'string' },
+      by: { type: 'string' },
+      state: { type: 'string' },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -137,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'queue') {
     const spool = openSpool(config);
     try {
-      await runQueueCommand(spool, action, { json: values.json, limit: values.limit }, io);
+      await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state }, io);
     } finally {
       await spool.close();
     }

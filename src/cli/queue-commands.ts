@@ -1,15 +1,38 @@
-import type { Spool } from '../queue/index.js';
+import type { EntryState, ShapeBy, Spool } from '../queue/index.js';
 import { CliError, printTable, type Io } from './output.js';
 
-export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error`;
+export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error
+  queue shape [--by recipient|sender] [--state queued|active|deferred] [--limit N]
+                                entries by domain and age in minutes, like Postfix's qshape
+  queue why [--limit N]         deferred entries grouped by their last error`;
+
+/** qshape's age buckets, in minutes: each twice the one before. */
+const BUCKETS_MINUTES = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
 
 const when = (ms: number) => (ms >= Number.MAX_SAFE_INTEGER ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 
-/** Runs `hikyaku queue <action>`: what is waiting in the spool, like Postfix's mailq. */
-export async function runQueueCommand(spool: Spool, action: string | undefined, flags: { json: boolean; limit?: string }, io: Io): Promise<void> {
-  if (action !== 'list') throw new CliError(`unknown command "queue${action ? ' ' + action : ''}"; commands:\n${QUEUE_USAGE}`, 2);
-  const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new CliError(`--limit must be a whole number above 0, got "${flags.limit}"`, 2);
+export interface QueueFlags {
+  readonly json: boolean;
+  readonly limit?: string;
+  readonly by?: string;
+  readonly state?: string;
+}
+
+/** Runs `hikyaku queue <action>`: what is waiting in the spool, like Postfix's mailq and qshape. */
+export async function runQueueCommand(spool: Spool, action: string | undefined, flags: QueueFlags, io: Io): Promise<void> {
+  if (action === 'list') return list(spool, limitOf(flags, 1000), flags.json, io);
+  if (action === 'shape') return shape(spool, flags, io);
+  if (action === 'why') return why(spool, limitOf(flags, 20), flags.json, io);
+  throw new CliError(`unknown command "queue${action ? ' ' + action : ''}"; commands:\n${QUEUE_USAGE}`, 2);
+}
+
+function limitOf(flags: QueueFlags, fallback: number): number {
+  const limit = flags.limit === undefined ? fallback : /^\d{1,9}$/.test(flags.limit) ? Number(flags.limit) : NaN;
+  if (!(limit >= 1)) throw new CliError(`--limit must be a whole number above 0, got "${flags.limit}"`, 2);
+  return limit;
+}
+
+async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise<void> {
   const rows = (await spool.list(limit)).map((e) => ({
     id: e.id,
     messageId: e.messageId,
@@ -22,7 +45,7 @@ export async function runQueueCommand(spool: Spool, action: string | undefined, 
     lastError: e.lastError ?? '',
     received: when(e.receivedAt),
   }));
-  printTable(io, flags.json, rows, [
+  printTable(io, json, rows, [
     ['id', 'ID'],
     ['rcpt', 'RECIPIENT'],
     ['route', 'ROUTE'],
@@ -32,5 +55,35 @@ export async function runQueueCommand(spool: Spool, action: string | undefined, 
     ['from', 'SENDER'],
     ['lastError', 'LAST ERROR'],
   ]);
-  if (!flags.json && rows.length === limit) io.out(`(first ${limit} entries; --limit N shows more)`);
+  if (!json && rows.length === limit) io.out(`(first ${limit} entries; --limit N shows more)`);
+}
+
+async function shape(spool: Spool, flags: QueueFlags, io: Io): Promise<void> {
+  const by = flags.by ?? 'recipient';
+  if (by !== 'recipient' && by !== 'sender') throw new CliError(`--by must be recipient or sender, got "${by}"`, 2);
+  const state = flags.state;
+  if (state !== undefined && state !== 'queued' && state !== 'active' && state !== 'deferred') throw new CliError(`--state must be queued, active or deferred, got "${state}"`, 2);
+  const limit = limitOf(flags, 50);
+  const columns = [...BUCKETS_MINUTES.map(String), `${BUCKETS_MINUTES.at(-1)}+`];
+  const rows = (await spool.shape(by as ShapeBy, BUCKETS_MINUTES, state as EntryState | undefined))
+    .map((r) => ({ domain: r.key, total: r.counts.reduce((a, b) => a + b, 0), ...Object.fromEntries(columns.map((c, i) => [c, r.counts[i]!])) }))
+    .sort((a, b) => b.total - a.total || a.domain.localeCompare(b.domain));
+  const shown = rows.slice(0, limit);
+  if (!flags.json && shown.length > 0) {
+    // qshape's first line: the total over every domain.
+    const sum = (k: string) => rows.reduce((n, r) => n + (r as unknown as Record<string, number>)[k]!, 0);
+    shown.unshift({ domain: 'TOTAL', total: sum('total'), ...Object.fromEntries(columns.map((c) => [c, sum(c)])) });
+  }
+  printTable(io, flags.json, shown, [['domain', by === 'recipient' ? 'RECIPIENT DOMAIN' : 'SENDER DOMAIN'], ['total', 'T'], ...columns.map((c): [string, string] => [c, c])]);
+  if (!flags.json && rows.length > limit) io.out(`(${rows.length - limit} more domains; --limit N shows more)`);
+  if (!flags.json && rows.length > 0) io.out('(columns: entries younger than that many minutes since arrival)');
+}
+
+async function why(spool: Spool, limit: number, json: boolean, io: Io): Promise<void> {
+  const rows = (await spool.deferReasons(limit)).map((r) => ({ count: r.count, oldest: when(r.oldestAt), error: r.error || '(no error recorded)' }));
+  printTable(io, json, rows, [
+    ['count', 'ENTRIES'],
+    ['oldest', 'OLDEST ARRIVAL'],
+    ['error', 'LAST ERROR'],
+  ]);
 }

@@ -30,7 +30,7 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
   });
-  readonly queueDepth = new Gauge({ name: 'hikyaku_queue_entries', help: 'Queue entries by state and route (local, remote)', registers: [this.registry], labelNames: ['state', 'route'] });
+  readonly queueDepth = new Gauge({ name: 'hikyaku_queue_entries', help: 'Queue entries by state', registers: [this.registry], labelNames: ['state'] });
   readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry], aggregator: 'max' });
   readonly deliveries = new Counter({ name: 'hikyaku_delivery_attempts_total', help: 'Delivery attempts by outcome', registers: [this.registry], labelNames: ['outcome'] });
   readonly storeSeconds = new Histogram({

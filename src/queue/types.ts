@@ -67,6 +67,25 @@ export interface QueueListing {
   readonly receivedAt: number;
 }
 
+/** What `Spool.shape` groups by: the recipient's domain (where mail waits to go) or the sender's. */
+export type ShapeBy = 'recipient' | 'sender';
+
+/** One row of the queue's shape: entries of one domain counted by age bucket. */
+export interface ShapeRow {
+  /** The domain ('<>' for the null sender). */
+  readonly key: string;
+  /** counts[i]: entries younger than bucketsMinutes[i] (and not younger than the bucket before); the last: older than all. */
+  readonly counts: readonly number[];
+}
+
+/** Deferred entries with one last error. */
+export interface DeferReason {
+  readonly error: string;
+  readonly count: number;
+  /** Arrival of the oldest of them (ms since the epoch). */
+  readonly oldestAt: number;
+}
+
 /**
  * A message being written to the spool; nothing is visible until `commit`. `write` and
  * `commit` reject with ERR_SPOOL_FULL when the storage has no room (a temporary 452 4.3.1).
@@ -85,8 +104,6 @@ export interface SpoolWriter {
 
 export interface QueueStats {
   readonly byState: Readonly<Record<EntryState, number>>;
-  /** The same by route. Backends keep these as counters: reading them must not cost a count over the queue. */
-  readonly byRoute: Readonly<Record<Route, Readonly<Record<EntryState, number>>>>;
   /** Age in seconds of the oldest entry not yet done; 0 when the queue is empty. */
   readonly oldestSeconds: number;
 }
@@ -127,6 +144,13 @@ export interface Spool {
   renew(entries: readonly QueueEntry[], leaseMs: number): Promise<number>;
   /** Entries in the queue, oldest first, for operators. */
   list(limit: number): Promise<QueueListing[]>;
+  /**
+   * Entries (of `state`, or all) grouped by domain and age since arrival, like Postfix's
+   * qshape; `bucketsMinutes` ascending. For operators: it may read the whole queue.
+   */
+  shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]>;
+  /** Deferred entries grouped by their last error, most common first, at most `limit` groups. */
+  deferReasons(limit: number): Promise<DeferReason[]>;
   /** Hands back every lease of `owner` (graceful shutdown). */
   release(owner: string): Promise<void>;
   stats(): Promise<QueueStats>;
