@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, type Io } from './cli/index.js';
+import { CliError, DIRECTORY_USAGE, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openSpool, startService } from './wiring.js';
+import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -22,6 +23,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
   config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
 ${QUEUE_USAGE}
+${QUEUE_MANAGE_USAGE}
 
 options:
   --data-dir DIR   data directory (default ./data, or $HIKYAKU_DATA_DIR)
@@ -42,6 +44,7 @@ const io: Io = {
     for await (const c of process.stdin) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   },
+  progress: process.stderr.isTTY ? process.stderr : undefined,
 };
 
 async function start(config: Config): Promise<void> {
@@ -97,6 +100,13 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       by: { type: 'string' },
       state: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      sender: { type: 'string' },
+      rcpt: { type: 'string' },
+      older: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      dsn: { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -135,6 +145,15 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'start') {
     await start(config);
     return -1;
+  }
+  if (command === 'queue' && (MANAGE_ACTIONS as readonly string[]).includes(action ?? '')) {
+    const management = await openQueueManagement(config);
+    try {
+      await runQueueManagement(management, action as (typeof MANAGE_ACTIONS)[number], values, io);
+    } finally {
+      await management.close();
+    }
+    return 0;
   }
   if (command === 'queue') {
     const spool = openSpool(config);

@@ -81,7 +81,7 @@ describe('queue shape and queue why', () => {
   test('bad options are refused with a sentence and exit code 2', async () => {
     for (const [args, said] of [
       [['queue', 'shape', '--by', 'tenant'], /--by must be recipient or sender, got "tenant"/],
-      [['queue', 'shape', '--state', 'held'], /--state must be queued, active or deferred, got "held"/],
+      [['queue', 'shape', '--state', 'bounced'], /--state must be queued, active, deferred or held, got "bounced"/],
       [['queue', 'why', '--limit=-3'], /--limit must be a whole number above 0, got "-3"/],
       [['queue', 'shape', '--limit', '1e9'], /--limit must be a whole number above 0/],
     ] as const) {

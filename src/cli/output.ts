@@ -3,6 +3,8 @@ export interface Io {
   out(line: string): void;
   err(line: string): void;
   readStdin(): Promise<string>;
+  /** Where a long job draws its progress bar: a terminal, or absent (no bar). */
+  readonly progress?: NodeJS.WriteStream;
 }
 
 /** A command's failure: a sentence for the user and an exit code (2: usage, 1: failed). */

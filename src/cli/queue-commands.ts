@@ -62,7 +62,7 @@ async function shape(spool: Spool, flags: QueueFlags, io: Io): Promise<void> {
   const by = flags.by ?? 'recipient';
   if (by !== 'recipient' && by !== 'sender') throw new CliError(`--by must be recipient or sender, got "${by}"`, 2);
   const state = flags.state;
-  if (state !== undefined && state !== 'queued' && state !== 'active' && state !== 'deferred') throw new CliError(`--state must be queued, active or deferred, got "${state}"`, 2);
+  if (state !== undefined && !['queued', 'active', 'deferred', 'held'].includes(state)) throw new CliError(`--state must be queued, active, deferred or held, got "${state}"`, 2);
   const limit = limitOf(flags, 50);
   const columns = [...BUCKETS_MINUTES.map(String), `${BUCKETS_MINUTES.at(-1)}+`];
   const rows = (await spool.shape(by as ShapeBy, BUCKETS_MINUTES, state as EntryState | undefined))

@@ -7,6 +7,7 @@
  * a repeated step after a crash never shows the user a duplicate; a remote server may
  * get a message twice if a crash falls between its 250 and our commit. Not yet: auto-reply.
  */
+export * from './bounces.js';
 export * from './lease-keeper.js';
 export * from './limiter.js';
 export * from './relay.js';

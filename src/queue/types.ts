@@ -15,8 +15,11 @@ export interface Envelope {
 /** Where an entry goes: into a mailbox here, or to another server (relay). */
 export type Route = 'local' | 'remote';
 
-/** Entries that are finished (delivered, relayed or bounced with a DSN) leave the queue. */
-export type EntryState = 'queued' | 'active' | 'deferred';
+/**
+ * Entries that are finished (delivered, relayed or bounced with a DSN) leave the queue.
+ * 'held': put aside by an operator; never due until released.
+ */
+export type EntryState = 'queued' | 'active' | 'deferred' | 'held';
 
 /** One queue entry: one recipient of one message, as leased by a delivery worker. */
 export interface QueueEntry {
@@ -86,6 +89,18 @@ export interface DeferReason {
   readonly oldestAt: number;
 }
 
+/** Which entries an operator's command acts on: every condition given must hold. */
+export interface QueueFilter {
+  readonly ids?: readonly number[];
+  /** A reverse-path exactly, '<>' for the null sender, or '@domain' for every sender of the domain. */
+  readonly sender?: string;
+  /** A recipient exactly, or '@domain' for every recipient in the domain. */
+  readonly recipient?: string;
+  /** Arrived more than this many minutes ago. */
+  readonly olderThanMinutes?: number;
+  readonly states?: readonly EntryState[];
+}
+
 /**
  * A message being written to the spool; nothing is visible until `commit`. `write` and
  * `commit` reject with ERR_SPOOL_FULL when the storage has no room (a temporary 452 4.3.1).
@@ -151,6 +166,14 @@ export interface Spool {
   shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]>;
   /** Deferred entries grouped by their last error, most common first, at most `limit` groups. */
   deferReasons(limit: number): Promise<DeferReason[]>;
+  /** Ids of entries matching `filter` with an id above `afterId`, ascending, at most `limit`; never 'active' ones (in delivery). */
+  select(filter: QueueFilter, afterId: number, limit: number): Promise<number[]>;
+  /** Puts queued and deferred entries among `ids` on hold (never due); returns how many. Durable when it resolves. */
+  hold(ids: readonly number[]): Promise<number>;
+  /** Makes the entries among `ids` that are in one of the states `from` due now (state queued); returns how many. */
+  requeue(ids: readonly number[], from: readonly ('held' | 'deferred')[]): Promise<number>;
+  /** Leases the entries among `ids` that are not in delivery (held ones too), so an operator can settle them like a worker. */
+  leaseIds(ids: readonly number[], owner: string, leaseMs: number): Promise<QueueEntry[]>;
   /** Hands back every lease of `owner` (graceful shutdown). */
   release(owner: string): Promise<void>;
   stats(): Promise<QueueStats>;

@@ -22,7 +22,7 @@ for (const backend of BACKENDS) {
     test('ping answers on an empty spool and changes nothing', async () => {
       await withStore(backend.spool, async (spool) => {
         await spool.ping();
-        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 0, deferred: 0 });
+        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 0, deferred: 0, held: 0 });
       });
     });
 
@@ -32,18 +32,48 @@ for (const backend of BACKENDS) {
         await w.write(Buffer.from('x\r\n'));
         await w.commit({ mailFrom: 's@x.test', recipients: ['a@x.test', 'b@x.test', 'r@remote.test'], smtputf8: false, remote: ['r@remote.test'] });
         await accept(spool, 'y\r\n', ['c@x.test']);
-        assert.deepEqual((await spool.stats()).byState, { queued: 4, active: 0, deferred: 0 });
+        assert.deepEqual((await spool.stats()).byState, { queued: 4, active: 0, deferred: 0, held: 0 });
         const [a, b, c] = await spool.lease('w1', 10, 60_000, 'local');
-        assert.deepEqual((await spool.stats()).byState, { queued: 1, active: 3, deferred: 0 });
+        assert.deepEqual((await spool.stats()).byState, { queued: 1, active: 3, deferred: 0, held: 0 });
         await spool.defer(a!, 'store down', Date.now() + 60_000);
         await spool.complete(b!, [{ rcpt: 'fwd@remote.test', mailFrom: 's@x.test', route: 'remote' }]);
         await spool.bounce(c!, { envelope: { mailFrom: '', recipients: ['s@x.test'], smtputf8: false }, body: Buffer.from('Subject: DSN\r\n\r\nfailed\r\n') });
         // The forward and the DSN are new entries.
         const stats = await spool.stats();
-        assert.deepEqual(stats.byState, { queued: 3, active: 0, deferred: 1 });
+        assert.deepEqual(stats.byState, { queued: 3, active: 0, deferred: 1, held: 0 });
         assert.ok(stats.oldestSeconds >= 0 && stats.oldestSeconds < 60);
         for (const e of await spool.lease('w2', 10, 60_000)) await spool.complete(e);
-        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 0, deferred: 1 }, 'the deferred entry is not due yet');
+        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 0, deferred: 1, held: 0 }, 'the deferred entry is not due yet');
+      });
+    });
+
+    test('operators select by filter, hold (never leased), requeue and lease by id; entries in delivery are left alone', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await accept(spool, 'x\r\n', ['a@one.test', 'b@Two.test', 'c@two.test']);
+        const w = await spool.begin();
+        await w.write(Buffer.from('dsn\r\n'));
+        await w.commit({ mailFrom: '', recipients: ['d@two.test'], smtputf8: false });
+        const all = await spool.select({}, 0, 100);
+        assert.equal(all.length, 4);
+        assert.deepEqual(await spool.select({}, all[1]!, 2), all.slice(2, 4), 'paged by id');
+        const two = await spool.select({ recipient: '@two.test' }, 0, 100);
+        assert.equal(two.length, 3, 'a domain matches in any case');
+        assert.deepEqual(await spool.select({ sender: '<>' }, 0, 100), [all[3]]);
+        assert.deepEqual(await spool.select({ sender: '@x.test', recipient: 'a@one.test' }, 0, 100), [all[0]]);
+        assert.deepEqual(await spool.select({ olderThanMinutes: 5 }, 0, 100), [], 'nothing is five minutes old');
+        assert.equal(await spool.hold(two), 3);
+        assert.deepEqual((await spool.stats()).byState, { queued: 1, active: 0, deferred: 0, held: 3 });
+        const leased = await spool.lease('w', 10, 60_000);
+        assert.deepEqual(leased.map((e) => e.id), [all[0]], 'held entries are never leased');
+        assert.deepEqual(await spool.select({}, 0, 100), two, 'an entry in delivery is not selected');
+        assert.equal(await spool.hold([all[0]!]), 0, 'nor held');
+        assert.equal(await spool.requeue(two.slice(0, 1), ['deferred']), 0, 'requeue looks at the state it is told');
+        assert.equal(await spool.requeue(two.slice(0, 1), ['held']), 1);
+        assert.deepEqual((await spool.lease('w', 10, 60_000)).map((e) => e.id), two.slice(0, 1), 'released, it is due at once');
+        const taken = await spool.leaseIds([all[0]!, ...two], 'operator', 60_000);
+        assert.deepEqual(taken.map((e) => e.id).sort(), two.slice(1).sort(), 'leaseIds takes held entries, not ones in delivery');
+        for (const e of taken) assert.equal(await spool.complete(e), true);
+        assert.deepEqual((await spool.stats()).byState, { queued: 0, active: 2, deferred: 0, held: 0 });
       });
     });
 

@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DeferReason, EntryState, Envelope, Notice, QueueEntry, QueueListing, QueueStats, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
+import type { DeferReason, EntryState, Envelope, Notice, QueueEntry, QueueFilter, QueueListing, QueueStats, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX, spoolWriteError } from './files.js';
+import { deferReasonsOf, holdIds, listEntries, requeueIds, selectIds, shapeOf } from './spool-admin.js';
 
 const MIGRATIONS = [
   `CREATE TABLE messages (
@@ -258,49 +259,36 @@ export class SqliteSpool implements Spool {
   }
 
   async list(limit: number): Promise<QueueListing[]> {
-    const rows = sql(
-      this.db,
-      `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) AS mail_from, e.rcpt, e.route, e.state, e.attempts, e.next_attempt_at, e.last_error, m.received_at
-       FROM entries e JOIN messages m ON m.id = e.message_id ORDER BY e.id LIMIT ?`,
-    ).all(limit) as { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number }[];
-    return rows.map((r) => ({
-      id: r.id,
-      messageId: r.message_id,
-      mailFrom: r.mail_from,
-      rcpt: r.rcpt,
-      route: r.route,
-      state: r.state,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      lastError: r.last_error,
-      receivedAt: r.received_at,
-    }));
+    return listEntries(this.db, limit);
   }
 
   async shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]> {
-    const address = by === 'recipient' ? 'e.rcpt' : 'coalesce(e.mail_from, m.mail_from)';
-    // Iterated, not loaded: a backlog of a million entries costs a scan, not a million objects.
-    const rows = sql(
-      this.db,
-      `SELECT CASE WHEN ${address} = '' THEN '<>' ELSE lower(substr(${address}, instr(${address}, '@') + 1)) END AS key, (@now - e.created_at) / 60000.0 AS age
-       FROM entries e JOIN messages m ON m.id = e.message_id ${state ? 'WHERE e.state = @state' : ''}`,
-    ).iterate({ now: Date.now(), ...(state ? { state } : {}) }) as IterableIterator<{ key: string; age: number }>;
-    const byKey = new Map<string, number[]>();
-    for (const { key, age } of rows) {
-      let counts = byKey.get(key);
-      if (!counts) byKey.set(key, (counts = new Array<number>(bucketsMinutes.length + 1).fill(0)));
-      const bucket = bucketsMinutes.findIndex((limit) => age < limit);
-      counts[bucket === -1 ? bucketsMinutes.length : bucket]!++;
-    }
-    return [...byKey].map(([key, counts]) => ({ key, counts }));
+    return shapeOf(this.db, by, bucketsMinutes, state);
   }
 
   async deferReasons(limit: number): Promise<DeferReason[]> {
-    return sql(
-      this.db,
-      `SELECT coalesce(last_error, '') AS error, count(*) AS count, min(created_at) AS oldestAt FROM entries WHERE state = 'deferred'
-       GROUP BY last_error ORDER BY count DESC, oldestAt LIMIT ?`,
-    ).all(limit) as DeferReason[];
+    return deferReasonsOf(this.db, limit);
+  }
+
+  async select(filter: QueueFilter, afterId: number, limit: number): Promise<number[]> {
+    return selectIds(this.db, filter, afterId, limit);
+  }
+
+  async hold(ids: readonly number[]): Promise<number> {
+    let n = 0;
+    await this.committer.run(() => (n = holdIds(this.db, ids)));
+    return n;
+  }
+
+  async requeue(ids: readonly number[], from: readonly ('held' | 'deferred')[]): Promise<number> {
+    let n = 0;
+    await this.committer.run(() => (n = requeueIds(this.db, ids, from)));
+    if (n > 0) for (const l of this.listeners) l();
+    return n;
+  }
+
+  async leaseIds(ids: readonly number[], owner: string, leaseMs: number): Promise<QueueEntry[]> {
+    return this.leaseWhere(`SELECT id FROM entries WHERE id IN (SELECT value FROM json_each(@ids)) AND state != 'active'`, { owner, leaseMs, ids: JSON.stringify(ids) });
   }
 
   async release(owner: string): Promise<void> {
@@ -310,7 +298,7 @@ export class SqliteSpool implements Spool {
   }
 
   async stats(): Promise<QueueStats> {
-    const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0 };
+    const byState: Record<EntryState, number> = { queued: 0, active: 0, deferred: 0, held: 0 };
     // Counted through the covering index entries_due: no table rows read (~70 ms for a
     // million entries on this machine). Counters kept by triggers cost every commit an
     // extra page and end-to-end throughput ~15%, so the reader pays instead, and
