@@ -113,6 +113,8 @@ describe('metrics and health listener on the real process', () => {
     assert.equal(value(samples, 'hikyaku_auth_logins_total', { protocol: 'pop3', result: 'invalid' }), 1);
     assert.equal(value(samples, 'hikyaku_queue_oldest_age_seconds'), 0);
     assert.equal(value(samples, 'hikyaku_spool_accept_seconds_count'), 5);
+    assert.equal(value(samples, 'hikyaku_mailstore_read_seconds_count', { op: 'listing' }), 1, 'one maildrop listed (the failed login lists none)');
+    assert.ok(value(samples, 'hikyaku_spool_lease_seconds_count')! >= 1, 'leases timed in the delivery thread');
     assert.ok(value(samples, 'hikyaku_process_resident_memory_bytes')! > 1e6, 'process figures are there');
     assert.ok(samples.every(([n]) => n.startsWith('hikyaku_')), 'every series is named hikyaku_*');
   });

@@ -129,7 +129,9 @@ export class DeliveryService {
       }
       let entries: QueueEntry[] = [];
       try {
+        const timer = this.metrics.leaseSeconds.startTimer();
         entries = await this.spool.lease(this.options.owner, room, this.options.leaseMs, route);
+        timer();
       } catch (err) {
         this.log.error({ err }, 'cannot lease from the queue');
       }

@@ -39,6 +39,19 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
   });
+  readonly storeReadSeconds = new Histogram({
+    name: 'hikyaku_mailstore_read_seconds',
+    help: 'Mailbox store reads by readers: the maildrop listing at login, opening a message',
+    registers: [this.registry],
+    labelNames: ['op'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+  });
+  readonly leaseSeconds = new Histogram({
+    name: 'hikyaku_spool_lease_seconds',
+    help: 'Time to lease a batch of due queue entries',
+    registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+  });
   readonly relayed = new Counter({ name: 'hikyaku_relay_recipients_total', help: 'Recipients handed to remote servers, by outcome (sent, deferred, bounced)', registers: [this.registry], labelNames: ['outcome'] });
   readonly relaySeconds = new Histogram({
     name: 'hikyaku_relay_transaction_seconds',

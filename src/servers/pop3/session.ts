@@ -261,10 +261,12 @@ export class Pop3Session {
 
   private loadMaildrop(): void {
     const id = this.account!.id;
+    const timer = this.deps.metrics.storeReadSeconds.startTimer({ op: 'listing' });
     const load = withDeadline(
       Promise.all([this.deps.mailStore.list(id), this.deps.mailStore.status(id)]),
       this.deps.options.storeTimeoutMs,
     ).then(([list, status]) => {
+      timer();
       this.uidValidity = status.uidValidity;
       return list.map((e) => ({ ...e, deleted: false }));
     });
@@ -340,7 +342,9 @@ export class Pop3Session {
   private async retrieve(m: Message, bodyLines: number): Promise<void> {
     let stream: Readable;
     try {
+      const timer = this.deps.metrics.storeReadSeconds.startTimer({ op: 'open' });
       stream = await withDeadline(this.deps.mailStore.read(this.account!.id, m.uid), this.deps.options.storeTimeoutMs);
+      timer();
     } catch (err) {
       this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uid: m.uid }, 'message read failed');
       return this.send(`-ERR ${TEMP}`);
