@@ -342,7 +342,7 @@ export class Pop3Session {
   private async retrieve(m: Message, bodyLines: number): Promise<void> {
     let stream: Readable;
     try {
-      const timer = this.deps.metrics.storeReadSeconds.startTimer({ op: 'open' });
+      const timer = this.deps.metrics.storeOpenSeconds.startTimer();
       stream = await withDeadline(this.deps.mailStore.read(this.account!.id, m.uid), this.deps.options.storeTimeoutMs);
       timer();
     } catch (err) {
