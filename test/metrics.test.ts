@@ -115,6 +115,12 @@ describe('metrics and health listener on the real process', () => {
     assert.equal(value(samples, 'hikyaku_spool_accept_seconds_count'), 5);
     assert.equal(value(samples, 'hikyaku_mailstore_read_seconds_count', { op: 'listing' }), 1, 'one maildrop listed (the failed login lists none)');
     assert.ok(value(samples, 'hikyaku_spool_lease_seconds_count')! >= 1, 'leases timed in the delivery thread');
+    // Six SMTP sessions (one greeting each), five DATA, one refused recipient; POP3's one wrong password.
+    assert.equal(value(samples, 'hikyaku_smtp_replies_total', { role: 'mx', code: '220' }), 6);
+    assert.equal(value(samples, 'hikyaku_smtp_replies_total', { role: 'mx', code: '354' }), 5);
+    assert.equal(value(samples, 'hikyaku_smtp_replies_total', { role: 'mx', code: '550' }), 1);
+    assert.equal(value(samples, 'hikyaku_pop3_replies_total', { status: '-ERR', code: 'AUTH' }), 1);
+    assert.ok(value(samples, 'hikyaku_pop3_replies_total', { status: '+OK', code: '' })! >= 9);
     assert.ok(value(samples, 'hikyaku_process_resident_memory_bytes')! > 1e6, 'process figures are there');
     assert.ok(samples.every(([n]) => n.startsWith('hikyaku_')), 'every series is named hikyaku_*');
   });

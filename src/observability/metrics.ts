@@ -63,6 +63,25 @@ export class Metrics {
   });
   readonly dsnQueued = new Counter({ name: 'hikyaku_dsn_queued_total', help: 'Delivery status notifications queued, by kind (failed, delayed)', registers: [this.registry], labelNames: ['kind'] });
   readonly connectionsRefused = new Counter({ name: 'hikyaku_connections_refused_total', help: 'Connections turned away at a connection limit, by protocol', registers: [this.registry], labelNames: ['protocol'] });
+  readonly smtpReplies = new Counter({ name: 'hikyaku_smtp_replies_total', help: 'SMTP replies sent, by role and reply code', registers: [this.registry], labelNames: ['role', 'code'] });
+  readonly pop3Replies = new Counter({ name: 'hikyaku_pop3_replies_total', help: 'POP3 status replies sent: +OK, or -ERR with its response code (RFC 2449/3206) or none', registers: [this.registry], labelNames: ['status', 'code'] });
+  private readonly replyChildren = new Map<string, { inc(): void }>();
+
+  /** Counts one reply; the labelled child is made once per value (replies are the hot path). */
+  countSmtpReply(role: string, code: number): void {
+    this.child(`smtp ${role} ${code}`, () => this.smtpReplies.labels({ role, code: String(code) })).inc();
+  }
+
+  countPop3Reply(status: '+OK' | '-ERR', code: string): void {
+    this.child(`pop3 ${status} ${code}`, () => this.pop3Replies.labels({ status, code })).inc();
+  }
+
+  private child(key: string, make: () => { inc(): void }): { inc(): void } {
+    let c = this.replyChildren.get(key);
+    if (!c) this.replyChildren.set(key, (c = make()));
+    return c;
+  }
+
   readonly pop3Sessions = new Gauge({ name: 'hikyaku_pop3_sessions', help: 'Open POP3 sessions', registers: [this.registry] });
   readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
   readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });

@@ -127,7 +127,10 @@ export class Pop3Session {
   }
 
   private send(line: string): void {
-    if (!this.closed) this.socket.write(line + '\r\n');
+    if (this.closed) return;
+    if (line.startsWith('+OK')) this.deps.metrics.countPop3Reply('+OK', '');
+    else if (line.startsWith('-ERR')) this.deps.metrics.countPop3Reply('-ERR', /^-ERR \[([A-Z/-]+)\]/.exec(line)?.[1] ?? '');
+    this.socket.write(line + '\r\n');
   }
 
   private close(): void {

@@ -32,10 +32,14 @@ export function connectionOf(server: SMTPServer, session: SMTPServerSession): Sm
  * their own enhanced code at the start of the text; those replies are sent as given.
  * A command line past the limit gets RFC 5321 §4.5.3.1.4's 500 5.5.2 instead of the
  * library's 421 (its parser cannot go on after one, so the connection then closes).
- * `ehlo` may edit the EHLO keyword lines.
+ * `onReply` sees the code of every reply sent; `ehlo` may edit the EHLO keyword lines.
  */
-export function adaptReplies(connection: SmtpConnection, ehlo?: (lines: string[]) => string[]): SendFn {
-  const send = connection.send.bind(connection);
+export function adaptReplies(connection: SmtpConnection, onReply: (code: number) => void, ehlo?: (lines: string[]) => string[]): SendFn {
+  const raw = connection.send.bind(connection);
+  const send: SendFn = (code, data, context) => {
+    onReply(code);
+    raw(code, data, context);
+  };
   connection.send = (code, data, context) => {
     if (code === 421 && typeof data === 'string' && /^Error: Command line too long/.test(data)) return send(500, '5.5.2 Line too long', false);
     if (code === 250 && Array.isArray(data) && ehlo) data = ehlo(data);

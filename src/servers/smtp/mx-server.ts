@@ -99,7 +99,7 @@ export class MxServer {
   private onConnect(session: SMTPServerSession, cb: (err?: Error) => void): void {
     const connection = connectionOf(this.server, session);
     if (connection) {
-      adaptReplies(connection);
+      adaptReplies(connection, (code) => this.metrics.countSmtpReply('mx', code));
       const { code, enhanced, text } = new HikyakuError('ERR_SESSION_TOO_LONG').smtpReply;
       this.state(session).timer = limitSession(connection, this.options.maxSessionSeconds * 1000, code, `${enhanced} ${text}`, () => this.log.info({ cid: session.id }, 'session time limit reached'));
     }

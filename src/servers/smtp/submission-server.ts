@@ -154,7 +154,7 @@ export class SubmissionServer {
    */
   private guardAuth(connection: SmtpConnection): void {
     const allowed = () => plaintextLoginAllowed(this.options.plaintextLogin, connection.secure, connection.remoteAddress);
-    const send = adaptReplies(connection, (lines) => (allowed() ? lines : lines.filter((line) => !/^AUTH\b/i.test(line))));
+    const send = adaptReplies(connection, (code) => this.metrics.countSmtpReply('submission', code), (lines) => (allowed() ? lines : lines.filter((line) => !/^AUTH\b/i.test(line))));
     guardAuth(connection, allowed, () => {
       const { code, enhanced, text } = new HikyakuError('ERR_TLS_REQUIRED').smtpReply;
       send(code, `${enhanced} ${text}`, false);
