@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'queue') {
     const spool = openSpool(config);
     try {
-      await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state }, io);
+      await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state, id: args[0] }, io);
     } finally {
       await spool.close();
     }

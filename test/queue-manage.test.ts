@@ -54,6 +54,20 @@ describe('queue hold, release, retry and delete on the running service', () => {
     for (const s of ['one', 'two', 'three']) await send(s);
     assert.ok(await waitFor(async () => (await remoteStates()).join() === 'deferred,deferred,deferred', 30_000, 200), 'three relay entries deferred');
 
+    const oldest = (await entries())[0]!;
+    const shown = await hikyaku(dir, ['queue', 'show', String(oldest.id)]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^message \S+, \d+ bytes, received \d{4}-\d\d-\d\dT\S+Z\nsender  alice@manage\.test\nFrom: +alice@manage\.test\nTo: +bob@manage\.test\nSubject: +one\n/);
+    assert.match(shown.stdout, new RegExp(`\\n${oldest.id} +bob@elsewhere\\.test +remote +deferred +1 `));
+    assert.match(shown.stdout, /FAILED ATTEMPT AT +ENTRY +ERROR\n\S+ +\d+ +DNS lookup of the MX of elsewhere\.test failed/);
+    const asJson = JSON.parse((await hikyaku(dir, ['queue', 'show', String(oldest.id), '--json'])).stdout) as { headers: Record<string, string>; attempts: { entryId: number }[] };
+    assert.equal(asJson.headers.Subject, 'one');
+    assert.deepEqual(asJson.attempts.map((a) => a.entryId), [oldest.id]);
+    const none = await hikyaku(dir, ['queue', 'show', '99999']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no entry 99999 in the queue/);
+    assert.equal((await hikyaku(dir, ['queue', 'show', 'x'])).code, 2);
+
     const held = await hikyaku(dir, ['queue', 'hold', '--rcpt', '@Elsewhere.test']);
     assert.equal(held.code, 0, held.stderr);
     assert.equal(held.stdout.trim(), 'held 3 entries');

@@ -1,10 +1,13 @@
-import type { EntryState, ShapeBy, Spool } from '../queue/index.js';
+import type { EntryState, QueueListing, ShapeBy, Spool } from '../queue/index.js';
+import { headerValues, parseHeaderFields } from '../message/index.js';
+import { originalHeaders } from '../delivery/index.js';
 import { CliError, printTable, type Io } from './output.js';
 
 export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error
   queue shape [--by recipient|sender] [--state queued|active|deferred] [--limit N]
                                 entries by domain and age in minutes, like Postfix's qshape
-  queue why [--limit N]         deferred entries grouped by their last error`;
+  queue why [--limit N]         deferred entries grouped by their last error
+  queue show ID                 one message: envelope, header summary, its entries, every failed attempt`;
 
 /** qshape's age buckets, in minutes: each twice the one before. */
 const BUCKETS_MINUTES = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
@@ -13,6 +16,8 @@ const when = (ms: number) => (ms >= Number.MAX_SAFE_INTEGER ? '-' : new Date(ms)
 
 export interface QueueFlags {
   readonly json: boolean;
+  /** `queue show`'s entry id (the positional argument). */
+  readonly id?: string;
   readonly limit?: string;
   readonly by?: string;
   readonly state?: string;
@@ -23,6 +28,7 @@ export async function runQueueCommand(spool: Spool, action: string | undefined, 
   if (action === 'list') return list(spool, limitOf(flags, 1000), flags.json, io);
   if (action === 'shape') return shape(spool, flags, io);
   if (action === 'why') return why(spool, limitOf(flags, 20), flags.json, io);
+  if (action === 'show') return show(spool, flags.id, flags.json, io);
   throw new CliError(`unknown command "queue${action ? ' ' + action : ''}"; commands:\n${QUEUE_USAGE}`, 2);
 }
 
@@ -32,8 +38,8 @@ function limitOf(flags: QueueFlags, fallback: number): number {
   return limit;
 }
 
-async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise<void> {
-  const rows = (await spool.list(limit)).map((e) => ({
+function listingRow(e: QueueListing) {
+  return {
     id: e.id,
     messageId: e.messageId,
     from: e.mailFrom === '' ? '<>' : e.mailFrom,
@@ -44,8 +50,10 @@ async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise
     nextAttempt: e.state === 'active' ? `leased until ${when(e.nextAttemptAt)}` : when(e.nextAttemptAt),
     lastError: e.lastError ?? '',
     received: when(e.receivedAt),
-  }));
-  printTable(io, json, rows, [
+  };
+}
+
+const ENTRY_COLUMNS: [string, string][] = [
     ['id', 'ID'],
     ['rcpt', 'RECIPIENT'],
     ['route', 'ROUTE'],
@@ -54,7 +62,11 @@ async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise
     ['nextAttempt', 'NEXT ATTEMPT'],
     ['from', 'SENDER'],
     ['lastError', 'LAST ERROR'],
-  ]);
+];
+
+async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise<void> {
+  const rows = (await spool.list(limit)).map(listingRow);
+  printTable(io, json, rows, ENTRY_COLUMNS);
   if (!json && rows.length === limit) io.out(`(first ${limit} entries; --limit N shows more)`);
 }
 
@@ -85,5 +97,31 @@ async function why(spool: Spool, limit: number, json: boolean, io: Io): Promise<
     ['count', 'ENTRIES'],
     ['oldest', 'OLDEST ARRIVAL'],
     ['error', 'LAST ERROR'],
+  ]);
+}
+
+/** The header fields `queue show` summarises, in this order. */
+const SUMMARY_FIELDS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID'];
+
+async function show(spool: Spool, id: string | undefined, json: boolean, io: Io): Promise<void> {
+  if (id === undefined || !/^\d{1,15}$/.test(id)) throw new CliError(`queue show takes an entry number (see queue list), got ${id === undefined ? 'nothing' : `"${id}"`}`, 2);
+  const message = await spool.show(Number(id));
+  if (!message) throw new CliError(`no entry ${id} in the queue (it may have been delivered meanwhile)`);
+  const fields = parseHeaderFields(await originalHeaders(spool, message.messageId));
+  const headers: Record<string, string> = Object.fromEntries(SUMMARY_FIELDS.map((name) => [name, headerValues(fields, name).join(', ')]).filter(([, v]) => v));
+  if (json) {
+    io.out(JSON.stringify({ ...message, headers }, null, 2));
+    return;
+  }
+  io.out(`message ${message.messageId}, ${message.size} bytes, received ${when(message.receivedAt)}${message.smtputf8 ? ', SMTPUTF8' : ''}`);
+  io.out(`sender  ${message.mailFrom === '' ? '<>' : message.mailFrom}`);
+  for (const [name, value] of Object.entries(headers)) io.out(`${`${name}:`.padEnd(12)}${value.length > 200 ? `${value.slice(0, 200)}…` : value}`);
+  io.out('');
+  printTable(io, false, message.entries.map(listingRow), ENTRY_COLUMNS);
+  io.out('');
+  printTable(io, false, message.attempts.map((a) => ({ at: when(a.at), entry: a.entryId, error: a.error })), [
+    ['at', 'FAILED ATTEMPT AT'],
+    ['entry', 'ENTRY'],
+    ['error', 'ERROR'],
   ]);
 }

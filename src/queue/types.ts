@@ -89,6 +89,19 @@ export interface DeferReason {
   readonly oldestAt: number;
 }
 
+/** One spooled message as an operator sees it (`queue show`). */
+export interface QueuedMessage {
+  readonly messageId: string;
+  readonly mailFrom: string;
+  readonly size: number;
+  readonly receivedAt: number;
+  readonly smtputf8: boolean;
+  /** Its entries still in the queue. */
+  readonly entries: readonly QueueListing[];
+  /** Every failed attempt of those entries, oldest first. */
+  readonly attempts: readonly { readonly entryId: number; readonly at: number; readonly error: string }[];
+}
+
 /** Which entries an operator's command acts on: every condition given must hold. */
 export interface QueueFilter {
   readonly ids?: readonly number[];
@@ -166,6 +179,8 @@ export interface Spool {
   shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]>;
   /** Deferred entries grouped by their last error, most common first, at most `limit` groups. */
   deferReasons(limit: number): Promise<DeferReason[]>;
+  /** The message of entry `entryId`, with all its entries and their failed attempts; undefined if no such entry. */
+  show(entryId: number): Promise<QueuedMessage | undefined>;
   /** Ids of entries matching `filter` with an id above `afterId`, ascending, at most `limit`; never 'active' ones (in delivery). */
   select(filter: QueueFilter, afterId: number, limit: number): Promise<number[]>;
   /** Puts queued and deferred entries among `ids` on hold (never due); returns how many. Durable when it resolves. */

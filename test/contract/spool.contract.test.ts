@@ -77,6 +77,27 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('show: a message with its entries and every failed attempt; nothing once its entries are done', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await accept(spool, 'Subject: s\r\n\r\nbody\r\n', ['a@x.test', 'b@x.test']);
+        const [a, b] = await spool.lease('w', 10, 60_000);
+        await spool.defer(a!, 'first failure', Date.now());
+        await spool.defer(b!, 'other failure', Date.now() + 60_000);
+        const [again] = await spool.lease('w', 10, 60_000);
+        assert.equal(again!.id, a!.id);
+        await spool.defer(again!, 'second failure', Date.now() + 60_000);
+        const shown = await spool.show(b!.id);
+        assert.equal(shown?.mailFrom, 's@x.test');
+        assert.equal(shown?.size, 'Subject: s\r\n\r\nbody\r\n'.length);
+        assert.deepEqual(shown?.entries.map((e) => [e.rcpt, e.attempts]), [['a@x.test', 2], ['b@x.test', 1]]);
+        assert.deepEqual(shown?.attempts.filter((t) => t.entryId === a!.id).map((t) => t.error), ['first failure', 'second failure']);
+        assert.deepEqual(shown?.attempts.filter((t) => t.entryId === b!.id).map((t) => t.error), ['other failure']);
+        for (const e of await spool.leaseIds([a!.id, b!.id], 'op', 60_000)) await spool.complete(e);
+        assert.equal(await spool.show(a!.id), undefined);
+        assert.equal(await spool.show(424242), undefined);
+      });
+    });
+
     test('commit makes one entry per recipient; leases are exclusive; body lives until all entries are done', async () => {
       await withStore(backend.spool, async (spool) => {
         const id = await accept(spool, 'hello\r\n', ['a@x.test', 'b@x.test']);

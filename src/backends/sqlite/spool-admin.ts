@@ -3,19 +3,34 @@
  * reasons for deferral, and selecting, holding and requeueing entries by filter. Entries
  * in delivery ('active') are never changed here: their holder settles them.
  */
-import type { DeferReason, EntryState, QueueFilter, QueueListing, Route, ShapeBy, ShapeRow } from '../../queue/index.js';
+import type { DeferReason, EntryState, QueueFilter, QueueListing, QueuedMessage, Route, ShapeBy, ShapeRow } from '../../queue/index.js';
 import { sql, type Db } from './db.js';
 
 /** next_attempt_at of a held entry: never due, so no lease takes it. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
+const LISTING = `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) AS mail_from, e.rcpt, e.route, e.state, e.attempts, e.next_attempt_at, e.last_error, m.received_at
+  FROM entries e JOIN messages m ON m.id = e.message_id`;
+
+type ListingRow = { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number };
+
 export function listEntries(db: Db, limit: number): QueueListing[] {
-  const rows = sql(
-    db,
-    `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) AS mail_from, e.rcpt, e.route, e.state, e.attempts, e.next_attempt_at, e.last_error, m.received_at
-     FROM entries e JOIN messages m ON m.id = e.message_id ORDER BY e.id LIMIT ?`,
-  ).all(limit) as { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number }[];
-  return rows.map((r) => ({
+  return (sql(db, `${LISTING} ORDER BY e.id LIMIT ?`).all(limit) as ListingRow[]).map(toListing);
+}
+
+/** The message of entry `entryId`: every entry it still has in the queue and their failed attempts. */
+export function showMessage(db: Db, entryId: number): QueuedMessage | undefined {
+  const message = sql(db, `SELECT m.id, m.mail_from AS mailFrom, m.size, m.received_at AS receivedAt, m.smtputf8 FROM messages m JOIN entries e ON e.message_id = m.id WHERE e.id = ?`).get(entryId) as
+    | { id: string; mailFrom: string; size: number; receivedAt: number; smtputf8: number }
+    | undefined;
+  if (!message) return undefined;
+  const entries = (sql(db, `${LISTING} WHERE e.message_id = ? ORDER BY e.id`).all(message.id) as ListingRow[]).map(toListing);
+  const attempts = sql(db, 'SELECT a.entry_id AS entryId, a.at, a.error FROM attempt_log a JOIN entries e ON e.id = a.entry_id WHERE e.message_id = ? ORDER BY a.at, a.entry_id').all(message.id) as QueuedMessage['attempts'];
+  return { messageId: message.id, mailFrom: message.mailFrom, size: message.size, receivedAt: message.receivedAt, smtputf8: message.smtputf8 === 1, entries, attempts };
+}
+
+function toListing(r: ListingRow): QueueListing {
+  return {
     id: r.id,
     messageId: r.message_id,
     mailFrom: r.mail_from,
@@ -26,7 +41,7 @@ export function listEntries(db: Db, limit: number): QueueListing[] {
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
     receivedAt: r.received_at,
-  }));
+  };
 }
 
 export function shapeOf(db: Db, by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): ShapeRow[] {

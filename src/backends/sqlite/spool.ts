@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DeferReason, EntryState, Envelope, Notice, QueueEntry, QueueFilter, QueueListing, QueueStats, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
+import type { DeferReason, EntryState, Envelope, Notice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX, spoolWriteError } from './files.js';
-import { deferReasonsOf, holdIds, listEntries, requeueIds, selectIds, shapeOf } from './spool-admin.js';
+import { deferReasonsOf, holdIds, listEntries, requeueIds, selectIds, shapeOf, showMessage } from './spool-admin.js';
 
 const MIGRATIONS = [
   `CREATE TABLE messages (
@@ -39,6 +39,10 @@ const MIGRATIONS = [
    CREATE INDEX entries_route_due ON entries(route, next_attempt_at);`,
   // Fencing token of the current lease (see QueueEntry.leaseToken).
   `ALTER TABLE entries ADD COLUMN lease_token TEXT;`,
+  // Every failed attempt of an entry still queued, for `queue show` (written with the
+  // deferral, so only failures pay for it; gone with the entry).
+  `CREATE TABLE attempt_log (entry_id INTEGER NOT NULL, at INTEGER NOT NULL, error TEXT NOT NULL);
+   CREATE INDEX attempt_log_entry ON attempt_log(entry_id);`,
 ];
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
@@ -225,6 +229,7 @@ export class SqliteSpool implements Spool {
     await this.committer.run(() => {
       ok = sql(this.db, `DELETE FROM entries WHERE id = ? AND lease_token = ? AND state = 'active'`).run(entry.id, entry.leaseToken).changes === 1;
       if (!ok) return;
+      if (entry.attempts > 1) sql(this.db, 'DELETE FROM attempt_log WHERE entry_id = ?').run(entry.id);
       added = more();
       const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 + ? WHERE id = ? RETURNING remaining').get(added, entry.messageId) as { remaining: number };
       if (remaining === 0) {
@@ -245,6 +250,7 @@ export class SqliteSpool implements Spool {
           this.db,
           `UPDATE entries SET state = 'deferred', last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL, warned = warned OR ? WHERE id = ? AND lease_token = ? AND state = 'active'`,
         ).run(error, retryAt, notice ? 1 : 0, entry.id, entry.leaseToken).changes === 1;
+      if (ok) sql(this.db, 'INSERT INTO attempt_log (entry_id, at, error) VALUES (?, ?, ?)').run(entry.id, Date.now(), error);
       if (ok && notice) this.insertNotice(notice);
     });
     if (ok && notice) for (const l of this.listeners) l();
@@ -268,6 +274,10 @@ export class SqliteSpool implements Spool {
 
   async deferReasons(limit: number): Promise<DeferReason[]> {
     return deferReasonsOf(this.db, limit);
+  }
+
+  async show(entryId: number): Promise<QueuedMessage | undefined> {
+    return showMessage(this.db, entryId);
   }
 
   async select(filter: QueueFilter, afterId: number, limit: number): Promise<number[]> {
