@@ -4,7 +4,7 @@ import { originalHeaders } from '../delivery/index.js';
 import { CliError, printTable, type Io } from './output.js';
 
 export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error
-  queue shape [--by recipient|sender] [--state queued|active|deferred] [--limit N]
+  queue shape [--by recipient|sender] [--state queued|active|deferred|held] [--limit N]
                                 entries by domain and age in minutes, like Postfix's qshape
   queue why [--limit N]         deferred entries grouped by their last error
   queue show ID                 one message: envelope, header summary, its entries, every failed attempt`;

@@ -66,41 +66,46 @@ describe('SIGKILL in each crash window', () => {
   }
 });
 
-describe('SIGKILL between an expunge and the removal of its files', () => {
-  let dir: string;
-  let port: number;
-  let pop3Port: number;
-  let server: ChildProcess | undefined;
-
+/**
+ * One account (a@windows.test, password test-password) in a fresh data dir, fixed MX and
+ * POP3 ports and the environment to start the server on them; whatever server the suite
+ * leaves in `server` is killed and the dir removed after it.
+ */
+function oneAccountServer() {
+  const f = { dir: '', port: 0, pop3Port: 0, env: {} as NodeJS.ProcessEnv, server: undefined as ChildProcess | undefined };
   before(async () => {
-    ({ dir } = await seededDataDir('windows.test', ['a']));
-    [port, pop3Port] = [await freePort(), await freePort()];
+    ({ dir: f.dir } = await seededDataDir('windows.test', ['a']));
+    [f.port, f.pop3Port] = [await freePort(), await freePort()];
+    f.env = { HIKYAKU_MX_PORT: String(f.port), HIKYAKU_POP3_PORT: String(f.pop3Port), HIKYAKU_HOSTNAME: 'mx.windows.test', HIKYAKU_DELIVERY_POLL_MS: '50' };
   });
-
   after(() => {
-    server?.kill('SIGKILL');
-    removeDir(dir);
+    f.server?.kill('SIGKILL');
+    removeDir(f.dir);
   });
+  return f;
+}
+
+describe('SIGKILL between an expunge and the removal of its files', () => {
+  const f = oneAccountServer();
 
   test('the deleted messages stay deleted, the kept one reads back whole', async () => {
-    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_HOSTNAME: 'mx.windows.test', HIKYAKU_DELIVERY_POLL_MS: '50' };
-    server = await spawnServer(dir, { ...env, HIKYAKU_FAULT_CRASH_AT: 'expunge:1' });
+    f.server = await spawnServer(f.dir, { ...f.env, HIKYAKU_FAULT_CRASH_AT: 'expunge:1' });
     const { SmtpClient } = await import('../helpers/smtp-client.js');
-    const c = await SmtpClient.open(port);
+    const c = await SmtpClient.open(f.port);
     for (const id of ['big-1', 'big-2', 'keep']) assert.equal((await c.send('s@client.test', ['a@windows.test'], testMessage(id, 200 * 1024))).reply.code, 250);
     await c.quit();
-    const mailStore = openMailStore(testConfig(dir));
+    const mailStore = openMailStore(testConfig(f.dir));
     try {
       assert.ok(await waitFor(async () => (await mailStore.list(1)).length === 3, 20_000, 100));
-      const pop = await Pop3Client.open(pop3Port);
+      const pop = await Pop3Client.open(f.pop3Port);
       await pop.login('a@windows.test', 'test-password');
       // Delivery runs concurrently, so UIDs need not follow the sending order: find the big ones.
       const order = (await mailboxMessages(mailStore, 1)).map((m) => /X-Test-Id: (\S+)/.exec(m)![1]!);
       for (const id of ['big-1', 'big-2']) assert.match((await pop.command(`DELE ${order.indexOf(id) + 1}`)) as string, /^\+OK/);
-      const exited = new Promise<string | null>((r) => server!.once('exit', (_c, signal) => r(signal)));
+      const exited = new Promise<string | null>((r) => f.server!.once('exit', (_c, signal) => r(signal)));
       const quit = (await pop.command('QUIT')) as string;
       assert.equal(await exited, 'SIGKILL', `the process died in the window (QUIT answered ${JSON.stringify(quit)})`);
-      server = await spawnServer(dir, env);
+      f.server = await spawnServer(f.dir, f.env);
       const left = await mailboxMessages(mailStore, 1);
       assert.equal(left.length, 1, 'the expunge was committed before the crash');
       assert.match(left[0]!, /X-Test-Id: keep/);
@@ -112,44 +117,30 @@ describe('SIGKILL between an expunge and the removal of its files', () => {
 });
 
 describe('SIGKILL between an append and its queue entry\'s completion, then the user deletes the message', () => {
-  let dir: string;
-  let port: number;
-  let pop3Port: number;
-  let server: ChildProcess | undefined;
-
-  before(async () => {
-    ({ dir } = await seededDataDir('windows.test', ['a']));
-    [port, pop3Port] = [await freePort(), await freePort()];
-  });
-
-  after(() => {
-    server?.kill('SIGKILL');
-    removeDir(dir);
-  });
+  const f = oneAccountServer();
 
   test('the retried entry does not bring the deleted message back', async () => {
-    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_HOSTNAME: 'mx.windows.test', HIKYAKU_DELIVERY_POLL_MS: '50' };
-    server = await spawnServer(dir, { ...env, HIKYAKU_FAULT_CRASH_AT: 'after-append:1' });
-    const exited = new Promise<string | null>((r) => server!.once('exit', (_c, signal) => r(signal)));
+    f.server = await spawnServer(f.dir, { ...f.env, HIKYAKU_FAULT_CRASH_AT: 'after-append:1' });
+    const exited = new Promise<string | null>((r) => f.server!.once('exit', (_c, signal) => r(signal)));
     const { SmtpClient } = await import('../helpers/smtp-client.js');
-    const c = await SmtpClient.open(port);
+    const c = await SmtpClient.open(f.port);
     assert.equal((await c.send('s@client.test', ['a@windows.test'], testMessage('read-once', 2048))).reply.code, 250);
     assert.equal(await exited, 'SIGKILL', 'the process died after the append, before completing the entry');
     c.destroy();
 
     // Only POP3 runs: the user reads and deletes the message while its entry is still queued.
-    server = await spawnServer(dir, env, [], ['--roles', 'pop3']);
-    const pop = await Pop3Client.open(pop3Port);
+    f.server = await spawnServer(f.dir, f.env, [], ['--roles', 'pop3']);
+    const pop = await Pop3Client.open(f.pop3Port);
     await pop.login('a@windows.test', 'test-password');
     assert.match((await pop.command('STAT')) as string, /^\+OK 1 /, 'the appended message is there');
     assert.match((await pop.command('DELE 1')) as string, /^\+OK/);
     assert.match((await pop.command('QUIT')) as string, /^\+OK/);
-    server.kill('SIGKILL');
+    f.server.kill('SIGKILL');
 
     // Delivery runs again: the entry is retried and settles without appending a second time.
-    server = await spawnServer(dir, env);
-    assert.ok(await queueDrained(dir, 30_000), 'the retried entry left the queue');
-    const mailStore = openMailStore(testConfig(dir));
+    f.server = await spawnServer(f.dir, f.env);
+    assert.ok(await queueDrained(f.dir, 30_000), 'the retried entry left the queue');
+    const mailStore = openMailStore(testConfig(f.dir));
     try {
       assert.deepEqual(await mailboxMessages(mailStore, 1), [], 'the deleted message did not come back');
     } finally {
