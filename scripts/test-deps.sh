@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
-# Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser.
+# Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser,
+# Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages.
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
@@ -8,6 +9,8 @@ command -v swaks >/dev/null || need+=(swaks)
 command -v mpop >/dev/null || need+=(mpop)
 command -v curl >/dev/null || need+=(curl)
 command -v mount >/dev/null || need+=(mount)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -d /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
 # Debian's own python3 reads /metrics with the Prometheus project's parser.
 /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || need+=(python3-prometheus-client)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
+import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openSpool, startService } from './wiring.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
@@ -22,6 +22,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
                                 start or end that rehearsal on the running service
   config show | reference       effective configuration (JSON) | every key, documented
 ${DIRECTORY_USAGE}
+${TENANT_USAGE}
 ${QUEUE_USAGE}
 ${QUEUE_MANAGE_USAGE}
 
@@ -97,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
       'keep-copy': { type: 'boolean', default: false },
       quota: { type: 'string' },
       dkim: { type: 'string' },
+      tenant: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
       limit: { type: 'string' },
       by: { type: 'string' },
       state: { type: 'string' },
@@ -166,6 +170,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const store = openDirectoryStore(config);
   try {
+    if (command === 'tenant' || command === 'operator') {
+      await runTenantCommand(store, command, action, args, { json: values.json, passwordStdin: values['password-stdin'], name: values.name }, io);
+      return 0;
+    }
     await runDirectoryCommand(
       store,
       command,
@@ -178,6 +186,9 @@ async function main(argv: string[]): Promise<number> {
         keepCopy: values['keep-copy'],
         quota: values.quota,
         dkim: values.dkim,
+        tenant: values.tenant,
+        role: values.role,
+        name: values.name,
         mailHost: config.hostname,
       },
       io,

@@ -13,6 +13,7 @@ import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './serve
 import { Authenticator } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { followQueueMetrics, startMetricsListener } from './wiring-metrics.js';
+import { startPortal } from './wiring-portal.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
 
 /**
@@ -351,6 +352,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
       stops.push(() => thread.stop());
     }
     listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
+  }
+
+  if (config.roles.includes('portal')) {
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), metrics }, log.child({ mod: 'portal' }));
+    listeners.push(portal.listener);
+    stops.unshift(() => portal.close());
   }
 
   if (config['metrics.listen']) {

@@ -1,14 +1,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { AddressError, normalizeAddress } from '../mail/index.js';
-import { verifyPassword, type AccountRecord, type RecipientDirectory } from '../directory/index.js';
+import { AddressError, loginKey } from '../mail/index.js';
+import { verifyPassword, type AccountRecord, type LoginDirectory, type OperatorRecord } from '../directory/index.js';
 import { LoginGuard, type LoginGuardOptions } from './login-guard.js';
 
-export type LoginResult =
-  | { readonly ok: true; readonly account: AccountRecord }
+export type LoginFailure =
   | { readonly ok: false; readonly reason: 'invalid' }
+  /** The password was right, but the account is disabled or its tenant suspended. */
+  | { readonly ok: false; readonly reason: 'disabled' }
   /** The directory has not loaded yet: nothing can be checked; a temporary error. */
   | { readonly ok: false; readonly reason: 'unavailable' }
   | { readonly ok: false; readonly reason: 'rate-limited'; readonly retryAfterMs: number };
+
+export type LoginResult = { readonly ok: true; readonly account: AccountRecord } | LoginFailure;
+export type OperatorLoginResult = { readonly ok: true; readonly operator: OperatorRecord } | LoginFailure;
 
 export interface AuthenticatorOptions extends LoginGuardOptions {
   /** Every failed login is answered only after this delay (slows guessing down). */
@@ -39,39 +43,55 @@ export class Authenticator {
 
   /** `verify` checks a password against a stored hash (argon2id and imported schemes by default). */
   constructor(
-    private readonly directory: RecipientDirectory,
+    private readonly directory: LoginDirectory,
     private readonly options: AuthenticatorOptions,
     private readonly verify: (hash: string, password: string) => Promise<boolean> = verifyPassword,
   ) {
     this.guard = new LoginGuard(options);
   }
 
+  /** An account's login (POP3, SMTP AUTH, portal): its address, or `user%domain`. */
   async login(username: string, password: string, remoteIp: string): Promise<LoginResult> {
     let key: string;
     try {
-      key = normalizeAddress(username);
+      key = loginKey(username);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       key = username.toLowerCase();
     }
+    const account = this.directory.loaded ? this.directory.account(key) : undefined;
+    const result = await this.check(key, account?.passwordHash, password, remoteIp);
+    if (!result.ok) return result;
+    if (account!.disabled || this.directory.tenantOf(account!.domain)?.suspended) return { ok: false, reason: 'disabled' };
+    return { ok: true, account: account! };
+  }
+
+  /** A provider operator's portal login, by login name; counted by the same guard. */
+  async loginOperator(login: string, password: string, remoteIp: string): Promise<OperatorLoginResult> {
+    const key = login.trim().toLowerCase();
+    const operator = this.directory.loaded ? this.directory.operator(key) : undefined;
+    const result = await this.check(key, operator?.passwordHash, password, remoteIp);
+    return result.ok ? { ok: true, operator: operator! } : result;
+  }
+
+  private async check(key: string, hash: string | undefined, password: string, remoteIp: string): Promise<{ ok: true } | LoginFailure> {
     if (!this.directory.loaded) return { ok: false, reason: 'unavailable' };
     const wait = this.guard.blockedFor(remoteIp, key);
     if (wait > 0) return { ok: false, reason: 'rate-limited', retryAfterMs: wait };
-    const account = this.directory.account(key);
     const cacheKey = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64');
     const cached = this.verified.get(cacheKey);
-    if (account && cached && cached.hash === account.passwordHash && cached.until > Date.now()) {
+    if (hash && cached && cached.hash === hash && cached.until > Date.now()) {
       this.guard.succeeded(remoteIp, key);
-      return { ok: true, account };
+      return { ok: true };
     }
-    const valid = await this.verify(account?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
-    if (account && valid) {
+    const valid = await this.verify(hash ?? DUMMY_HASH, password).catch(() => false);
+    if (hash && valid) {
       this.guard.succeeded(remoteIp, key);
       if (this.options.cacheMs > 0) {
         if (this.verified.size >= CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(cacheKey, { hash: account.passwordHash, until: Date.now() + this.options.cacheMs });
+        this.verified.set(cacheKey, { hash, until: Date.now() + this.options.cacheMs });
       }
-      return { ok: true, account };
+      return { ok: true };
     }
     this.guard.failed(remoteIp, key);
     await new Promise((r) => setTimeout(r, this.options.failureDelayMs));

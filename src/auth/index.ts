@@ -5,3 +5,4 @@
  */
 export * from './login-guard.js';
 export * from './authenticator.js';
+export * from './sessions.js';

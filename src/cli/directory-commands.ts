@@ -1,6 +1,7 @@
 import { AddressError, HikyakuError, domainOf, normalizeAddress, parseDomain } from '../mail/index.js';
 import { dnsRecords, generateDkimKey, generatePassword, hashPassword, newSelector, type DkimAlgorithm, type DirectoryStore } from '../directory/index.js';
 import { CliError, formatSize, parseSize, printTable, type Io } from './output.js';
+import { accountRole, tenantName } from './tenant-commands.js';
 
 export interface Flags {
   readonly json: boolean;
@@ -9,14 +10,19 @@ export interface Flags {
   readonly keepCopy: boolean;
   readonly quota?: string;
   readonly dkim?: string;
+  readonly tenant?: string;
+  readonly role?: string;
+  readonly name?: string;
   /** The host name mail for hosted domains is sent to and from (config `hostname`). */
   readonly mailHost: string;
 }
 
-export const DIRECTORY_USAGE = `  domain add NAME [--dkim rsa|ed25519] | list | remove NAME [--force]
+export const DIRECTORY_USAGE = `  domain add NAME [--tenant T] [--dkim rsa|ed25519] | list | remove NAME [--force]
          dns NAME | dkim-rotate NAME [--dkim rsa|ed25519]
-  account add ADDRESS [--password-stdin] [--quota SIZE] | list [DOMAIN]
+  account add ADDRESS [--password-stdin] [--quota SIZE] [--role user|domain-admin|tenant-admin]
+              [--name "Full Name"] | list [DOMAIN]
           passwd ADDRESS [--password-stdin] | quota ADDRESS SIZE | remove ADDRESS
+          role ADDRESS user|domain-admin|tenant-admin | disable ADDRESS | enable ADDRESS
   alias add ADDRESS|@DOMAIN TARGET... | list [DOMAIN] | remove ADDRESS [TARGET...]
   forward set ACCOUNT TARGET... [--keep-copy] | list [DOMAIN] | remove ACCOUNT`;
 
@@ -71,8 +77,8 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
   switch (`${group} ${action ?? ''}`) {
     case 'domain add': {
       const key = generateDkimKey(dkimAlgorithm(flags), newSelector([]));
-      const d = await store.addDomain(domain(args[0]), key);
-      io.out(`domain ${d.name} added, DKIM selector ${key.selector}; publish these DNS records:`);
+      const d = await store.addDomain(domain(args[0]), key, flags.tenant === undefined ? undefined : tenantName(flags.tenant));
+      io.out(`domain ${d.name} added to tenant ${d.tenant}, DKIM selector ${key.selector}; publish these DNS records:`);
       for (const line of dnsRecords(d.name, flags.mailHost, await store.listDkimKeys(d.name))) io.out(line);
       return;
     }
@@ -90,7 +96,7 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
       return;
     }
     case 'domain list':
-      return printTable(io, flags.json, await store.listDomains(), [['name', 'DOMAIN']]);
+      return printTable(io, flags.json, await store.listDomains(), [['name', 'DOMAIN'], ['tenant', 'TENANT']]);
     case 'domain remove':
       await store.removeDomain(domain(args[0]), flags.force);
       return io.out(`domain ${args[0]} removed`);
@@ -99,8 +105,9 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
       const addr = address(args[0]);
       const quotaBytes = flags.quota ? parseSize(flags.quota) : 0;
       const pw = await password(io, flags);
-      await store.addAccount({ address: addr, passwordHash: await hashPassword(pw.value), quotaBytes });
-      io.out(`account ${addr} added (quota ${formatSize(quotaBytes)})`);
+      const role = accountRole(flags.role) ?? 'user';
+      await store.addAccount({ address: addr, passwordHash: await hashPassword(pw.value), quotaBytes, role, name: flags.name?.trim() });
+      io.out(`account ${addr} added (quota ${formatSize(quotaBytes)}${role === 'user' ? '' : `, ${role}`})`);
       if (pw.generated) io.out(`password: ${pw.value}  (shown once; store it now)`);
       return;
     }
@@ -109,8 +116,17 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
       return printTable(
         io,
         flags.json,
-        rows.map((a) => ({ address: a.address, domain: a.domain, quotaBytes: a.quotaBytes, quota: formatSize(a.quotaBytes), createdAt: new Date(a.createdAt).toISOString() })),
-        [['address', 'ADDRESS'], ['quota', 'QUOTA'], ['createdAt', 'CREATED']],
+        rows.map((a) => ({
+          address: a.address,
+          domain: a.domain,
+          name: a.name,
+          role: a.role,
+          state: a.disabled ? 'disabled' : 'active',
+          quotaBytes: a.quotaBytes,
+          quota: formatSize(a.quotaBytes),
+          createdAt: new Date(a.createdAt).toISOString(),
+        })),
+        [['address', 'ADDRESS'], ['name', 'NAME'], ['role', 'ROLE'], ['state', 'STATE'], ['quota', 'QUOTA'], ['createdAt', 'CREATED']],
       );
     }
     case 'account passwd': {
@@ -127,6 +143,19 @@ export async function runDirectoryCommand(store: DirectoryStore, group: string, 
       const bytes = parseSize(args[1]);
       await store.setQuota(addr, bytes);
       return io.out(`quota of ${addr} set to ${formatSize(bytes)}`);
+    }
+    case 'account role': {
+      const addr = address(args[0]);
+      const role = accountRole(args[1]);
+      if (!role) throw new CliError('missing ROLE: user, domain-admin or tenant-admin', 2);
+      await store.updateAccount(addr, { role });
+      return io.out(`${addr} is now ${role === 'user' ? 'a user' : `a ${role}`}`);
+    }
+    case 'account disable':
+    case 'account enable': {
+      const addr = address(args[0]);
+      await store.updateAccount(addr, { disabled: action === 'disable' });
+      return io.out(action === 'disable' ? `account ${addr} disabled: it cannot log in; its mail is still delivered` : `account ${addr} enabled`);
     }
     case 'account remove': {
       const addr = address(args[0]);

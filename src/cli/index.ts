@@ -7,3 +7,4 @@ export * from './output.js';
 export * from './directory-commands.js';
 export * from './queue-commands.js';
 export * from './queue-manage.js';
+export * from './tenant-commands.js';

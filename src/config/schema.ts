@@ -59,7 +59,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'submission', 'delivery', 'pop3'] as const;
+export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'portal'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -111,6 +111,13 @@ export const SCHEMA = {
   'pop3.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands a POP3 client may send before logging in.'),
   'pop3.storeTimeoutMs': key(5000, int(1, 600_000), 'Deadline for one mailbox store call in POP3; past it the client gets -ERR [SYS/TEMP].'),
   'pop3.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
+  'portal.port': key(8080, PORT, 'Port of the member site and its JSON API (role portal; 443 behind a TLS proxy in production).'),
+  'portal.sessionIdleMinutes': key(30, int(1, 24 * 60), 'A portal session unused this long ends.'),
+  'portal.sessionMaxHours': key(12, int(1, 24 * 30), 'A portal session ends this long after its login, used or not.'),
+  'portal.secureCookies': key<'always' | 'auto'>('auto', oneOf('always', 'auto'), 'Secure flag of the session cookie: always, or auto (left off only for plain HTTP from a loopback client, so dev on http://127.0.0.1 works).'),
+  'portal.storeTimeoutMs': key(2000, int(1, 60_000), 'Deadline for mailbox figures on portal pages; past it they read "temporarily unavailable".'),
+  'portal.trustProxy': key('', text(), 'Addresses (comma-separated, CIDR allowed) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the portal believes; empty: none.'),
+  'auth.minPasswordLength': key(10, int(8, 128), 'Shortest password a person may choose in the portal.'),
   'auth.cacheSeconds': key(300, int(0, 86400), 'How long a successful password check is remembered (0: never), so repeated logins skip argon2id.'),
   'auth.failureDelayMs': key(2000, int(0, 60_000), 'Delay before answering a failed login.'),
   'auth.maxFailuresPerIp': key(20, int(1, 1_000_000), 'Failed logins from one address within the window before its logins are refused.'),

@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
-import type { AccountRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord } from './types.js';
+import type { AccountRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
@@ -25,8 +25,22 @@ export interface RecipientDirectory {
   refresh(): Promise<void>;
 }
 
+/** What logins and the portal ask of the directory; answered from memory too. */
+export interface LoginDirectory {
+  readonly loaded: boolean;
+  account(address: string): AccountRecord | undefined;
+  operator(login: string): OperatorRecord | undefined;
+  /** The tenant that owns the domain, if the domain is hosted. */
+  tenantOf(domain: string): TenantRecord | undefined;
+  /** Hosted domains, sorted by name; only the tenant's when one is named. */
+  domains(tenant?: string): DomainRecord[];
+}
+
 interface CacheIndex extends DirectoryIndex {
   readonly dkim: ReadonlyMap<string, DkimKeyRecord>;
+  readonly domainRecords: ReadonlyMap<string, DomainRecord>;
+  readonly tenants: ReadonlyMap<string, TenantRecord>;
+  readonly operators: ReadonlyMap<string, OperatorRecord>;
   /** The oldest hosted domain: the server's own postmaster is postmaster@ it. */
   readonly firstDomain: string | undefined;
 }
@@ -47,6 +61,9 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
     postmaster,
     firstDomain: [...snapshot.domains].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name))[0]?.name,
     dkim: new Map(snapshot.dkimKeys.map((k) => [k.domain, k])),
+    domainRecords: new Map(snapshot.domains.map((d) => [d.name, d])),
+    tenants: new Map(snapshot.tenants.map((t) => [t.name, t])),
+    operators: new Map(snapshot.operators.map((o) => [o.login, o])),
     domains: new Set(snapshot.domains.map((d) => d.name)),
     accounts: new Map(snapshot.accounts.map((a) => [a.address, a])),
     aliases: new Map(snapshot.aliases.map((a) => [a.address, a])),
@@ -62,8 +79,8 @@ const MAX_RETRY_MS = 5000;
  * It keeps serving its last good copy when the store is slow or failing (principle 1):
  * recipient checks at RCPT never wait on storage.
  */
-export class DirectoryCache implements RecipientDirectory {
-  private index: CacheIndex = indexOf({ version: -1, domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] }, '');
+export class DirectoryCache implements RecipientDirectory, LoginDirectory {
+  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -159,5 +176,19 @@ export class DirectoryCache implements RecipientDirectory {
 
   account(address: string): AccountRecord | undefined {
     return this.index.accounts.get(address);
+  }
+
+  operator(login: string): OperatorRecord | undefined {
+    return this.index.operators.get(login);
+  }
+
+  domains(tenant?: string): DomainRecord[] {
+    const all = [...this.index.domainRecords.values()].filter((d) => tenant === undefined || d.tenant === tenant);
+    return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  tenantOf(domain: string): TenantRecord | undefined {
+    const record = this.index.domainRecords.get(domain);
+    return record && this.index.tenants.get(record.tenant);
   }
 }

@@ -4,7 +4,7 @@ import { expandRecipient, isKnownRecipient, type DirectoryIndex } from './expand
 import type { AccountRecord, AliasRecord, ForwardRecord } from './types.js';
 
 function index(accounts: string[], aliases: Record<string, string[]>, forwards: Record<string, [string[], boolean]>, postmaster: Record<string, string[]> = {}): DirectoryIndex {
-  const acc = accounts.map((address, i): AccountRecord => ({ id: i + 1, address, domain: address.split('@')[1]!, passwordHash: '', quotaBytes: 0, createdAt: 0 }));
+  const acc = accounts.map((address, i): AccountRecord => ({ id: i + 1, address, domain: address.split('@')[1]!, passwordHash: '', quotaBytes: 0, createdAt: 0, name: '', department: '', role: 'user', disabled: false, mustChangePassword: false }));
   return {
     domains: new Set(acc.map((a) => a.domain)),
     accounts: new Map(acc.map((a) => [a.address, a])),

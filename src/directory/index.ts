@@ -10,3 +10,4 @@ export * from './expand.js';
 export * from './cache.js';
 export * from './password.js';
 export * from './dkim.js';
+export * from './audit.js';

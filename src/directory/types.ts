@@ -1,8 +1,32 @@
-/** A hosted domain. */
-export interface DomainRecord {
+/**
+ * A customer company. Its domains, their accounts, aliases and forwards are its own;
+ * its administrators manage them. A suspended tenant's users cannot log in anywhere
+ * (mail for them is still accepted and delivered: suspending never loses mail).
+ */
+export interface TenantRecord {
+  /** Short key, e.g. `acme` (lower case letters, digits, dashes). */
   readonly name: string;
+  readonly displayName: string;
+  readonly suspended: boolean;
   readonly createdAt: number;
 }
+
+/** The tenant that domains hosted before tenants existed belong to. */
+export const DEFAULT_TENANT = 'default';
+
+/** A hosted domain, owned by one tenant. */
+export interface DomainRecord {
+  readonly name: string;
+  readonly tenant: string;
+  readonly createdAt: number;
+}
+
+/**
+ * What an account may do beyond reading and sending its own mail: a tenant administrator
+ * manages every domain of its tenant, a domain administrator only its own domain.
+ */
+export type AccountRole = 'user' | 'domain-admin' | 'tenant-admin';
+export const ACCOUNT_ROLES: readonly AccountRole[] = ['user', 'domain-admin', 'tenant-admin'];
 
 /** An account: a person's mailbox. `address` is the lookup key (see mail/addressKey). */
 export interface AccountRecord {
@@ -12,6 +36,31 @@ export interface AccountRecord {
   readonly passwordHash: string;
   /** Mailbox quota in bytes; 0 means unlimited. */
   readonly quotaBytes: number;
+  readonly createdAt: number;
+  /** The person's name and department, as the administrator typed them (shown, never parsed). */
+  readonly name: string;
+  readonly department: string;
+  readonly role: AccountRole;
+  /** A disabled account logs in nowhere; its mail is still delivered. */
+  readonly disabled: boolean;
+  /** The next portal login must set a new password before anything else. */
+  readonly mustChangePassword: boolean;
+}
+
+/** What an administrator may change about an account (absent: unchanged). */
+export interface AccountPatch {
+  readonly name?: string;
+  readonly department?: string;
+  readonly quotaBytes?: number;
+  readonly role?: AccountRole;
+  readonly disabled?: boolean;
+  readonly mustChangePassword?: boolean;
+}
+
+/** The provider's staff: they log in to the portal by login name, outside every tenant. */
+export interface OperatorRecord {
+  readonly login: string;
+  readonly passwordHash: string;
   readonly createdAt: number;
 }
 
@@ -49,6 +98,8 @@ export type NewDkimKey = Omit<DkimKeyRecord, 'domain' | 'active' | 'createdAt'>;
 
 export interface DirectorySnapshot {
   readonly version: number;
+  readonly tenants: readonly TenantRecord[];
+  readonly operators: readonly OperatorRecord[];
   readonly domains: readonly DomainRecord[];
   /** The active DKIM key of each domain that has one. */
   readonly dkimKeys: readonly DkimKeyRecord[];
@@ -63,19 +114,29 @@ export interface DirectorySnapshot {
  * Contract for every backend:
  * - Addresses arrive normalized (mail/addressKey); the store compares them exactly.
  * - An address is an account or an alias, never both (ERR_ADDRESS_TAKEN).
- * - Accounts, aliases and forwards belong to a hosted domain (ERR_DOMAIN_UNKNOWN).
+ * - Accounts, aliases and forwards belong to a hosted domain (ERR_DOMAIN_UNKNOWN); every
+ *   domain belongs to a tenant (ERR_TENANT_UNKNOWN), `default` when none is named.
  * - Every committed change increases `version()`, so caches in other processes see it.
  * - Errors are HikyakuError with a directory code; nothing else escapes.
  */
 export interface DirectoryStore {
-  /** Adds the domain and, in the same transaction, its first DKIM key. */
-  addDomain(name: string, dkim?: NewDkimKey): Promise<DomainRecord>;
+  /** ERR_TENANT_EXISTS if the name is taken. */
+  addTenant(name: string, displayName: string): Promise<TenantRecord>;
+  listTenants(): Promise<TenantRecord[]>;
+  setTenantSuspended(name: string, suspended: boolean): Promise<void>;
+  /** Moves a domain (with its accounts and aliases) to another tenant. */
+  setDomainTenant(domain: string, tenant: string): Promise<void>;
+
+  /** Adds the domain to `tenant` (default: DEFAULT_TENANT) and, in the same transaction, its first DKIM key. */
+  addDomain(name: string, dkim?: NewDkimKey, tenant?: string): Promise<DomainRecord>;
   /** Refuses (ERR_DOMAIN_NOT_EMPTY) while accounts or aliases remain, unless `force`. */
   removeDomain(name: string, force: boolean): Promise<void>;
   listDomains(): Promise<DomainRecord[]>;
 
-  addAccount(input: { address: string; passwordHash: string; quotaBytes: number }): Promise<AccountRecord>;
-  setPassword(address: string, passwordHash: string): Promise<void>;
+  addAccount(input: { address: string; passwordHash: string; quotaBytes: number } & AccountPatch): Promise<AccountRecord>;
+  /** Sets the password; `mustChange` (default false) asks for a new one at the next portal login. */
+  setPassword(address: string, passwordHash: string, mustChange?: boolean): Promise<void>;
+  updateAccount(address: string, patch: AccountPatch): Promise<AccountRecord>;
   setQuota(address: string, quotaBytes: number): Promise<void>;
   /** Removes the account and its forward. Its stored mail is not touched. */
   removeAccount(address: string): Promise<void>;
@@ -94,6 +155,12 @@ export interface DirectoryStore {
   addDkimKey(domain: string, key: NewDkimKey): Promise<DkimKeyRecord>;
   /** Every key of the domain, newest first. */
   listDkimKeys(domain: string): Promise<DkimKeyRecord[]>;
+
+  /** ERR_OPERATOR_EXISTS if the login is taken. */
+  addOperator(login: string, passwordHash: string): Promise<OperatorRecord>;
+  setOperatorPassword(login: string, passwordHash: string): Promise<void>;
+  removeOperator(login: string): Promise<void>;
+  listOperators(): Promise<OperatorRecord[]>;
 
   /** The whole directory at one version, for caches. */
   snapshot(): Promise<DirectorySnapshot>;

@@ -65,3 +65,14 @@ export function normalizeAddress(input: string): string {
 export function domainOf(key: string): string {
   return key.slice(key.lastIndexOf('@') + 1);
 }
+
+/**
+ * The account key a login name stands for. Lenient: customers moving from Japanese hosted
+ * mail services type `user%example.co.jp`, because their old servers took `%` for `@` in
+ * user names (as Sendmail's and Courier's did); without an `@`, the last `%` is one.
+ */
+export function loginKey(input: string): string {
+  const text = input.trim();
+  const percent = text.lastIndexOf('%');
+  return normalizeAddress(!text.includes('@') && percent > 0 ? `${text.slice(0, percent)}@${text.slice(percent + 1)}` : text);
+}

@@ -32,6 +32,7 @@ export const ERRORS = {
   ERR_TLS_REQUIRED: { smtp: [530, '5.7.0'], http: 403, text: 'Must issue a STARTTLS command first' },
   // RFC 4954 §6: 535 5.7.8 for wrong credentials.
   ERR_AUTH_FAILED: { smtp: [535, '5.7.8'], http: 401, text: 'Authentication credentials invalid' },
+  ERR_ACCOUNT_DISABLED: { smtp: [535, '5.7.8'], http: 403, text: 'This account is disabled; ask your administrator' },
   ERR_AUTH_RATE_LIMITED: { smtp: [454, '4.7.0'], http: 429, text: 'Too many failed logins, try again later' },
   ERR_SENDER_NOT_OWNED: { smtp: [553, '5.7.1'], http: 403, text: 'Sender address rejected: you may send only as your own address or an alias of yours' },
   // As large providers answer it: the user learns the limit now, the MUA does not retry blindly.
@@ -47,6 +48,10 @@ export const ERRORS = {
   ERR_ADDRESS_TAKEN: { http: 409, text: 'The address is already in use' },
   ERR_ACCOUNT_UNKNOWN: { http: 404, text: 'No such account' },
   ERR_ALIAS_UNKNOWN: { http: 404, text: 'No such alias' },
+  ERR_TENANT_EXISTS: { http: 409, text: 'A tenant with this name exists already' },
+  ERR_TENANT_UNKNOWN: { http: 404, text: 'No such tenant' },
+  ERR_OPERATOR_EXISTS: { http: 409, text: 'An operator with this login exists already' },
+  ERR_OPERATOR_UNKNOWN: { http: 404, text: 'No such operator' },
   ERR_DKIM_SELECTOR_TAKEN: { http: 409, text: 'The domain already has a DKIM key with this selector' },
 } as const satisfies Record<string, ErrorSpec>;
 

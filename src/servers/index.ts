@@ -7,3 +7,4 @@ export * from './pop3/index.js';
 export * from './tls.js';
 export * from './plaintext.js';
 export * from './http/index.js';
+export * from './portal/index.js';

@@ -1,97 +1,31 @@
 import { HikyakuError, domainOf } from '../../mail/index.js';
-import type {
-  AccountRecord,
-  AliasRecord,
-  DirectorySnapshot,
-  DirectoryStore,
-  DkimKeyRecord,
-  NewDkimKey,
-  DomainRecord,
-  ForwardRecord,
+import {
+  DEFAULT_TENANT,
+  type AccountPatch,
+  type AccountRecord,
+  type AliasRecord,
+  type DirectorySnapshot,
+  type DirectoryStore,
+  type DkimKeyRecord,
+  type NewDkimKey,
+  type DomainRecord,
+  type ForwardRecord,
+  type OperatorRecord,
+  type TenantRecord,
 } from '../../directory/index.js';
 import { openDb, type Db } from './db.js';
+import { DIRECTORY_MIGRATIONS, toAccount, toAlias, toDkim, toDomain, toForward, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
 
-const MIGRATIONS = [
-  `CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-   INSERT INTO meta VALUES ('version', 0);
-   CREATE TABLE domains (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
-   CREATE TABLE accounts (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     address TEXT NOT NULL UNIQUE,
-     domain TEXT NOT NULL REFERENCES domains(name),
-     password_hash TEXT NOT NULL,
-     quota_bytes INTEGER NOT NULL DEFAULT 0,
-     created_at INTEGER NOT NULL);
-   CREATE INDEX accounts_domain ON accounts(domain);
-   CREATE TABLE aliases (
-     address TEXT PRIMARY KEY,
-     domain TEXT NOT NULL REFERENCES domains(name),
-     targets TEXT NOT NULL);
-   CREATE INDEX aliases_domain ON aliases(domain);
-   CREATE TABLE forwards (
-     account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
-     targets TEXT NOT NULL,
-     keep_copy INTEGER NOT NULL);`,
-  `CREATE TABLE dkim_keys (
-     domain TEXT NOT NULL REFERENCES domains(name),
-     selector TEXT NOT NULL,
-     algorithm TEXT NOT NULL,
-     private_key TEXT NOT NULL,
-     public_key TEXT NOT NULL,
-     active INTEGER NOT NULL,
-     created_at INTEGER NOT NULL,
-     PRIMARY KEY (domain, selector));`,
-];
+const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at FROM domains d JOIN tenants t ON t.id = d.tenant_id';
 
-interface DkimRow {
-  domain: string;
-  selector: string;
-  algorithm: DkimKeyRecord['algorithm'];
-  private_key: string;
-  public_key: string;
-  active: number;
-  created_at: number;
-}
-
-const toDkim = (r: DkimRow): DkimKeyRecord => ({
-  domain: r.domain,
-  selector: r.selector,
-  algorithm: r.algorithm,
-  privateKey: r.private_key,
-  publicKey: r.public_key,
-  active: r.active === 1,
-  createdAt: r.created_at,
-});
-
-interface AccountRow {
-  id: number;
-  address: string;
-  domain: string;
-  password_hash: string;
-  quota_bytes: number;
-  created_at: number;
-}
-
-const toAccount = (r: AccountRow): AccountRecord => ({
-  id: r.id,
-  address: r.address,
-  domain: r.domain,
-  passwordHash: r.password_hash,
-  quotaBytes: r.quota_bytes,
-  createdAt: r.created_at,
-});
-
-const toAlias = (r: { address: string; domain: string; targets: string }): AliasRecord => ({
-  address: r.address,
-  domain: r.domain,
-  targets: JSON.parse(r.targets) as string[],
-});
-
-const toForward = (r: { address: string; targets: string; keep_copy: number }): ForwardRecord => ({
-  account: r.address,
-  targets: JSON.parse(r.targets) as string[],
-  keepCopy: r.keep_copy === 1,
-});
+const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
+  name: 'name',
+  department: 'department',
+  quotaBytes: 'quota_bytes',
+  role: 'role',
+  disabled: 'disabled',
+  mustChangePassword: 'must_change',
+};
 
 /**
  * The directory in SQLite (`directory.db`); shared by the service and CLI processes.
@@ -108,7 +42,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   ) {}
 
   private get db(): Db {
-    return (this.opened ??= openDb(this.path, MIGRATIONS, this.busyTimeoutMs));
+    return (this.opened ??= openDb(this.path, DIRECTORY_MIGRATIONS, this.busyTimeoutMs));
   }
 
   /** Runs a change in one transaction and bumps the version, so caches reload. */
@@ -138,13 +72,51 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return row;
   }
 
-  async addDomain(name: string, dkim?: NewDkimKey): Promise<DomainRecord> {
+  private tenantRow(name: string): TenantRow {
+    const row = this.db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as TenantRow | undefined;
+    if (!row) throw new HikyakuError('ERR_TENANT_UNKNOWN', name);
+    return row;
+  }
+
+  async addTenant(name: string, displayName: string): Promise<TenantRecord> {
+    return this.change(() => {
+      const row = this.db
+        .prepare('INSERT INTO tenants (name, display_name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING *')
+        .get(name, displayName, Date.now()) as TenantRow | undefined;
+      if (!row) throw new HikyakuError('ERR_TENANT_EXISTS', name);
+      return toTenant(row);
+    });
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    return this.tenantsNow();
+  }
+
+  private tenantsNow(): TenantRecord[] {
+    return (this.db.prepare('SELECT * FROM tenants ORDER BY name').all() as TenantRow[]).map(toTenant);
+  }
+
+  async setTenantSuspended(name: string, suspended: boolean): Promise<void> {
+    this.change(() => {
+      this.tenantRow(name);
+      this.db.prepare('UPDATE tenants SET suspended = ? WHERE name = ?').run(suspended ? 1 : 0, name);
+    });
+  }
+
+  async setDomainTenant(domain: string, tenant: string): Promise<void> {
+    this.change(() => {
+      this.requireDomain(domain);
+      this.db.prepare('UPDATE domains SET tenant_id = ? WHERE name = ?').run(this.tenantRow(tenant).id, domain);
+    });
+  }
+
+  async addDomain(name: string, dkim?: NewDkimKey, tenant = DEFAULT_TENANT): Promise<DomainRecord> {
     return this.change(() => {
       const createdAt = Date.now();
-      const r = this.db.prepare('INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING').run(name, createdAt);
+      const r = this.db.prepare('INSERT INTO domains (name, created_at, tenant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(name, createdAt, this.tenantRow(tenant).id);
       if (r.changes === 0) throw new HikyakuError('ERR_DOMAIN_EXISTS', name);
       if (dkim) this.insertDkimKey(name, dkim);
-      return { name, createdAt };
+      return { name, tenant, createdAt };
     });
   }
 
@@ -190,29 +162,42 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   private domainsNow(): DomainRecord[] {
-    return (this.db.prepare('SELECT name, created_at FROM domains ORDER BY name').all() as { name: string; created_at: number }[]).map((r) => ({
-      name: r.name,
-      createdAt: r.created_at,
-    }));
+    return (this.db.prepare(`${DOMAIN_SQL} ORDER BY d.name`).all() as { name: string; tenant: string; created_at: number }[]).map(toDomain);
   }
 
-  async addAccount(input: { address: string; passwordHash: string; quotaBytes: number }): Promise<AccountRecord> {
+  async addAccount(input: { address: string; passwordHash: string; quotaBytes: number } & AccountPatch): Promise<AccountRecord> {
     return this.change(() => {
       const domain = domainOf(input.address);
       this.requireDomain(domain);
       this.requireFree(input.address);
-      const row = this.db
-        .prepare('INSERT INTO accounts (address, domain, password_hash, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
-        .get(input.address, domain, input.passwordHash, input.quotaBytes, Date.now()) as AccountRow;
-      return toAccount(row);
+      this.db
+        .prepare('INSERT INTO accounts (address, domain, password_hash, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(input.address, domain, input.passwordHash, input.quotaBytes, Date.now());
+      return this.patch(input.address, input);
     });
   }
 
-  async setPassword(address: string, passwordHash: string): Promise<void> {
+  async setPassword(address: string, passwordHash: string, mustChange = false): Promise<void> {
     this.change(() => {
       this.accountRow(address);
-      this.db.prepare('UPDATE accounts SET password_hash = ? WHERE address = ?').run(passwordHash, address);
+      this.db.prepare('UPDATE accounts SET password_hash = ?, must_change = ? WHERE address = ?').run(passwordHash, mustChange ? 1 : 0, address);
     });
+  }
+
+  async updateAccount(address: string, patch: AccountPatch): Promise<AccountRecord> {
+    return this.change(() => {
+      this.accountRow(address);
+      return this.patch(address, patch);
+    });
+  }
+
+  private patch(address: string, patch: AccountPatch): AccountRecord {
+    for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof AccountPatch, string][]) {
+      const value = patch[field];
+      if (value === undefined) continue;
+      this.db.prepare(`UPDATE accounts SET ${column} = ? WHERE address = ?`).run(typeof value === 'boolean' ? Number(value) : value, address);
+    }
+    return toAccount(this.accountRow(address));
   }
 
   async setQuota(address: string, quotaBytes: number): Promise<void> {
@@ -302,10 +287,42 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return (rows as { address: string; targets: string; keep_copy: number }[]).map(toForward);
   }
 
+  async addOperator(login: string, passwordHash: string): Promise<OperatorRecord> {
+    return this.change(() => {
+      const row = this.db
+        .prepare('INSERT INTO operators (login, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING *')
+        .get(login, passwordHash, Date.now()) as Parameters<typeof toOperator>[0] | undefined;
+      if (!row) throw new HikyakuError('ERR_OPERATOR_EXISTS', login);
+      return toOperator(row);
+    });
+  }
+
+  async setOperatorPassword(login: string, passwordHash: string): Promise<void> {
+    this.change(() => {
+      if (this.db.prepare('UPDATE operators SET password_hash = ? WHERE login = ?').run(passwordHash, login).changes === 0) throw new HikyakuError('ERR_OPERATOR_UNKNOWN', login);
+    });
+  }
+
+  async removeOperator(login: string): Promise<void> {
+    this.change(() => {
+      if (this.db.prepare('DELETE FROM operators WHERE login = ?').run(login).changes === 0) throw new HikyakuError('ERR_OPERATOR_UNKNOWN', login);
+    });
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return this.operatorsNow();
+  }
+
+  private operatorsNow(): OperatorRecord[] {
+    return (this.db.prepare('SELECT * FROM operators ORDER BY login').all() as Parameters<typeof toOperator>[0][]).map(toOperator);
+  }
+
   async snapshot(): Promise<DirectorySnapshot> {
     // One read transaction, so the parts belong to one version.
     return this.db.transaction(() => ({
       version: this.versionNow(),
+      tenants: this.tenantsNow(),
+      operators: this.operatorsNow(),
       domains: this.domainsNow(),
       dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys WHERE active = 1').all() as DkimRow[]).map(toDkim),
       accounts: this.accountsNow(),

@@ -7,3 +7,4 @@
 export * from './directory.js';
 export * from './spool.js';
 export * from './mailstore.js';
+export * from './portal-state.js';

@@ -245,6 +245,7 @@ export class Pop3Session {
       if (result.reason === 'rate-limited') {
         return this.send(`-ERR [AUTH] Too many failed logins; try again in ${Math.ceil(result.retryAfterMs / 60000)} minute(s)`);
       }
+      if (result.reason === 'disabled') return this.send('-ERR [AUTH] This account is disabled; ask your administrator');
       return this.send('-ERR [AUTH] Invalid user name or password');
     }
     const account = result.account;

@@ -169,7 +169,7 @@ export class SubmissionServer {
       return cb(null, { user: result.account.address });
     }
     this.log.info({ cid: session.id, user: auth.username, reason: result.reason }, 'authentication failed');
-    const code = result.reason === 'rate-limited' ? 'ERR_AUTH_RATE_LIMITED' : result.reason === 'unavailable' ? 'ERR_AUTH_UNAVAILABLE' : 'ERR_AUTH_FAILED';
+    const code = result.reason === 'rate-limited' ? 'ERR_AUTH_RATE_LIMITED' : result.reason === 'unavailable' ? 'ERR_AUTH_UNAVAILABLE' : result.reason === 'disabled' ? 'ERR_ACCOUNT_DISABLED' : 'ERR_AUTH_FAILED';
     cb(smtpError(new HikyakuError(code)));
   }
 

@@ -1,0 +1,43 @@
+/** Who a portal session belongs to: an account (by address) or a provider operator (by login). */
+export type SessionKind = 'account' | 'operator';
+
+export interface PortalSession {
+  readonly subject: string;
+  readonly kind: SessionKind;
+  /** The token forms and API calls that change something must echo (X-CSRF-Token). */
+  readonly csrf: string;
+  readonly ip: string;
+  readonly createdAt: number;
+  readonly seenAt: number;
+  readonly expiresAt: number;
+}
+
+export interface LastLogin {
+  readonly at: number;
+  readonly ip: string;
+  readonly protocol: string;
+}
+
+/**
+ * Portal sessions, kept where every portal instance reads them (the directory store), so
+ * that any instance serves any session and a standby has nothing to copy (principle 6).
+ *
+ * Contract for every backend:
+ * - Tokens are never stored: only a hash of each, so a copy of the store opens no session.
+ * - `get` answers undefined for an unknown or expired token.
+ * - Writes are durable when they resolve; errors are thrown, never swallowed.
+ */
+export interface SessionStore {
+  /** Opens a session; the token is returned once and goes into the cookie. */
+  create(input: { subject: string; kind: SessionKind; ip: string; ttlMs: number; csrf: string }): Promise<{ token: string; session: PortalSession }>;
+  get(token: string, now?: number): Promise<PortalSession | undefined>;
+  /** Slides the session's expiry (idle timeout) to `expiresAt`. */
+  touch(token: string, seenAt: number, expiresAt: number): Promise<void>;
+  remove(token: string): Promise<void>;
+  /** Ends every session of `subject` (password reset, account disabled or removed) but `keep`. */
+  removeSubject(subject: string, keep?: string): Promise<number>;
+  /** Drops expired sessions; returns how many. */
+  sweep(now?: number): Promise<number>;
+  recordLogin(subject: string, login: LastLogin): Promise<void>;
+  lastLogins(subjects: readonly string[]): Promise<Map<string, LastLogin>>;
+}

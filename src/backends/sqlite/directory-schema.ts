@@ -1,0 +1,147 @@
+import type { AccountRecord, AccountRole, AliasRecord, DkimKeyRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../../directory/index.js';
+
+/** The schema of directory.db: `MIGRATIONS[i]` brings it from user_version i to i+1. */
+export const DIRECTORY_MIGRATIONS = [
+  `CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+   INSERT INTO meta VALUES ('version', 0);
+   CREATE TABLE domains (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+   CREATE TABLE accounts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     address TEXT NOT NULL UNIQUE,
+     domain TEXT NOT NULL REFERENCES domains(name),
+     password_hash TEXT NOT NULL,
+     quota_bytes INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX accounts_domain ON accounts(domain);
+   CREATE TABLE aliases (
+     address TEXT PRIMARY KEY,
+     domain TEXT NOT NULL REFERENCES domains(name),
+     targets TEXT NOT NULL);
+   CREATE INDEX aliases_domain ON aliases(domain);
+   CREATE TABLE forwards (
+     account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+     targets TEXT NOT NULL,
+     keep_copy INTEGER NOT NULL);`,
+  `CREATE TABLE dkim_keys (
+     domain TEXT NOT NULL REFERENCES domains(name),
+     selector TEXT NOT NULL,
+     algorithm TEXT NOT NULL,
+     private_key TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     active INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (domain, selector));`,
+  // Tenants, account profiles and roles, operators; the portal's sessions, logins and audit log.
+  // Domains hosted before this version belong to the default tenant. (ALTER TABLE cannot
+  // add a REFERENCES column with a default while foreign keys are on: the code checks it.)
+  `CREATE TABLE tenants (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     display_name TEXT NOT NULL,
+     suspended INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL);
+   INSERT INTO tenants (id, name, display_name, created_at) VALUES (1, 'default', 'Default', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+   ALTER TABLE domains ADD COLUMN tenant_id INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX domains_tenant ON domains(tenant_id);
+   ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';
+   ALTER TABLE accounts ADD COLUMN department TEXT NOT NULL DEFAULT '';
+   ALTER TABLE accounts ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
+   ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE accounts ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE operators (login TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE portal_sessions (
+     id TEXT PRIMARY KEY,
+     subject TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     csrf TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     seen_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL);
+   CREATE INDEX portal_sessions_subject ON portal_sessions(subject);
+   CREATE TABLE last_logins (subject TEXT PRIMARY KEY, at INTEGER NOT NULL, ip TEXT NOT NULL, protocol TEXT NOT NULL);
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     tenant TEXT,
+     actor TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     detail TEXT NOT NULL);
+   CREATE INDEX audit_log_tenant ON audit_log(tenant, id);`,
+];
+
+export interface DkimRow {
+  domain: string;
+  selector: string;
+  algorithm: DkimKeyRecord['algorithm'];
+  private_key: string;
+  public_key: string;
+  active: number;
+  created_at: number;
+}
+
+export const toDkim = (r: DkimRow): DkimKeyRecord => ({
+  domain: r.domain,
+  selector: r.selector,
+  algorithm: r.algorithm,
+  privateKey: r.private_key,
+  publicKey: r.public_key,
+  active: r.active === 1,
+  createdAt: r.created_at,
+});
+
+export interface AccountRow {
+  id: number;
+  address: string;
+  domain: string;
+  password_hash: string;
+  quota_bytes: number;
+  created_at: number;
+  name: string;
+  department: string;
+  role: AccountRole;
+  disabled: number;
+  must_change: number;
+}
+
+export const toAccount = (r: AccountRow): AccountRecord => ({
+  id: r.id,
+  address: r.address,
+  domain: r.domain,
+  passwordHash: r.password_hash,
+  quotaBytes: r.quota_bytes,
+  createdAt: r.created_at,
+  name: r.name,
+  department: r.department,
+  role: r.role,
+  disabled: r.disabled === 1,
+  mustChangePassword: r.must_change === 1,
+});
+
+export const toAlias = (r: { address: string; domain: string; targets: string }): AliasRecord => ({
+  address: r.address,
+  domain: r.domain,
+  targets: JSON.parse(r.targets) as string[],
+});
+
+export const toForward = (r: { address: string; targets: string; keep_copy: number }): ForwardRecord => ({
+  account: r.address,
+  targets: JSON.parse(r.targets) as string[],
+  keepCopy: r.keep_copy === 1,
+});
+
+export interface TenantRow {
+  id: number;
+  name: string;
+  display_name: string;
+  suspended: number;
+  created_at: number;
+}
+
+export const toTenant = (r: TenantRow): TenantRecord => ({ name: r.name, displayName: r.display_name, suspended: r.suspended === 1, createdAt: r.created_at });
+
+export const toDomain = (r: { name: string; tenant: string; created_at: number }): DomainRecord => ({ name: r.name, tenant: r.tenant, createdAt: r.created_at });
+
+export const toOperator = (r: { login: string; password_hash: string; created_at: number }): OperatorRecord => ({ login: r.login, passwordHash: r.password_hash, createdAt: r.created_at });

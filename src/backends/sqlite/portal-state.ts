@@ -1,0 +1,105 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AuditEntry, AuditLog } from '../../directory/index.js';
+import type { LastLogin, PortalSession, SessionKind, SessionStore } from '../../auth/index.js';
+import { openDb, sql, type Db } from './db.js';
+import { DIRECTORY_MIGRATIONS } from './directory-schema.js';
+
+interface SessionRow {
+  subject: string;
+  kind: SessionKind;
+  csrf: string;
+  ip: string;
+  created_at: number;
+  seen_at: number;
+  expires_at: number;
+}
+
+const toSession = (r: SessionRow): PortalSession => ({ subject: r.subject, kind: r.kind, csrf: r.csrf, ip: r.ip, createdAt: r.created_at, seenAt: r.seen_at, expiresAt: r.expires_at });
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * The portal's sessions, last logins and audit log, in directory.db beside the directory
+ * (its own connection: these writes do not bump the directory's version, so caches do
+ * not reload on every login).
+ */
+export class SqlitePortalState implements SessionStore, AuditLog {
+  private opened: Db | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly busyTimeoutMs = 5000,
+  ) {}
+
+  private get db(): Db {
+    return (this.opened ??= openDb(this.path, DIRECTORY_MIGRATIONS, this.busyTimeoutMs));
+  }
+
+  async create(input: { subject: string; kind: SessionKind; ip: string; ttlMs: number; csrf: string }): Promise<{ token: string; session: PortalSession }> {
+    const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const row: SessionRow = { subject: input.subject, kind: input.kind, csrf: input.csrf, ip: input.ip, created_at: now, seen_at: now, expires_at: now + input.ttlMs };
+    sql(this.db, 'INSERT INTO portal_sessions (id, subject, kind, csrf, ip, created_at, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      hashOf(token), row.subject, row.kind, row.csrf, row.ip, row.created_at, row.seen_at, row.expires_at,
+    );
+    return { token, session: toSession(row) };
+  }
+
+  async get(token: string, now = Date.now()): Promise<PortalSession | undefined> {
+    const row = sql(this.db, 'SELECT * FROM portal_sessions WHERE id = ?').get(hashOf(token)) as SessionRow | undefined;
+    return row && row.expires_at > now ? toSession(row) : undefined;
+  }
+
+  async touch(token: string, seenAt: number, expiresAt: number): Promise<void> {
+    sql(this.db, 'UPDATE portal_sessions SET seen_at = ?, expires_at = ? WHERE id = ?').run(seenAt, expiresAt, hashOf(token));
+  }
+
+  async remove(token: string): Promise<void> {
+    sql(this.db, 'DELETE FROM portal_sessions WHERE id = ?').run(hashOf(token));
+  }
+
+  async removeSubject(subject: string, keep?: string): Promise<number> {
+    return sql(this.db, 'DELETE FROM portal_sessions WHERE subject = ? AND id != ?').run(subject, keep ? hashOf(keep) : '').changes;
+  }
+
+  async sweep(now = Date.now()): Promise<number> {
+    return sql(this.db, 'DELETE FROM portal_sessions WHERE expires_at <= ?').run(now).changes;
+  }
+
+  async recordLogin(subject: string, login: LastLogin): Promise<void> {
+    sql(this.db, 'INSERT INTO last_logins (subject, at, ip, protocol) VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET at = excluded.at, ip = excluded.ip, protocol = excluded.protocol').run(
+      subject, login.at, login.ip, login.protocol,
+    );
+  }
+
+  async lastLogins(subjects: readonly string[]): Promise<Map<string, LastLogin>> {
+    const found = new Map<string, LastLogin>();
+    const stmt = sql(this.db, 'SELECT at, ip, protocol FROM last_logins WHERE subject = ?');
+    for (const subject of subjects) {
+      const row = stmt.get(subject) as LastLogin | undefined;
+      if (row) found.set(subject, { at: row.at, ip: row.ip, protocol: row.protocol });
+    }
+    return found;
+  }
+
+  async append(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
+    sql(this.db, 'INSERT INTO audit_log (at, tenant, actor, ip, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      Date.now(), entry.tenant, entry.actor, entry.ip, entry.action, entry.target, JSON.stringify(entry.detail),
+    );
+  }
+
+  async list(filter: { tenant?: string; limit: number; beforeId?: number }): Promise<AuditEntry[]> {
+    const before = filter.beforeId ?? Number.MAX_SAFE_INTEGER;
+    const rows = (
+      filter.tenant === undefined
+        ? sql(this.db, 'SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?').all(before, filter.limit)
+        : sql(this.db, 'SELECT * FROM audit_log WHERE tenant = ? AND id < ? ORDER BY id DESC LIMIT ?').all(filter.tenant, before, filter.limit)
+    ) as (Omit<AuditEntry, 'detail'> & { detail: string })[];
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  async close(): Promise<void> {
+    this.opened?.close();
+    this.opened = undefined;
+  }
+}

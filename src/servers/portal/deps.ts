@@ -1,0 +1,37 @@
+// Route schemas carry OpenAPI's summary and tags (@fastify/swagger's additions to FastifySchema).
+import type {} from '@fastify/swagger';
+import type { Authenticator, SessionStore } from '../../auth/index.js';
+import type { AuditLog, DirectoryStore, LoginDirectory } from '../../directory/index.js';
+import type { MailStore } from '../../mailstore/index.js';
+import type { Logger, Metrics } from '../../observability/index.js';
+
+export interface PortalOptions {
+  /** A session unused this long ends (idle timeout). */
+  readonly idleMinutes: number;
+  /** A session ends this long after login, used or not. */
+  readonly maxHours: number;
+  readonly minPasswordLength: number;
+  /** Deadline for a mailbox store call (usage figures, emptying a mailbox). */
+  readonly storeTimeoutMs: number;
+  /** Secure cookie flag: always; or auto (left off only for plain HTTP from a loopback client, for dev). */
+  readonly secureCookies: 'always' | 'auto';
+  /** Reverse proxies whose X-Forwarded-* headers are believed (fastify trustProxy); empty: none. */
+  readonly trustProxy: readonly string[];
+  /** The built web UI (index.html and assets); absent: the API only. */
+  readonly uiDir: string | undefined;
+}
+
+/** What the portal's routes use: core interfaces only (principle: servers never see a backend). */
+export interface PortalDeps {
+  /** The in-memory directory: logins, sessions' accounts, scopes; never waits on storage. */
+  readonly directory: LoginDirectory & { refresh(): Promise<void> };
+  /** Where changes are written (and lists read fresh). */
+  readonly store: DirectoryStore;
+  readonly authenticator: Authenticator;
+  readonly sessions: SessionStore;
+  readonly audit: AuditLog;
+  readonly mailStore: MailStore;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly options: PortalOptions;
+}

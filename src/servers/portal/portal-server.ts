@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import type { PortalDeps } from './deps.js';
+import { ApiProblem, problemOf, sendProblem } from './problems.js';
+import { sessionRoutes } from './routes/session.js';
+import { accountRoutes } from './routes/accounts.js';
+import { mailRoutingRoutes } from './routes/mail-routing.js';
+
+// The UI and its API come from this origin only; nothing may frame the member site.
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/**
+ * The portal role: the member site's JSON API under /api/v1 (fastify, route schemas that
+ * also make the OpenAPI document), and the built React UI. Stateless: sessions live in the
+ * directory store, so any number of instances serve the same users.
+ */
+export class PortalServer {
+  readonly app: FastifyInstance;
+
+  constructor(private readonly deps: PortalDeps) {
+    this.app = Fastify({
+      logger: false,
+      bodyLimit: 1024 * 1024,
+      // Bounded: a client that sends slowly or never does not keep a socket.
+      requestTimeout: 30_000,
+      connectionTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      routerOptions: { maxParamLength: 400 },
+      trustProxy: deps.options.trustProxy.length ? [...deps.options.trustProxy] : false,
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    });
+    this.routes();
+  }
+
+  private routes(): void {
+    const { app, deps } = this;
+    void app.register(cookie);
+    void app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Hikyaku member site API', version: '1', description: 'Every error is application/problem+json (RFC 9457) with a `code` and a sentence in `detail`. Calls that change something need the session\'s X-CSRF-Token header.' },
+      },
+    });
+    app.addHook('onSend', async (request, reply, payload) => {
+      reply.header('X-Content-Type-Options', 'nosniff');
+      reply.header('Referrer-Policy', 'same-origin');
+      reply.header('X-Frame-Options', 'DENY');
+      reply.header('Content-Security-Policy', CSP);
+      if (request.url.startsWith('/api/')) reply.header('Cache-Control', 'no-store');
+      return payload;
+    });
+    app.setErrorHandler((err, request, reply) => sendProblem(reply, problemOf(err, deps.log), request.url.split('?')[0]));
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      if (!path.startsWith('/api/') && (request.method === 'GET' || request.method === 'HEAD') && this.indexHtml()) {
+        // The UI routes in the browser: every page path serves index.html.
+        return reply.type('text/html; charset=utf-8').send(this.indexHtml());
+      }
+      return sendProblem(reply, new ApiProblem(404, 'ERR_NOT_FOUND', `There is no ${request.method} ${path.slice(0, 200)} here.`), path);
+    });
+    void app.register(async (api) => {
+      sessionRoutes(api, deps);
+      accountRoutes(api, deps);
+      mailRoutingRoutes(api, deps);
+      api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    });
+    const ui = deps.options.uiDir;
+    if (ui && existsSync(join(ui, 'index.html'))) {
+      void app.register(fastifyStatic, { root: ui, index: ['index.html'], wildcard: false, cacheControl: false, setHeaders: (res, path) => res.header('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache') });
+    }
+  }
+
+  private index: string | undefined | null = null;
+
+  private indexHtml(): string | undefined {
+    if (this.index === null) {
+      const path = this.deps.options.uiDir && join(this.deps.options.uiDir, 'index.html');
+      this.index = path && existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    }
+    return this.index;
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await this.app.listen({ host, port });
+    return this.app.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config/index.js';
+import type { Authenticator } from './auth/index.js';
+import type { DirectoryCache } from './directory/index.js';
+import type { MailStore } from './mailstore/index.js';
+import type { Logger, Metrics } from './observability/index.js';
+import { PortalServer } from './servers/index.js';
+import { SqliteDirectoryStore, SqlitePortalState } from './backends/sqlite/index.js';
+import type { Listener } from './wiring.js';
+
+// The portal runs on the thread that answers SMTP: a write waits only briefly for another
+// process's lock (SQLite blocks the thread meanwhile) and then answers 503.
+const PORTAL_BUSY_TIMEOUT_MS = 250;
+
+// Expired sessions are swept this often.
+const SWEEP_MS = 10 * 60_000;
+
+/** Where `npm install` put the built UI (vite build → dist/web). */
+export const UI_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+
+/** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
+export async function startPortal(
+  config: Config,
+  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; metrics: Metrics },
+  log: Logger,
+): Promise<{ listener: Listener; close(): Promise<void> }> {
+  const path = join(config.dataDir, 'directory.db');
+  const store = new SqliteDirectoryStore(path, PORTAL_BUSY_TIMEOUT_MS);
+  const state = new SqlitePortalState(path, PORTAL_BUSY_TIMEOUT_MS);
+  const portal = new PortalServer({
+    directory: parts.directory,
+    store,
+    authenticator: parts.authenticator,
+    sessions: state,
+    audit: state,
+    mailStore: parts.mailStore,
+    log,
+    metrics: parts.metrics,
+    options: {
+      idleMinutes: config['portal.sessionIdleMinutes'],
+      maxHours: config['portal.sessionMaxHours'],
+      minPasswordLength: config['auth.minPasswordLength'],
+      storeTimeoutMs: config['portal.storeTimeoutMs'],
+      secureCookies: config['portal.secureCookies'],
+      trustProxy: config['portal.trustProxy'].split(',').map((s) => s.trim()).filter(Boolean),
+      uiDir: UI_DIR,
+    },
+  });
+  const address = await portal.listen(config['listen.host'], config['portal.port']);
+  const sweep = setInterval(() => {
+    state.sweep().catch((err: unknown) => log.warn({ err }, 'could not sweep expired portal sessions'));
+  }, SWEEP_MS);
+  sweep.unref();
+  return {
+    listener: { role: 'portal', url: `http://${address.address}:${address.port}`, port: address.port, note: 'member site and JSON API (/api/v1)' },
+    async close() {
+      clearInterval(sweep);
+      await portal.close();
+      await store.close();
+      await state.close();
+    },
+  };
+}

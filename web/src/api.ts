@@ -1,0 +1,109 @@
+/** The member site's only way to the server: the JSON API under /api/v1. */
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  field?: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
+let csrf = '';
+
+/** The session's CSRF token, sent with every call that changes something. */
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  } catch {
+    throw new ApiError({ status: 0, code: 'ERR_NETWORK', detail: 'The server cannot be reached.' });
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ApiError({ status: res.status, code: 'ERR_INTERNAL', detail: `The server answered ${res.status} without a readable body.` });
+  }
+  if (!res.ok) throw new ApiError(data as Problem);
+  return data as T;
+}
+
+export const enc = encodeURIComponent;
+
+export interface Me {
+  kind: 'account' | 'operator';
+  address?: string;
+  login?: string;
+  name?: string;
+  role: string;
+  tenant?: string;
+  admin: boolean;
+  domains: string[];
+  csrf: string;
+  mustChangePassword: boolean;
+}
+
+export interface Usage {
+  messages: number;
+  bytes: number;
+}
+
+export interface Account {
+  address: string;
+  domain: string;
+  name: string;
+  department: string;
+  role: 'user' | 'domain-admin' | 'tenant-admin';
+  state: 'active' | 'disabled';
+  quotaBytes: number;
+  mustChangePassword: boolean;
+  createdAt: string;
+  lastLogin: { at: string; protocol: string } | null;
+  usage: Usage | null;
+  forward?: Forward | null;
+}
+
+export interface Forward {
+  targets: string[];
+  keepCopy: boolean;
+}
+
+export interface AccountPage {
+  items: Account[];
+  total: number;
+  page: number;
+  pageSize: number;
+  usageUnavailable: boolean;
+}
+
+export interface Alias {
+  address: string;
+  domain: string;
+  targets: string[];
+  catchAll: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  tenant: string | null;
+  actor: string;
+  ip: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}

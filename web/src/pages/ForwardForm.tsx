@@ -1,0 +1,53 @@
+import { useState, type FormEvent } from 'react';
+import { api, type Forward } from '../api';
+import { problemText, useI18n } from '../i18n';
+
+/** Forwarding of one account: an administrator's for any user, or the user's own (`path`). */
+export function ForwardForm({ path, initial, onMessage, onError }: { path: string; initial: Forward | null; onMessage(m: string): void; onError(m: string): void }) {
+  const { t, lang } = useI18n();
+  const [on, setOn] = useState(initial !== null && initial.targets.length > 0);
+  const [targets, setTargets] = useState((initial?.targets ?? []).join('\n'));
+  const [keepCopy, setKeepCopy] = useState(initial?.keepCopy ?? true);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    onError('');
+    try {
+      if (on) {
+        const list = targets.split(/[\s,]+/).filter(Boolean);
+        await api('PUT', path, { targets: list, keepCopy });
+        onMessage(t('saved'));
+      } else {
+        await api('DELETE', path);
+        onMessage(t('forwardRemoved'));
+      }
+    } catch (err) {
+      onError(problemText(t, lang, err));
+    }
+  };
+
+  return (
+    <form className="grid" onSubmit={(e) => void submit(e)} aria-label={t('forwarding')}>
+      <fieldset className="wide">
+        <legend className="sr-only">{t('forwarding')}</legend>
+        <label className="check">
+          <input type="radio" name="forward-on" checked={!on} onChange={() => setOn(false)} />
+          {t('forwardOff')}
+        </label>
+        <label className="check">
+          <input type="radio" name="forward-on" checked={on} onChange={() => setOn(true)} />
+          {t('forwardOn')}
+        </label>
+      </fieldset>
+      <label className="wide">
+        {t('forwardTargets')}
+        <textarea name="targets" rows={3} value={targets} disabled={!on} onChange={(e) => setTargets(e.target.value)} />
+      </label>
+      <label className="check wide">
+        <input type="checkbox" name="keep-copy" checked={keepCopy} disabled={!on} onChange={(e) => setKeepCopy(e.target.checked)} />
+        {t('keepCopy')}
+      </label>
+      <button type="submit">{t('save')}</button>
+    </form>
+  );
+}

@@ -1,0 +1,93 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, type Account } from '../api';
+import { formatBytes, problemText, useI18n } from '../i18n';
+import { ForwardForm } from './ForwardForm';
+
+/** The user's own menu: usage against quota, password, forwarding. */
+export function MySettings() {
+  const { t, lang } = useI18n();
+  const [me, setMe] = useState<Account>();
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  useEffect(() => {
+    api<Account>('GET', '/me').then(setMe, (err: unknown) => setError(problemText(t, lang, err)));
+  }, [t, lang]);
+
+  return (
+    <section>
+      <h1>{t('meTitle')}</h1>
+      <p role="status" className="notice">
+        {notice}
+      </p>
+      <p role="alert" className="error">
+        {error}
+      </p>
+      {me && (
+        <>
+          <section className="card">
+            <h2>{t('myUsage')}</h2>
+            <p>{me.address}</p>
+            {me.usage ? (
+              <>
+                <p>{t('usageOf', { used: formatBytes(me.usage.bytes), quota: me.quotaBytes ? formatBytes(me.quotaBytes) : t('unlimited'), messages: me.usage.messages })}</p>
+                {me.quotaBytes > 0 && <progress max={me.quotaBytes} value={me.usage.bytes} aria-label={t('usage')} />}
+              </>
+            ) : (
+              <p className="warning">{t('unavailable')}</p>
+            )}
+          </section>
+          <section className="card">
+            <h2>{t('changePassword')}</h2>
+            <PasswordForm onDone={() => setNotice(t('passwordChanged'))} />
+          </section>
+          <section className="card">
+            <h2>{t('forwarding')}</h2>
+            <ForwardForm path="/me/forward" initial={me.forward ?? null} onMessage={setNotice} onError={setError} />
+          </section>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function PasswordForm({ onDone }: { onDone(): void }) {
+  const { t, lang } = useI18n();
+  const [current, setCurrent] = useState('');
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [error, setError] = useState('');
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError('');
+    if (password !== repeat) return setError(t('passwordsDiffer'));
+    try {
+      await api('PUT', '/me/password', { current, password });
+      setCurrent('');
+      setPassword('');
+      setRepeat('');
+      onDone();
+    } catch (err) {
+      setError(problemText(t, lang, err));
+    }
+  };
+  return (
+    <form className="grid" onSubmit={(e) => void submit(e)} aria-label={t('changePassword')}>
+      <label>
+        {t('currentPassword')}
+        <input name="current" type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
+      </label>
+      <label>
+        {t('newPassword')}
+        <input name="new" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      <label>
+        {t('repeatPassword')}
+        <input name="repeat" type="password" autoComplete="new-password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} />
+      </label>
+      <p role="alert" className="error wide">
+        {error}
+      </p>
+      <button type="submit">{t('changePassword')}</button>
+    </form>
+  );
+}
