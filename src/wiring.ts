@@ -339,6 +339,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
     stops.unshift(() => pop3.close());
   }
 
+  // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
+  if (config.roles.includes('portal')) {
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), metrics }, log.child({ mod: 'portal' }));
+    listeners.push(portal.listener);
+    stops.unshift(() => portal.close());
+  }
+
   if (config.roles.includes('delivery')) {
     const threads = options.wrapMailStore ? 0 : config['delivery.threads'];
     if (threads === 0) {
@@ -352,12 +359,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
       stops.push(() => thread.stop());
     }
     listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
-  }
-
-  if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), metrics }, log.child({ mod: 'portal' }));
-    listeners.push(portal.listener);
-    stops.unshift(() => portal.close());
   }
 
   if (config['metrics.listen']) {

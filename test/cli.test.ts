@@ -92,7 +92,7 @@ describe('hikyaku CLI', () => {
     const list = JSON.parse((await hikyaku(dir, ['account', 'list', 'example.com', '--json'])).stdout) as { address: string; quotaBytes: number }[];
     assert.deepEqual(list.map((a) => a.address), ['alice@example.com', 'bob@example.com']);
     const table = (await hikyaku(dir, ['account', 'list'])).stdout;
-    assert.match(table, /^ADDRESS\s+QUOTA\s+CREATED\nalice@example\.com\s+2G\s+/);
+    assert.match(table, /^ADDRESS\s+NAME\s+ROLE\s+STATE\s+QUOTA\s+CREATED\nalice@example\.com\s+user\s+active\s+2G\s+/);
   });
 
   test('aliases and catch-all: add merges targets, remove drops targets or the alias; outside targets are relayed', async () => {
@@ -125,6 +125,41 @@ describe('hikyaku CLI', () => {
     assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 0);
     assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 1);
     assert.equal((await hikyaku(dir, ['forward', 'set', 'nobody@example.com', 'alice@example.com'])).code, 1);
+  });
+
+  test('tenants: add, domains in them, admins by role, suspend and resume; operators; bad names refused', async () => {
+    const add = await hikyaku(dir, ['tenant', 'add', 'acme', '--name', 'Acme 株式会社']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal((await hikyaku(dir, ['tenant', 'add', 'acme'])).code, 1);
+    const bad = await hikyaku(dir, ['tenant', 'add', 'Not OK']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a tenant name/);
+    assert.match((await hikyaku(dir, ['domain', 'add', 'acme.test', '--tenant', 'acme'])).stdout, /added to tenant acme/);
+    assert.equal((await hikyaku(dir, ['domain', 'add', 'x.test', '--tenant', 'nobody'])).code, 1);
+    const admin = await hikyaku(dir, ['account', 'add', 'boss@acme.test', '--role', 'tenant-admin', '--name', '社長']);
+    assert.match(admin.stdout, /tenant-admin/);
+    assert.equal((await hikyaku(dir, ['account', 'add', 'x@acme.test', '--role', 'king'])).code, 2);
+    assert.equal((await hikyaku(dir, ['account', 'role', 'boss@acme.test', 'domain-admin'])).code, 0);
+    assert.equal((await hikyaku(dir, ['account', 'disable', 'boss@acme.test'])).code, 0);
+    const accounts = JSON.parse((await hikyaku(dir, ['account', 'list', 'acme.test', '--json'])).stdout) as { role: string; state: string; name: string }[];
+    assert.deepEqual(accounts.map((a) => [a.name, a.role, a.state]), [['社長', 'domain-admin', 'disabled']]);
+    assert.equal((await hikyaku(dir, ['tenant', 'suspend', 'acme'])).code, 0);
+    let tenants = JSON.parse((await hikyaku(dir, ['tenant', 'list', '--json'])).stdout) as { name: string; state: string; domains: string[] }[];
+    assert.deepEqual(tenants.find((t) => t.name === 'acme'), { ...tenants.find((t) => t.name === 'acme'), state: 'suspended', domains: ['acme.test'] });
+    assert.ok(tenants.find((t) => t.name === 'default')!.domains.includes('example.com'), 'domains from before tenants are the default tenant\'s');
+    await hikyaku(dir, ['tenant', 'resume', 'acme']);
+    assert.equal((await hikyaku(dir, ['tenant', 'domain', 'example.com', 'acme'])).code, 0);
+    tenants = JSON.parse((await hikyaku(dir, ['tenant', 'list', '--json'])).stdout);
+    assert.deepEqual(tenants.find((t) => t.name === 'acme')!.domains, ['acme.test', 'example.com']);
+    assert.equal(tenants.find((t) => t.name === 'acme')!.state, 'active');
+    await hikyaku(dir, ['tenant', 'domain', 'example.com', 'default']);
+
+    const op = await hikyaku(dir, ['operator', 'add', 'ops-tanaka']);
+    assert.match(op.stdout, /password: \S{20}/);
+    assert.equal((await hikyaku(dir, ['operator', 'add', 'a@b.test'])).code, 2, 'an operator login has no @');
+    assert.equal((await hikyaku(dir, ['operator', 'passwd', 'ops-tanaka', '--password-stdin'], { input: 'short\n' })).code, 1);
+    assert.deepEqual(JSON.parse((await hikyaku(dir, ['operator', 'list', '--json'])).stdout).map((o: { login: string }) => o.login), ['ops-tanaka']);
+    assert.equal((await hikyaku(dir, ['operator', 'remove', 'ops-tanaka'])).code, 0);
   });
 
   test('domain remove refuses while accounts remain, unless --force', async () => {

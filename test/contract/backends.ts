@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { removeDir, tempDir } from '../helpers/service.js';
-import type { DirectoryStore } from '../../src/directory/index.js';
+import type { AuditLog, DirectoryStore } from '../../src/directory/index.js';
+import type { SessionStore } from '../../src/auth/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
-import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool } from '../../src/backends/sqlite/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
 
 /** A backend under contract test: factories for each store interface on a fresh directory. */
 export interface BackendUnderTest {
@@ -11,6 +12,8 @@ export interface BackendUnderTest {
   directory(dir: string): DirectoryStore;
   spool(dir: string): Spool;
   mailStore(dir: string): MailStore;
+  /** Portal sessions, last logins and the audit log, beside the directory of the same `dir`. */
+  portalState(dir: string): SessionStore & AuditLog & { close(): Promise<void> };
 }
 
 const ALL: BackendUnderTest[] = [
@@ -19,6 +22,7 @@ const ALL: BackendUnderTest[] = [
     directory: (dir) => new SqliteDirectoryStore(join(dir, 'directory.db')),
     spool: (dir) => new SqliteSpool(join(dir, 'spool'), true),
     mailStore: (dir) => new SqliteMailStore(join(dir, 'mail'), true),
+    portalState: (dir) => new SqlitePortalState(join(dir, 'directory.db')),
   },
 ];
 

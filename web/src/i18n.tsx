@@ -200,7 +200,7 @@ const ja: Record<Key, string> = {
   object: '対象',
   meTitle: '個人設定',
   myUsage: 'メールボックス',
-  usageOf: '{quota} 中 {used} 使用（{messages} 通）',
+  usageOf: '{used} 使用 ／ 容量 {quota}（{messages} 通）',
   changePassword: 'パスワード変更',
   currentPassword: '現在のパスワード',
   newPassword: '新しいパスワード',

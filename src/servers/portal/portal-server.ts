@@ -32,6 +32,8 @@ export class PortalServer {
       keepAliveTimeout: 5_000,
       routerOptions: { maxParamLength: 400 },
       trustProxy: deps.options.trustProxy.length ? [...deps.options.trustProxy] : false,
+      // Errors the router meets before any route (a URL with bad percent-encoding) are problems too.
+      frameworkErrors: (err, request, reply) => void sendProblem(reply, problemOf(err, deps.log), request.url.split('?')[0]),
       ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     });
     this.routes();
@@ -40,6 +42,22 @@ export class PortalServer {
   private routes(): void {
     const { app, deps } = this;
     void app.register(cookie);
+    // JSON bodies must be UTF-8 (RFC 8259 §8.1): invalid bytes are refused, not replaced.
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body: Buffer, done) => {
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        return done(new ApiProblem(400, 'ERR_BAD_REQUEST', 'The request body is not valid UTF-8.'));
+      }
+      if (text.trim() === '') return done(new ApiProblem(400, 'ERR_BAD_REQUEST', 'The request body is empty; this call needs a JSON object.'));
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(new ApiProblem(400, 'ERR_BAD_REQUEST', 'The request body is not valid JSON.'));
+      }
+    });
     void app.register(swagger, {
       openapi: {
         openapi: '3.1.0',

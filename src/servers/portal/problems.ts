@@ -58,10 +58,8 @@ export function problemOf(err: unknown, log: Logger): ApiProblem {
     return badRequest(`The ${e.validationContext ?? 'request'} is not valid: ${field} ${first?.message ?? 'is wrong'}.`, { field });
   }
   switch (e.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return badRequest('The request body is not valid JSON.');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return badRequest('The request body is empty; this call needs a JSON object.');
+    case 'FST_ERR_BAD_URL':
+      return badRequest('The URL is not valid (broken percent-encoding).');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiProblem(413, 'ERR_BODY_TOO_LARGE', 'The request body is larger than this call accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -1,0 +1,109 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HikyakuError } from '../../src/mail/index.js';
+import { removeDir, tempDir } from '../helpers/service.js';
+import { BACKENDS, withStore } from './backends.js';
+
+const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code === c;
+
+for (const backend of BACKENDS) {
+  describe(`DirectoryStore contract, tenants and roles: ${backend.name}`, () => {
+    test('tenants own domains; the default one takes domains added without one; suspension and moves reach caches', async () => {
+      await withStore(backend.directory, async (s) => {
+        assert.deepEqual((await s.listTenants()).map((t) => t.name), ['default'], 'the default tenant exists from the start');
+        const acme = await s.addTenant('acme', 'Acme 株式会社');
+        assert.deepEqual([acme.name, acme.displayName, acme.suspended], ['acme', 'Acme 株式会社', false]);
+        await assert.rejects(s.addTenant('acme', 'again'), code('ERR_TENANT_EXISTS'));
+        await s.addDomain('old.test');
+        await s.addDomain('acme.test', undefined, 'acme');
+        await assert.rejects(s.addDomain('x.test', undefined, 'nobody'), code('ERR_TENANT_UNKNOWN'));
+        assert.deepEqual((await s.listDomains()).map((d) => [d.name, d.tenant]), [['acme.test', 'acme'], ['old.test', 'default']]);
+        const v = await s.version();
+        await s.setTenantSuspended('acme', true);
+        assert.ok((await s.version()) > v, 'a suspension reaches caches');
+        await s.setDomainTenant('old.test', 'acme');
+        const snap = await s.snapshot();
+        assert.deepEqual(snap.tenants.find((t) => t.name === 'acme')?.suspended, true);
+        assert.deepEqual(snap.domains.map((d) => d.tenant), ['acme', 'acme']);
+        await assert.rejects(s.setDomainTenant('old.test', 'nobody'), code('ERR_TENANT_UNKNOWN'));
+        await assert.rejects(s.setTenantSuspended('nobody', true), code('ERR_TENANT_UNKNOWN'));
+      });
+    });
+
+    test('account profiles: name, department, role, disabled, must-change; a password change clears must-change unless asked', async () => {
+      await withStore(backend.directory, async (s) => {
+        await s.addDomain('p.test');
+        const a = await s.addAccount({ address: 'a@p.test', passwordHash: 'h', quotaBytes: 0, name: '山田 太郎', role: 'domain-admin', mustChangePassword: true });
+        assert.deepEqual([a.name, a.department, a.role, a.disabled, a.mustChangePassword], ['山田 太郎', '', 'domain-admin', false, true]);
+        const b = await s.updateAccount('a@p.test', { department: '営業', disabled: true, quotaBytes: 10 });
+        assert.deepEqual([b.name, b.department, b.disabled, b.quotaBytes], ['山田 太郎', '営業', true, 10], 'fields not named are kept');
+        await s.setPassword('a@p.test', 'h2');
+        assert.equal((await s.listAccounts())[0]!.mustChangePassword, false);
+        await s.setPassword('a@p.test', 'h3', true);
+        const snap = await s.snapshot();
+        assert.deepEqual([snap.accounts[0]!.passwordHash, snap.accounts[0]!.mustChangePassword, snap.accounts[0]!.disabled], ['h3', true, true]);
+        await assert.rejects(s.updateAccount('none@p.test', { name: 'x' }), code('ERR_ACCOUNT_UNKNOWN'));
+      });
+    });
+
+    test('operators: add, password, remove; in the snapshot for logins', async () => {
+      await withStore(backend.directory, async (s) => {
+        await s.addOperator('ops', 'h');
+        await assert.rejects(s.addOperator('ops', 'h'), code('ERR_OPERATOR_EXISTS'));
+        await s.setOperatorPassword('ops', 'h2');
+        assert.deepEqual((await s.snapshot()).operators.map((o) => [o.login, o.passwordHash]), [['ops', 'h2']]);
+        await s.removeOperator('ops');
+        assert.deepEqual(await s.listOperators(), []);
+        await assert.rejects(s.removeOperator('ops'), code('ERR_OPERATOR_UNKNOWN'));
+        await assert.rejects(s.setOperatorPassword('ops', 'h'), code('ERR_OPERATOR_UNKNOWN'));
+      });
+    });
+  });
+
+  describe(`SessionStore and AuditLog contract: ${backend.name}`, () => {
+    test('sessions: found by token only, expire, slide, end per subject; no token is stored', async () => {
+      const dir = tempDir();
+      const state = backend.portalState(dir);
+      const other = backend.portalState(dir);
+      try {
+        const { token, session } = await state.create({ subject: 'a@p.test', kind: 'account', ip: '192.0.2.1', ttlMs: 60_000, csrf: 'c1' });
+        assert.equal(session.subject, 'a@p.test');
+        assert.equal((await other.get(token))?.csrf, 'c1', 'another handle (another portal instance) sees it');
+        assert.equal(await other.get(token + 'x'), undefined);
+        assert.equal(await state.get(token, session.expiresAt + 1), undefined, 'expired');
+        await state.touch(token, session.createdAt + 1000, session.expiresAt + 500_000);
+        assert.ok((await state.get(token, session.expiresAt + 1)) !== undefined, 'slid');
+        const second = await state.create({ subject: 'a@p.test', kind: 'account', ip: '192.0.2.1', ttlMs: 60_000, csrf: 'c2' });
+        assert.equal(await state.removeSubject('a@p.test', second.token), 1);
+        assert.equal(await state.get(token), undefined);
+        assert.ok(await state.get(second.token), 'the kept one stays');
+        await state.remove(second.token);
+        assert.equal(await state.get(second.token), undefined);
+        const old = await state.create({ subject: 'b', kind: 'operator', ip: '::1', ttlMs: 1, csrf: 'c3' });
+        assert.equal(await state.sweep(old.session.expiresAt + 1), 1);
+        const { readFileSync } = await import('node:fs');
+        const files = ['directory.db', 'directory.db-wal'].map((f) => { try { return readFileSync(`${dir}/${f}`); } catch { return Buffer.alloc(0); } });
+        assert.ok(!files.some((b) => b.includes(token)), 'the token is not in the files');
+      } finally {
+        await state.close();
+        await other.close();
+        removeDir(dir);
+      }
+    });
+
+    test('last logins and the audit log: newest first, per tenant, paged', async () => {
+      await withStore(backend.portalState, async (s) => {
+        await s.recordLogin('a@p.test', { at: 1, ip: '192.0.2.1', protocol: 'portal' });
+        await s.recordLogin('a@p.test', { at: 2, ip: '192.0.2.2', protocol: 'portal' });
+        assert.deepEqual([...(await s.lastLogins(['a@p.test', 'none@p.test'])).entries()], [['a@p.test', { at: 2, ip: '192.0.2.2', protocol: 'portal' }]]);
+        for (let i = 0; i < 5; i++) await s.append({ tenant: i % 2 ? 'acme' : 'beta', actor: 'x@p.test', ip: '192.0.2.1', action: 'account.add', target: `u${i}@p.test`, detail: { i } });
+        const acme = await s.list({ tenant: 'acme', limit: 10 });
+        assert.deepEqual(acme.map((e) => e.target), ['u3@p.test', 'u1@p.test']);
+        assert.deepEqual(acme[0]!.detail, { i: 3 });
+        const all = await s.list({ limit: 2 });
+        assert.deepEqual(all.map((e) => e.target), ['u4@p.test', 'u3@p.test']);
+        assert.deepEqual((await s.list({ limit: 2, beforeId: all[1]!.id })).map((e) => e.target), ['u2@p.test', 'u1@p.test']);
+      });
+    });
+  });
+}

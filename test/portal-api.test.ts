@@ -1,0 +1,267 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FaultInjectingMailStore } from '../src/mailstore/index.js';
+import { removeDir, startTestService, tempDir, type TestService } from './helpers/service.js';
+import { PortalClient, seedTenants, type PortalReply } from './helpers/portal.js';
+
+const isProblem = (r: PortalReply) => r.type.startsWith('application/problem+json') && typeof r.body?.detail === 'string' && r.body.status === r.status;
+const noStack = (r: PortalReply) => !/\n\s+at |node_modules|\.ts:\d+|\.js:\d+/.test(r.text);
+const enc = encodeURIComponent;
+
+describe('portal JSON API', () => {
+  let dir: string;
+  let t: TestService;
+  let faulty!: FaultInjectingMailStore;
+  let base: string;
+
+  before(async () => {
+    dir = tempDir();
+    t = await startTestService(dir, { 'portal.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    await seedTenants(t.directoryStore);
+    await t.service.directory.refresh();
+    base = `http://127.0.0.1:${t.portalPort}`;
+  });
+  after(async () => {
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('login: by address, as user%domain, wrong password 401, disabled 403, suspended tenant 403; all problems in words', async () => {
+    const c = new PortalClient(base);
+    const ok = await c.login('user1%A.test');
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.address, 'user1@a.test');
+    assert.equal(ok.body.tenant, 'acme');
+    assert.match(c.cookie, /^hikyaku_session=/);
+    assert.equal((await c.call('GET', '/api/v1/session')).body.address, 'user1@a.test');
+    const wrong = await new PortalClient(base).login('user1@a.test', 'nope');
+    assert.equal(wrong.status, 401);
+    assert.ok(isProblem(wrong) && wrong.body.code === 'ERR_AUTH_FAILED', wrong.text);
+
+    await t.directoryStore.updateAccount('user2@a.test', { disabled: true });
+    await t.service.directory.refresh();
+    const disabled = await new PortalClient(base).login('user2@a.test');
+    assert.equal(disabled.status, 403);
+    assert.equal(disabled.body.code, 'ERR_ACCOUNT_DISABLED');
+    await t.directoryStore.updateAccount('user2@a.test', { disabled: false });
+
+    const beta = new PortalClient(base);
+    assert.equal((await beta.login('bob@b.test')).status, 200);
+    await t.directoryStore.setTenantSuspended('beta', true);
+    await t.service.directory.refresh();
+    assert.equal((await new PortalClient(base).login('bob@b.test')).status, 403, 'a suspended tenant\'s users cannot log in');
+    assert.equal((await beta.call('GET', '/api/v1/me')).status, 401, 'and their open sessions end');
+    await t.directoryStore.setTenantSuspended('beta', false);
+    await t.service.directory.refresh();
+
+    const out = await c.call('DELETE', '/api/v1/session');
+    assert.equal(out.status, 204);
+    assert.equal((await c.call('GET', '/api/v1/session')).status, 401, 'logged out');
+  });
+
+  test('CSRF: a change without the session\'s token, or with another\'s, is refused; a form post cannot log in', async () => {
+    const c = new PortalClient(base);
+    await c.login('admin@a.test');
+    const none = await c.call('POST', '/api/v1/accounts', { address: 'csrf1@a.test' }, { 'x-csrf-token': '' });
+    assert.equal(none.status, 403);
+    assert.equal(none.body.code, 'ERR_CSRF');
+    const other = new PortalClient(base);
+    await other.login('user1@a.test');
+    assert.equal((await c.call('POST', '/api/v1/accounts', { address: 'csrf2@a.test' }, { 'x-csrf-token': other.csrf })).status, 403);
+    assert.equal((await t.directoryStore.listAccounts('a.test')).filter((a) => a.address.startsWith('csrf')).length, 0, 'nothing was created');
+    const form = await new PortalClient(base).call('POST', '/api/v1/session', 'username=admin%40a.test&password=test-password', { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(form.status, 415);
+    assert.ok(isProblem(form));
+  });
+
+  test('tenant isolation: every route, as tenant A\'s administrator against tenant B\'s objects, answers 404 or 403 and changes nothing', async () => {
+    const a = new PortalClient(base);
+    await a.login('admin@a.test');
+    const bob = enc('bob@b.test');
+    const walk: [string, string, unknown?][] = [
+      ['GET', '/api/v1/accounts?domain=b.test'],
+      ['POST', '/api/v1/accounts', { address: 'intruder@b.test', password: 'a-long-password-1' }],
+      ['GET', `/api/v1/accounts/${bob}`],
+      ['PATCH', `/api/v1/accounts/${bob}`, { name: 'owned', quotaBytes: 1 }],
+      ['DELETE', `/api/v1/accounts/${bob}`],
+      ['POST', `/api/v1/accounts/${bob}/password`, { password: 'a-long-password-1', mustChangePassword: false }],
+      ['POST', `/api/v1/accounts/${bob}/empty`],
+      ['GET', `/api/v1/accounts/${bob}/forward`],
+      ['PUT', `/api/v1/accounts/${bob}/forward`, { targets: ['thief@elsewhere.test'], keepCopy: false }],
+      ['DELETE', `/api/v1/accounts/${bob}/forward`],
+      ['GET', '/api/v1/aliases?domain=b.test'],
+      ['PUT', `/api/v1/aliases/${enc('sales@b.test')}`, { targets: ['thief@elsewhere.test'] }],
+      ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
+      ['DELETE', `/api/v1/aliases/${enc('sales@b.test')}`],
+    ];
+    for (const [method, path, body] of walk) {
+      const r = await a.call(method, path, body);
+      assert.ok(r.status === 404 || r.status === 403, `${method} ${path}: ${r.status} ${r.text}`);
+      assert.ok(isProblem(r), `${method} ${path} answers a problem`);
+      assert.doesNotMatch(r.text, /Bob|thief/, 'nothing of B\'s object is shown');
+    }
+    // Lists show only A's things.
+    const accounts = await a.call('GET', '/api/v1/accounts');
+    assert.deepEqual(accounts.body.items.map((x: { domain: string }) => x.domain).filter((d: string) => d !== 'a.test'), []);
+    assert.deepEqual((await a.call('GET', '/api/v1/aliases')).body.items, []);
+    assert.deepEqual((await a.call('GET', '/api/v1/domains')).body.items.map((d: { name: string }) => d.name), ['a.test']);
+    assert.ok((await a.call('GET', '/api/v1/audit')).body.items.every((e: { tenant: string }) => e.tenant === 'acme'));
+
+    // Every route the API has is in the walk or acts on the caller's own things only.
+    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
+    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
+    const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const m of Object.keys(methods)) {
+        const route = `${m.toUpperCase()} ${path}`;
+        assert.ok(own.has(route) || walked.has(route), `${route} is neither walked nor own-only`);
+      }
+    }
+
+    // B's objects are as they were.
+    const snapshot = await t.directoryStore.snapshot();
+    assert.equal(snapshot.accounts.find((x) => x.address === 'bob@b.test')?.name, 'Bob');
+    assert.deepEqual(snapshot.forwards.find((f) => f.account === 'bob@b.test')?.targets, ['admin@b.test']);
+    assert.deepEqual(snapshot.aliases.find((x) => x.address === 'sales@b.test')?.targets, ['bob@b.test']);
+    assert.ok(!snapshot.accounts.some((x) => x.address === 'intruder@b.test'));
+    assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
+  });
+
+  test('a user, against another user\'s objects and the administrators\' routes: 404 or 403; their own menu works', async () => {
+    const u = new PortalClient(base);
+    await u.login('user1@a.test');
+    const other = enc('user2@a.test');
+    for (const [method, path, body] of [
+      ['GET', `/api/v1/accounts/${other}`],
+      ['PATCH', `/api/v1/accounts/${other}`, { name: 'x' }],
+      ['POST', `/api/v1/accounts/${other}/password`, {}],
+      ['PUT', `/api/v1/accounts/${other}/forward`, { targets: ['user1@a.test'] }],
+      ['POST', '/api/v1/accounts', { address: 'new@a.test' }],
+      ['PUT', `/api/v1/aliases/${enc('all@a.test')}`, { targets: ['user1@a.test'] }],
+      ['GET', '/api/v1/audit'],
+    ] as [string, string, unknown?][]) {
+      const r = await u.call(method, path, body);
+      assert.ok(r.status === 404 || r.status === 403, `${method} ${path}: ${r.status}`);
+    }
+    assert.deepEqual((await u.call('GET', '/api/v1/accounts')).body.items, [], 'a user manages no accounts');
+    const fwd = await u.call('PUT', '/api/v1/me/forward', { targets: ['User2@A.test'], keepCopy: true });
+    assert.equal(fwd.status, 200, fwd.text);
+    assert.deepEqual(fwd.body, { targets: ['user2@a.test'], keepCopy: true });
+    await t.service.directory.refresh();
+    assert.deepEqual(t.service.directory.expand('user1@a.test').accounts.map((a) => a.address).sort(), ['user1@a.test', 'user2@a.test'], 'delivery follows the new forward');
+    assert.equal((await u.call('DELETE', '/api/v1/me/forward')).status, 204);
+  });
+
+  test('an administrator adds an account, resets its password (must change at next login) and sets its forward without the user\'s password', async () => {
+    const a = new PortalClient(base);
+    await a.login('admin@a.test');
+    const weak = await a.call('POST', '/api/v1/accounts', { address: 'hanako@a.test', password: 'hanako-2026!' });
+    assert.equal(weak.status, 400);
+    assert.match(weak.body.detail, /user name/);
+    const added = await a.call('POST', '/api/v1/accounts', { address: 'Hanako@a.test', name: '佐藤 花子', department: '総務', quotaBytes: 1_048_576 });
+    assert.equal(added.status, 201, added.text);
+    assert.equal(added.body.account.address, 'hanako@a.test');
+    assert.equal(added.body.account.mustChangePassword, true);
+    assert.equal(typeof added.body.password, 'string');
+    assert.equal((await a.call('POST', '/api/v1/accounts', { address: 'hanako@a.test' })).body.code, 'ERR_ADDRESS_TAKEN');
+
+    const h = new PortalClient(base);
+    assert.equal((await h.login('hanako@a.test', added.body.password)).body.mustChangePassword, true);
+    assert.equal((await h.call('GET', '/api/v1/me')).body.code, 'ERR_PASSWORD_CHANGE_REQUIRED', 'nothing else before the new password');
+    assert.equal((await h.call('PUT', '/api/v1/me/password', { current: added.body.password, password: 'sakura-blossom-77' })).status, 204);
+    assert.equal((await h.call('GET', '/api/v1/me')).body.name, '佐藤 花子');
+
+    const fwd = await a.call('PUT', `/api/v1/accounts/${enc('hanako@a.test')}/forward`, { targets: ['user1@a.test'], keepCopy: false });
+    assert.deepEqual(fwd.body, { targets: ['user1@a.test'], keepCopy: false });
+    const reset = await a.call('POST', `/api/v1/accounts/${enc('hanako@a.test')}/password`, { password: 'another-secret-88' });
+    assert.equal(reset.body.mustChangePassword, true);
+    assert.equal((await h.call('GET', '/api/v1/session')).status, 401, 'a reset ends the user\'s sessions');
+    assert.equal((await new PortalClient(base).login('hanako@a.test', 'another-secret-88')).status, 200);
+    const self = await a.call('PATCH', `/api/v1/accounts/${enc('admin@a.test')}`, { disabled: true });
+    assert.equal(self.status, 409, 'an administrator cannot lock themselves out');
+    const audit = (await a.call('GET', '/api/v1/audit')).body.items.map((e: { action: string; target: string }) => `${e.action} ${e.target}`);
+    for (const entry of ['account.add hanako@a.test', 'forward.set hanako@a.test', 'account.password-reset hanako@a.test']) assert.ok(audit.includes(entry), entry);
+  });
+
+  test('hostile input gets a 4xx problem, never a 500 or a stack trace', async () => {
+    const a = new PortalClient(base);
+    await a.login('admin@a.test');
+    const cases: [string, string, string | Buffer | object, Record<string, string>?][] = [
+      ['POST', '/api/v1/accounts', '{"address":', { 'content-type': 'application/json' }],
+      ['POST', '/api/v1/accounts', '', { 'content-type': 'application/json' }],
+      ['POST', '/api/v1/accounts', '[1,2,3]', { 'content-type': 'application/json' }],
+      ['POST', '/api/v1/accounts', { address: 'x@a.test', name: 'n'.repeat(5000) }],
+      ['POST', '/api/v1/accounts', { address: 'x@a.test', quotaBytes: -1 }],
+      ['POST', '/api/v1/accounts', { address: 'x@a.test', role: 'god' }],
+      ['POST', '/api/v1/accounts', { address: 'x@a.test', extra: true }],
+      ['POST', '/api/v1/accounts', { address: 'no-at-sign' }],
+      ['POST', '/api/v1/accounts', { address: 'nul\u0000@a.test' }],
+      ['POST', '/api/v1/accounts', Buffer.from([0x7b, 0x22, 0x61, 0x64, 0x64, 0x72, 0x65, 0x73, 0x73, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x40, 0x61, 0x2e, 0x74, 0x65, 0x73, 0x74, 0x22, 0x7d]), { 'content-type': 'application/json' }],
+      ['POST', '/api/v1/accounts', `{"address":"${'a'.repeat(2 * 1024 * 1024)}"}`, { 'content-type': 'application/json' }],
+      ['POST', '/api/v1/accounts', 'address=x', { 'content-type': 'text/plain' }],
+      ['GET', `/api/v1/accounts/${'%ZZ'}`, ''],
+      ['GET', `/api/v1/accounts/${enc('a'.repeat(600) + '@a.test')}`, ''],
+      ['GET', '/api/v1/accounts?page=0', ''],
+      ['GET', '/api/v1/accounts?pageSize=100000', ''],
+      ['GET', '/api/v1/accounts?sort=password', ''],
+      ['PUT', `/api/v1/aliases/${enc('@@a.test')}`, { targets: ['x@a.test'] }],
+      ['PUT', `/api/v1/aliases/${enc('x@a.test')}`, { targets: [] }],
+      ['PUT', `/api/v1/aliases/${enc('x@a.test')}`, { targets: Array.from({ length: 1000 }, (_, i) => `t${i}@a.test`) }],
+      ['GET', '/api/v1/no-such-route', ''],
+      ['DELETE', '/api/v1/accounts', ''],
+    ];
+    for (const [method, path, body, headers] of cases) {
+      const r = await a.call(method, path, method === 'GET' ? undefined : body, headers);
+      const label = `${method} ${path.slice(0, 60)} ${typeof body === 'string' ? body.slice(0, 30) : ''}`;
+      assert.ok(r.status >= 400 && r.status < 500, `${label}: ${r.status} ${r.text.slice(0, 200)}`);
+      assert.ok(isProblem(r), `${label}: a problem+json with a sentence`);
+      assert.ok(noStack(r), `${label}: no stack trace`);
+    }
+    const xss = await a.call('POST', '/api/v1/accounts', { address: 'xss@a.test', name: '<img src=x onerror=alert(1)>' });
+    assert.equal(xss.status, 201);
+    assert.equal(xss.body.account.name, '<img src=x onerror=alert(1)>', 'stored and returned as the text it is');
+  });
+
+  test('the mailbox store hangs: login and directory pages still answer, mailbox figures say unavailable', async () => {
+    faulty.setFault({ kind: 'hang' }, 'reads');
+    try {
+      const a = new PortalClient(base);
+      assert.equal((await a.login('admin@a.test')).status, 200);
+      const list = await a.call('GET', '/api/v1/accounts');
+      assert.equal(list.status, 200);
+      assert.equal(list.body.usageUnavailable, true);
+      assert.ok(list.body.items.every((x: { usage: unknown }) => x.usage === null));
+      assert.equal((await a.call('GET', '/api/v1/aliases')).status, 200);
+      const empty = await a.call('POST', `/api/v1/accounts/${enc('user1@a.test')}/empty`);
+      assert.equal(empty.status, 503);
+      assert.match(empty.body.detail, /temporarily unavailable/);
+    } finally {
+      faulty.setFault({ kind: 'none' }, 'reads');
+    }
+  });
+});
+
+describe('two portal instances on the same data', () => {
+  test('a session made on one works on the other, and with the first stopped the second serves on', async () => {
+    const dir = tempDir();
+    const first = await startTestService(dir);
+    await seedTenants(first.directoryStore);
+    await first.service.directory.refresh();
+    const second = await startTestService(dir, { roles: ['portal'] });
+    try {
+      const c = new PortalClient(`http://127.0.0.1:${first.portalPort}`);
+      assert.equal((await c.login('admin@a.test')).status, 200);
+      const onSecond = new PortalClient(`http://127.0.0.1:${second.portalPort}`);
+      onSecond.cookie = c.cookie;
+      onSecond.csrf = c.csrf;
+      assert.equal((await onSecond.call('GET', '/api/v1/session')).body.address, 'admin@a.test');
+      await first.stop();
+      const added = await onSecond.call('POST', '/api/v1/accounts', { address: 'standby@a.test', password: 'second-instance-1' });
+      assert.equal(added.status, 201, added.text);
+      assert.equal((await new PortalClient(`http://127.0.0.1:${second.portalPort}`).login('standby@a.test', 'second-instance-1')).status, 200);
+    } finally {
+      await second.stop();
+      removeDir(dir);
+    }
+  });
+});

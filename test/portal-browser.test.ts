@@ -1,0 +1,145 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
+import { python, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { seedTenants } from './helpers/portal.js';
+import { launchBrowser, screenshot, watchErrors } from './helpers/browser.js';
+
+interface PopResult {
+  login: string;
+  results: (string | number[])[];
+}
+
+describe('the member site in a browser', () => {
+  let dir: string;
+  let t: TestService;
+  let browser: Browser;
+  let base: string;
+  const send = (to: string, subject: string) =>
+    python<{ code: number }>(SMTPLIB_SEND, [t.port, 0, 'sender@client.test', to, `From: sender@client.test\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nHello from smtplib.\r\n`]);
+  /** POP3 with poplib until a message with `subject` is there (bounded); the login reply and that message. */
+  const fetchBySubject = async (user: string, password: string, subject: string) => {
+    let found: string | undefined;
+    let login = '';
+    await waitFor(async () => {
+      const stat = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', user, password, JSON.stringify([['stat']])]);
+      login = stat.login;
+      const count = (stat.results[0] as number[] | undefined)?.[0] ?? 0;
+      if (count === 0) return false;
+      const all = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', user, password, JSON.stringify(Array.from({ length: count }, (_, i) => ['retr', i + 1]))]);
+      found = (all.results as string[]).find((m) => m.includes(`Subject: ${subject}`));
+      return found !== undefined;
+    }, 15_000, 200);
+    return { login, message: found };
+  };
+
+  const logIn = async (page: Page, username: string, password: string) => {
+    await page.goto(base);
+    await page.getByLabel(/^(Mail address|メールアドレス)$/).fill(username);
+    await page.getByLabel(/^(Password|パスワード)$/).fill(password);
+    await page.getByRole('button', { name: /^(Log in|ログイン)$/ }).click();
+  };
+
+  before(async () => {
+    dir = tempDir();
+    t = await startTestService(dir);
+    await seedTenants(t.directoryStore);
+    await t.service.directory.refresh();
+    base = `http://127.0.0.1:${t.portalPort}`;
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('an administrator adds an account through the form; mail sent to it with smtplib is read with poplib using the password set in the page', async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await page.goto(base);
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await screenshot(page, 'login');
+    await logIn(page, 'admin@a.test', 'test-password');
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByText('Add account').click();
+    const form = page.getByRole('form', { name: 'Add account' });
+    await form.getByLabel('User name (before @)').fill('kenji');
+    await form.getByLabel('Name', { exact: true }).fill('<img src=x onerror="window.__xss=1">Kenji');
+    await form.getByLabel('Department', { exact: true }).fill('Sales');
+    await form.getByLabel(/^Password/).fill('river-stone-4821');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('status').filter({ hasText: 'Account kenji@a.test added.' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'kenji@a.test' });
+    await row.waitFor();
+    // Shown as the text it is: no element made of it, no script run.
+    assert.equal(await row.getByRole('cell').nth(1).textContent(), '<img src=x onerror="window.__xss=1">Kenji');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.locator('table img').count(), 0);
+    await screenshot(page, 'accounts');
+
+    assert.equal((await send('kenji@a.test', 'Welcome Kenji')).code, 250);
+    const got = await fetchBySubject('kenji@a.test', 'river-stone-4821', 'Welcome Kenji');
+    assert.match(got.login, /^\+OK/);
+    assert.match(got.message ?? '', /Hello from smtplib\./);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('an administrator sets a user\'s forward in the account panel; mail to the user then reaches the target', async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await logIn(page, 'admin@a.test', 'test-password');
+    await page.getByRole('button', { name: 'Edit: user2@a.test' }).click();
+    const dialog = page.getByRole('dialog', { name: 'user2@a.test' });
+    const forward = dialog.getByRole('form', { name: 'Forwarding' });
+    await forward.getByLabel('Forwarding on').check();
+    await forward.getByLabel('Forward to (one address per line)').fill('user1@a.test');
+    await forward.getByLabel('Keep a copy in this mailbox').uncheck();
+    await forward.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await screenshot(page, 'account-panel');
+    await t.service.directory.refresh();
+    assert.equal((await send('user2@a.test', 'Forward me')).code, 250);
+    const got = await fetchBySubject('user1@a.test', 'test-password', 'Forward me');
+    assert.match(got.message ?? '', /Hello from smtplib\./);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a user logs in as user%domain, must choose a new password, then sees their own menu; the page is in Japanese for a Japanese browser and switches to English', async () => {
+    // The administrator resets kenji's password; the page shows the generated one once.
+    const admin = await browser.newPage({ locale: 'en-US' });
+    await logIn(admin, 'admin@a.test', 'test-password');
+    await admin.getByRole('button', { name: 'Edit: kenji@a.test' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'kenji@a.test' });
+    await dialog.getByRole('form', { name: 'Reset password' }).getByRole('button', { name: 'Reset password' }).click();
+    const shown = await dialog.getByRole('status').filter({ hasText: 'Password, shown once:' }).textContent();
+    const generated = /shown once: (\S+)\./.exec(shown ?? '')?.[1];
+    assert.ok(generated, `generated password shown: ${shown}`);
+    await admin.close();
+
+    const page = await browser.newPage({ locale: 'ja-JP' });
+    const errors = watchErrors(page);
+    await logIn(page, 'kenji%a.test', generated);
+    await page.getByRole('heading', { name: '新しいパスワードの設定' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'ja');
+    const form = page.getByRole('form', { name: 'パスワード変更' });
+    await form.getByLabel('現在のパスワード').fill(generated);
+    await form.getByLabel('新しいパスワード', { exact: true }).fill('mountain-lake-9034');
+    await form.getByLabel('新しいパスワード（確認）').fill('mountain-lake-9034');
+    await form.getByRole('button', { name: 'パスワード変更' }).click();
+    await page.getByRole('heading', { name: '個人設定' }).waitFor();
+    await page.getByText('kenji@a.test', { exact: true }).waitFor();
+    await screenshot(page, 'user-menu');
+    await page.getByRole('button', { name: /English/ }).click();
+    await page.getByRole('heading', { name: 'My settings' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    assert.deepEqual(errors, []);
+    await page.close();
+    // The new password is the one POP3 takes now.
+    const pop = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', 'kenji%a.test', 'mountain-lake-9034', '[["stat"]]']);
+    assert.match(pop.login, /^\+OK/, 'POP3 takes user%domain and the new password');
+  });
+});
