@@ -41,6 +41,7 @@ export async function startPortal(
       idleMinutes: config['portal.sessionIdleMinutes'],
       maxHours: config['portal.sessionMaxHours'],
       minPasswordLength: config['auth.minPasswordLength'],
+      autoReplyIntervalDays: config['delivery.autoReplyIntervalDays'],
       storeTimeoutMs: config['portal.storeTimeoutMs'],
       secureCookies: config['portal.secureCookies'],
       trustProxy: config['portal.trustProxy'].split(',').map((s) => s.trim()).filter(Boolean),

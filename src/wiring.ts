@@ -140,6 +140,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
       maxAgeMs: config['delivery.maxQueueSeconds'] * 1000,
       delayWarningMs: config['delivery.delayWarningSeconds'] * 1000,
       quotaGraceMs: config['delivery.quotaGraceSeconds'] * 1000,
+      autoReplyIntervalMs: config['delivery.autoReplyIntervalDays'] * 86_400_000,
     },
     log,
     metrics,

@@ -89,6 +89,8 @@ describe('portal JSON API', () => {
       ['GET', `/api/v1/accounts/${bob}/forward`],
       ['PUT', `/api/v1/accounts/${bob}/forward`, { targets: ['thief@elsewhere.test'], keepCopy: false }],
       ['DELETE', `/api/v1/accounts/${bob}/forward`],
+      ['GET', `/api/v1/accounts/${bob}/autoreply`],
+      ['PUT', `/api/v1/accounts/${bob}/autoreply`, { enabled: true, subject: 'owned', body: 'thief' }],
       ['GET', '/api/v1/aliases?domain=b.test'],
       ['PUT', `/api/v1/aliases/${enc('sales@b.test')}`, { targets: ['thief@elsewhere.test'] }],
       ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
@@ -108,7 +110,7 @@ describe('portal JSON API', () => {
     assert.ok((await a.call('GET', '/api/v1/audit')).body.items.every((e: { tenant: string }) => e.tenant === 'acme'));
 
     // Every route the API has is in the walk or acts on the caller's own things only.
-    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
+    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
     const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
@@ -124,6 +126,7 @@ describe('portal JSON API', () => {
     assert.deepEqual(snapshot.forwards.find((f) => f.account === 'bob@b.test')?.targets, ['admin@b.test']);
     assert.deepEqual(snapshot.aliases.find((x) => x.address === 'sales@b.test')?.targets, ['bob@b.test']);
     assert.ok(!snapshot.accounts.some((x) => x.address === 'intruder@b.test'));
+    assert.deepEqual(snapshot.autoReplies, [], 'no automatic reply was set on B\'s account');
     assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
   });
 
@@ -146,7 +149,7 @@ describe('portal JSON API', () => {
     assert.deepEqual((await u.call('GET', '/api/v1/accounts')).body.items, [], 'a user manages no accounts');
     const fwd = await u.call('PUT', '/api/v1/me/forward', { targets: ['User2@A.test'], keepCopy: true });
     assert.equal(fwd.status, 200, fwd.text);
-    assert.deepEqual(fwd.body, { targets: ['user2@a.test'], keepCopy: true });
+    assert.deepEqual(fwd.body, { targets: ['user2@a.test'], keepCopy: true, enabled: true });
     await t.service.directory.refresh();
     assert.deepEqual(t.service.directory.expand('user1@a.test').accounts.map((a) => a.address).sort(), ['user1@a.test', 'user2@a.test'], 'delivery follows the new forward');
     assert.equal((await u.call('DELETE', '/api/v1/me/forward')).status, 204);
@@ -172,7 +175,7 @@ describe('portal JSON API', () => {
     assert.equal((await h.call('GET', '/api/v1/me')).body.name, '佐藤 花子');
 
     const fwd = await a.call('PUT', `/api/v1/accounts/${enc('hanako@a.test')}/forward`, { targets: ['user1@a.test'], keepCopy: false });
-    assert.deepEqual(fwd.body, { targets: ['user1@a.test'], keepCopy: false });
+    assert.deepEqual(fwd.body, { targets: ['user1@a.test'], keepCopy: false, enabled: true });
     const reset = await a.call('POST', `/api/v1/accounts/${enc('hanako@a.test')}/password`, { password: 'another-secret-88' });
     assert.equal(reset.body.mustChangePassword, true);
     assert.equal((await h.call('GET', '/api/v1/session')).status, 401, 'a reset ends the user\'s sessions');

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
-import { python, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { python, queueDrained, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
 import { seedTenants } from './helpers/portal.js';
 import { launchBrowser, screenshot, watchErrors } from './helpers/browser.js';
 
@@ -16,8 +16,8 @@ describe('the member site in a browser', () => {
   let t: TestService;
   let browser: Browser;
   let base: string;
-  const send = (to: string, subject: string) =>
-    python<{ code: number }>(SMTPLIB_SEND, [t.port, 0, 'sender@client.test', to, `From: sender@client.test\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nHello from smtplib.\r\n`]);
+  const send = (to: string, subject: string, from = 'sender@client.test') =>
+    python<{ code: number }>(SMTPLIB_SEND, [t.port, 0, from, to, `From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nHello from smtplib.\r\n`]);
   /** POP3 with poplib until a message with `subject` is there (bounded); the login reply and that message. */
   const fetchBySubject = async (user: string, password: string, subject: string) => {
     let found: string | undefined;
@@ -141,5 +141,32 @@ describe('the member site in a browser', () => {
     // The new password is the one POP3 takes now.
     const pop = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', 'kenji%a.test', 'mountain-lake-9034', '[["stat"]]']);
     assert.match(pop.login, /^\+OK/, 'POP3 takes user%domain and the new password');
+  });
+
+  test('a user sets an automatic reply in their menu; a sender gets exactly one reply for two messages', async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await logIn(page, 'user1@a.test', 'test-password');
+    await page.getByRole('heading', { name: 'My settings' }).waitFor();
+    const form = page.getByRole('form', { name: 'Automatic reply' });
+    await form.getByLabel('Send an automatic reply').check();
+    await form.getByLabel(/^Subject/).fill('Out of office');
+    await form.getByLabel('Text').fill('I am away until Monday. <b>Urgent</b>: call the office.');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await screenshot(page, 'auto-reply');
+    await t.service.directory.refresh();
+    // The sender is hosted here too (another tenant), so the reply is read with poplib.
+    for (const subject of ['Question 1', 'Question 2']) assert.equal((await send('user1@a.test', subject, 'admin@b.test')).code, 250);
+    assert.ok(await queueDrained(dir, 15_000));
+    const stat = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', 'admin@b.test', 'test-password', '[["stat"]]']);
+    const n = (stat.results[0] as number[])[0]!;
+    const all = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', 'admin@b.test', 'test-password', JSON.stringify(Array.from({ length: n }, (_, i) => ['retr', i + 1]))]);
+    const replies = (all.results as string[]).filter((m) => /^Auto-Submitted: auto-replied$/m.test(m));
+    assert.equal(replies.length, 1, 'exactly one reply for two messages');
+    assert.match(replies[0]!, /^Subject: Out of office$/m);
+    assert.match(replies[0]!, /I am away until Monday\. <b>Urgent<\/b>: call the office\./);
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });

@@ -46,10 +46,18 @@ export async function dsnNotice(
     originalHeaders: await originalHeaders(spool, entry.messageId),
     date: new Date(),
   });
-  const remote = !directory.isHostedDomain(domainOf(entry.mailFrom.toLowerCase()));
+  return { envelope: noticeEnvelope(directory, entry.mailFrom, entry.smtputf8), body };
+}
+
+/**
+ * The envelope of a notice (DSN, automatic reply) to `to`, from the null sender: delivered
+ * here when `to` is in a hosted domain, relayed otherwise.
+ */
+export function noticeEnvelope(directory: RecipientDirectory, to: string, smtputf8: boolean): Notice['envelope'] {
+  const remote = !directory.isHostedDomain(domainOf(to.toLowerCase()));
   // Local entries are looked up by their normalized key; a remote address keeps its case.
-  const to = remote ? entry.mailFrom : normalizedOr(entry.mailFrom);
-  return { envelope: { mailFrom: '', recipients: [to], smtputf8: entry.smtputf8, remote: remote ? [to] : [] }, body };
+  const rcpt = remote ? to : normalizedOr(to);
+  return { mailFrom: '', recipients: [rcpt], smtputf8, remote: remote ? [rcpt] : [] };
 }
 
 function normalizedOr(address: string): string {

@@ -7,6 +7,7 @@ import { crashPoint, type Logger, type Metrics } from '../observability/index.js
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
+import { autoReplyNotices } from './auto-reply.js';
 import type { RemoteDelivery } from './remote.js';
 
 export interface DeliveryOptions {
@@ -29,6 +30,8 @@ export interface DeliveryOptions {
   readonly delayWarningMs: number;
   /** A mailbox over quota for this long (counted from arrival) bounces the message with 5.2.2. */
   readonly quotaGraceMs: number;
+  /** One automatic reply per sender per account within this long. */
+  readonly autoReplyIntervalMs: number;
 }
 
 // Quota problems are the user's to fix, not the store's: retry far less often.
@@ -210,7 +213,8 @@ export class DeliveryService {
     // Forwards to other domains become remote entries of the same message, in the commit that completes this one.
     const mailFrom = this.forwardSender(entry);
     const spawn: Spawn[] = remote.map((rcpt) => ({ rcpt, mailFrom, route: 'remote' }));
-    if (!(await this.spool.complete(entry, spawn))) {
+    const replies = await autoReplyNotices(this.spool, this.directory, entry, accounts, { hostname: this.options.hostname, intervalMs: this.options.autoReplyIntervalMs }, log);
+    if (!(await this.spool.complete(entry, spawn, replies))) {
       log.warn('lease lost before completion; the entry will be retried and the append is idempotent');
     }
     this.metrics.deliveries.inc({ outcome: 'delivered' });

@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
-import type { AccountRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
+import type { AccountRecord, AutoReplyRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
@@ -21,6 +21,8 @@ export interface RecipientDirectory {
   maySendAs(account: string, address: string): boolean;
   /** The key that signs the domain's outgoing mail, if it has one. */
   dkimKey(domain: string): DkimKeyRecord | undefined;
+  /** The account's automatic reply, if it has one (enabled or not). */
+  autoReply(account: string): AutoReplyRecord | undefined;
   /** Reloads from the store now if it changed; resolves when done (or when it failed). */
   refresh(): Promise<void>;
 }
@@ -41,6 +43,7 @@ interface CacheIndex extends DirectoryIndex {
   readonly domainRecords: ReadonlyMap<string, DomainRecord>;
   readonly tenants: ReadonlyMap<string, TenantRecord>;
   readonly operators: ReadonlyMap<string, OperatorRecord>;
+  readonly autoReplies: ReadonlyMap<string, AutoReplyRecord>;
   /** The oldest hosted domain: the server's own postmaster is postmaster@ it. */
   readonly firstDomain: string | undefined;
 }
@@ -67,7 +70,9 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
     domains: new Set(snapshot.domains.map((d) => d.name)),
     accounts: new Map(snapshot.accounts.map((a) => [a.address, a])),
     aliases: new Map(snapshot.aliases.map((a) => [a.address, a])),
-    forwards: new Map(snapshot.forwards.map((f) => [f.account, f])),
+    // A forward that is off delivers like none (its targets wait in the store).
+    forwards: new Map(snapshot.forwards.filter((f) => f.enabled).map((f) => [f.account, f])),
+    autoReplies: new Map(snapshot.autoReplies.map((r) => [r.account, r])),
   };
 }
 
@@ -80,7 +85,7 @@ const MAX_RETRY_MS = 5000;
  * recipient checks at RCPT never wait on storage.
  */
 export class DirectoryCache implements RecipientDirectory, LoginDirectory {
-  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [] }, '');
+  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [], autoReplies: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -176,6 +181,10 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
 
   account(address: string): AccountRecord | undefined {
     return this.index.accounts.get(address);
+  }
+
+  autoReply(account: string): AutoReplyRecord | undefined {
+    return this.index.autoReplies.get(account);
   }
 
   operator(login: string): OperatorRecord | undefined {

@@ -76,7 +76,24 @@ export interface ForwardRecord {
   readonly account: string;
   readonly targets: readonly string[];
   readonly keepCopy: boolean;
+  /** Off keeps the targets for later; mail then stays in the mailbox only. */
+  readonly enabled: boolean;
 }
+
+/**
+ * An account's automatic reply ("vacation", RFC 3834): sent at most once per sender per
+ * interval, only while enabled and between `startsAt` and `endsAt` (ms; null: open-ended).
+ */
+export interface AutoReplyRecord {
+  readonly account: string;
+  readonly enabled: boolean;
+  readonly subject: string;
+  readonly body: string;
+  readonly startsAt: number | null;
+  readonly endsAt: number | null;
+}
+
+export type AutoReplyInput = Omit<AutoReplyRecord, 'account'>;
 
 /** A DKIM signing key of a domain (RFC 6376); the newest one signs, older ones stay published. */
 export interface DkimKeyRecord {
@@ -106,6 +123,7 @@ export interface DirectorySnapshot {
   readonly accounts: readonly AccountRecord[];
   readonly aliases: readonly AliasRecord[];
   readonly forwards: readonly ForwardRecord[];
+  readonly autoReplies: readonly AutoReplyRecord[];
 }
 
 /**
@@ -147,7 +165,8 @@ export interface DirectoryStore {
   removeAlias(address: string): Promise<void>;
   listAliases(domain?: string): Promise<AliasRecord[]>;
 
-  setForward(account: string, targets: readonly string[], keepCopy: boolean): Promise<ForwardRecord>;
+  /** Creates or replaces the forward; `enabled` (default true) false keeps it without forwarding. */
+  setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled?: boolean): Promise<ForwardRecord>;
   removeForward(account: string): Promise<void>;
   listForwards(domain?: string): Promise<ForwardRecord[]>;
 
@@ -155,6 +174,11 @@ export interface DirectoryStore {
   addDkimKey(domain: string, key: NewDkimKey): Promise<DkimKeyRecord>;
   /** Every key of the domain, newest first. */
   listDkimKeys(domain: string): Promise<DkimKeyRecord[]>;
+
+  /** Creates or replaces the account's automatic reply; it goes with the account. */
+  setAutoReply(account: string, reply: AutoReplyInput): Promise<AutoReplyRecord>;
+  removeAutoReply(account: string): Promise<void>;
+  listAutoReplies(domain?: string): Promise<AutoReplyRecord[]>;
 
   /** ERR_OPERATOR_EXISTS if the login is taken. */
   addOperator(login: string, passwordHash: string): Promise<OperatorRecord>;

@@ -10,3 +10,4 @@ export * from './trace.js';
 export * from './headers.js';
 export * from './dsn.js';
 export * from './hops.js';
+export * from './autoreply.js';

@@ -56,6 +56,17 @@ export interface Notice {
   readonly body: Buffer;
 }
 
+/**
+ * A notice sent at most once per `key` until `until` (ms): an automatic reply, once per
+ * sender per interval (RFC 3834 §2). Whether the key is taken is decided in the commit
+ * that queues it, so two deliveries racing for it queue one notice.
+ */
+export interface OnceNotice {
+  readonly key: string;
+  readonly until: number;
+  readonly notice: Notice;
+}
+
 /** One line of `hikyaku queue list`. */
 export interface QueueListing {
   readonly id: number;
@@ -162,8 +173,13 @@ export interface Spool {
   leaseSiblings(entry: QueueEntry, owner: string, leaseMs: number, domain: string): Promise<QueueEntry[]>;
   /** The body as written at accept time. */
   openBody(messageId: string): Readable;
-  /** Finished; `spawn` adds entries for the same message in the same commit. */
-  complete(entry: QueueEntry, spawn?: readonly Spawn[]): Promise<boolean>;
+  /**
+   * Finished; `spawn` adds entries for the same message, and each of `once` whose key is
+   * not taken (or has passed its time) is queued and takes the key, all in the same commit.
+   */
+  complete(entry: QueueEntry, spawn?: readonly Spawn[], once?: readonly OnceNotice[]): Promise<boolean>;
+  /** True while a OnceNotice with `key` holds it (queued, and its `until` not passed). */
+  noticeKeyTaken(key: string, now?: number): Promise<boolean>;
   /** Retry at `retryAt`; a `notice` (delay warning) is queued with it and marks the entry warned. */
   defer(entry: QueueEntry, error: string, retryAt: number, notice?: Notice): Promise<boolean>;
   /** Permanent failure: the entry leaves the queue, its DSN (`notice`) enters it in the same commit. */

@@ -211,6 +211,29 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('once-notices: a key queues its notice once until its time passes, even for two completions at once', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await accept(spool, 'Subject: a\r\n\r\n', ['u1@here.test', 'u2@here.test', 'u3@here.test']);
+        const [e1, e2, e3] = await spool.lease('w', 10, 60_000);
+        const reply = (text: string) => ({ envelope: { mailFrom: '', recipients: ['s@x.test'], smtputf8: false }, body: Buffer.from(`Subject: ${text}\r\n\r\n`) });
+        const key = 'autoreply\nu@here.test\ns@x.test';
+        assert.equal(await spool.noticeKeyTaken(key), false);
+        const until = Date.now() + 60_000;
+        // Two deliveries race for the same key: one notice.
+        assert.deepEqual(await Promise.all([spool.complete(e1!, [], [{ key, until, notice: reply('r1') }]), spool.complete(e2!, [], [{ key, until, notice: reply('r2') }])]), [true, true]);
+        assert.equal(await spool.noticeKeyTaken(key), true);
+        assert.equal(await spool.noticeKeyTaken(key, until + 1), false, 'free once its time has passed');
+        const queued = (await spool.list(100)).filter((e) => e.rcpt === 's@x.test');
+        assert.equal(queued.length, 1);
+        // A completion that loses its lease queues nothing and takes no key.
+        assert.equal(await spool.complete({ ...e3!, leaseToken: 'lost' }, [], [{ key: 'other', until, notice: reply('r3') }]), false);
+        assert.equal(await spool.noticeKeyTaken('other'), false);
+        // Within its time, a later delivery queues no second notice.
+        assert.equal(await spool.complete(e3!, [], [{ key, until: Date.now() + 60_000, notice: reply('r4') }]), true);
+        assert.equal((await spool.list(100)).filter((e) => e.rcpt === 's@x.test').length, 1, 'still held: no second notice');
+      });
+    });
+
     test('committed messages survive reopening', async () => {
       const dir = tempDir();
       let spool = backend.spool(dir);

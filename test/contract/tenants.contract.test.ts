@@ -46,6 +46,23 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('automatic replies and forwards that are off: kept, in the snapshot, gone with their account', async () => {
+      await withStore(backend.directory, async (s) => {
+        await s.addDomain('r.test');
+        await s.addAccount({ address: 'a@r.test', passwordHash: 'h', quotaBytes: 0 });
+        const reply = { enabled: true, subject: '不在', body: '休暇中です', startsAt: 1000, endsAt: null };
+        assert.deepEqual(await s.setAutoReply('a@r.test', reply), { account: 'a@r.test', ...reply });
+        await s.setAutoReply('a@r.test', { ...reply, enabled: false });
+        await s.setForward('a@r.test', ['x@elsewhere.test'], false, false);
+        const snap = await s.snapshot();
+        assert.deepEqual(snap.autoReplies, [{ account: 'a@r.test', ...reply, enabled: false }]);
+        assert.deepEqual(snap.forwards, [{ account: 'a@r.test', targets: ['x@elsewhere.test'], keepCopy: false, enabled: false }]);
+        await assert.rejects(s.setAutoReply('none@r.test', reply), code('ERR_ACCOUNT_UNKNOWN'));
+        await s.removeAccount('a@r.test');
+        assert.deepEqual(await s.listAutoReplies(), []);
+      });
+    });
+
     test('operators: add, password, remove; in the snapshot for logins', async () => {
       await withStore(backend.directory, async (s) => {
         await s.addOperator('ops', 'h');

@@ -80,6 +80,17 @@ export interface Account {
 export interface Forward {
   targets: string[];
   keepCopy: boolean;
+  enabled: boolean;
+}
+
+export interface AutoReply {
+  enabled: boolean;
+  subject: string;
+  body: string;
+  startsAt: string | null;
+  endsAt: string | null;
+  /** Each sender gets one reply per this many days. */
+  intervalDays: number;
 }
 
 export interface AccountPage {

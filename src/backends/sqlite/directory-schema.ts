@@ -1,4 +1,4 @@
-import type { AccountRecord, AccountRole, AliasRecord, DkimKeyRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../../directory/index.js';
+import type { AccountRecord, AccountRole, AliasRecord, AutoReplyRecord, DkimKeyRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../../directory/index.js';
 
 /** The schema of directory.db: `MIGRATIONS[i]` brings it from user_version i to i+1. */
 export const DIRECTORY_MIGRATIONS = [
@@ -70,6 +70,15 @@ export const DIRECTORY_MIGRATIONS = [
      target TEXT NOT NULL,
      detail TEXT NOT NULL);
    CREATE INDEX audit_log_tenant ON audit_log(tenant, id);`,
+  // Forwards that are off but kept; automatic replies.
+  `ALTER TABLE forwards ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+   CREATE TABLE autoreplies (
+     account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+     enabled INTEGER NOT NULL,
+     subject TEXT NOT NULL,
+     body TEXT NOT NULL,
+     starts_at INTEGER,
+     ends_at INTEGER);`,
 ];
 
 export interface DkimRow {
@@ -126,11 +135,23 @@ export const toAlias = (r: { address: string; domain: string; targets: string })
   targets: JSON.parse(r.targets) as string[],
 });
 
-export const toForward = (r: { address: string; targets: string; keep_copy: number }): ForwardRecord => ({
+export const toForward = (r: { address: string; targets: string; keep_copy: number; enabled: number }): ForwardRecord => ({
   account: r.address,
   targets: JSON.parse(r.targets) as string[],
   keepCopy: r.keep_copy === 1,
+  enabled: r.enabled === 1,
 });
+
+export interface AutoReplyRow {
+  address: string;
+  enabled: number;
+  subject: string;
+  body: string;
+  starts_at: number | null;
+  ends_at: number | null;
+}
+
+export const toAutoReply = (r: AutoReplyRow): AutoReplyRecord => ({ account: r.address, enabled: r.enabled === 1, subject: r.subject, body: r.body, startsAt: r.starts_at, endsAt: r.ends_at });
 
 export interface TenantRow {
   id: number;

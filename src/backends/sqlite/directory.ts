@@ -4,6 +4,8 @@ import {
   type AccountPatch,
   type AccountRecord,
   type AliasRecord,
+  type AutoReplyInput,
+  type AutoReplyRecord,
   type DirectorySnapshot,
   type DirectoryStore,
   type DkimKeyRecord,
@@ -14,7 +16,7 @@ import {
   type TenantRecord,
 } from '../../directory/index.js';
 import { openDb, type Db } from './db.js';
-import { DIRECTORY_MIGRATIONS, toAccount, toAlias, toDkim, toDomain, toForward, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
+import { DIRECTORY_MIGRATIONS, toAccount, toAlias, toAutoReply, toDkim, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type DkimRow, type TenantRow } from './directory-schema.js';
 
 const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at FROM domains d JOIN tenants t ON t.id = d.tenant_id';
 
@@ -258,14 +260,45 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return (rows as { address: string; domain: string; targets: string }[]).map(toAlias);
   }
 
-  async setForward(account: string, targets: readonly string[], keepCopy: boolean): Promise<ForwardRecord> {
+  async setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled = true): Promise<ForwardRecord> {
     return this.change(() => {
       const row = this.accountRow(account);
       this.db
-        .prepare('INSERT INTO forwards (account_id, targets, keep_copy) VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET targets = excluded.targets, keep_copy = excluded.keep_copy')
-        .run(row.id, JSON.stringify(targets), keepCopy ? 1 : 0);
-      return { account, targets: [...targets], keepCopy };
+        .prepare(
+          'INSERT INTO forwards (account_id, targets, keep_copy, enabled) VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET targets = excluded.targets, keep_copy = excluded.keep_copy, enabled = excluded.enabled',
+        )
+        .run(row.id, JSON.stringify(targets), keepCopy ? 1 : 0, enabled ? 1 : 0);
+      return { account, targets: [...targets], keepCopy, enabled };
     });
+  }
+
+  async setAutoReply(account: string, reply: AutoReplyInput): Promise<AutoReplyRecord> {
+    return this.change(() => {
+      const row = this.accountRow(account);
+      this.db
+        .prepare(
+          `INSERT INTO autoreplies (account_id, enabled, subject, body, starts_at, ends_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, subject = excluded.subject, body = excluded.body, starts_at = excluded.starts_at, ends_at = excluded.ends_at`,
+        )
+        .run(row.id, reply.enabled ? 1 : 0, reply.subject, reply.body, reply.startsAt, reply.endsAt);
+      return { account, ...reply };
+    });
+  }
+
+  async removeAutoReply(account: string): Promise<void> {
+    this.change(() => {
+      this.db.prepare('DELETE FROM autoreplies WHERE account_id = ?').run(this.accountRow(account).id);
+    });
+  }
+
+  async listAutoReplies(domain?: string): Promise<AutoReplyRecord[]> {
+    return this.autoRepliesNow(domain);
+  }
+
+  private autoRepliesNow(domain?: string): AutoReplyRecord[] {
+    const sql = 'SELECT a.address, r.enabled, r.subject, r.body, r.starts_at, r.ends_at FROM autoreplies r JOIN accounts a ON a.id = r.account_id';
+    const rows = domain ? this.db.prepare(`${sql} WHERE a.domain = ? ORDER BY a.address`).all(domain) : this.db.prepare(`${sql} ORDER BY a.address`).all();
+    return (rows as AutoReplyRow[]).map(toAutoReply);
   }
 
   async removeForward(account: string): Promise<void> {
@@ -282,9 +315,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   private forwardsNow(domain?: string): ForwardRecord[] {
-    const sql = 'SELECT a.address, f.targets, f.keep_copy FROM forwards f JOIN accounts a ON a.id = f.account_id';
+    const sql = 'SELECT a.address, f.targets, f.keep_copy, f.enabled FROM forwards f JOIN accounts a ON a.id = f.account_id';
     const rows = domain ? this.db.prepare(`${sql} WHERE a.domain = ? ORDER BY a.address`).all(domain) : this.db.prepare(`${sql} ORDER BY a.address`).all();
-    return (rows as { address: string; targets: string; keep_copy: number }[]).map(toForward);
+    return (rows as Parameters<typeof toForward>[0][]).map(toForward);
   }
 
   async addOperator(login: string, passwordHash: string): Promise<OperatorRecord> {
@@ -328,6 +361,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       accounts: this.accountsNow(),
       aliases: this.aliasesNow(),
       forwards: this.forwardsNow(),
+      autoReplies: this.autoRepliesNow(),
     }))();
   }
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DeferReason, EntryState, Envelope, Notice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
+import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 import { HybridSpoolWriter } from './spool-writer.js';
@@ -44,6 +44,8 @@ const MIGRATIONS = [
   // deferral, so only failures pay for it; gone with the entry).
   `CREATE TABLE attempt_log (entry_id INTEGER NOT NULL, at INTEGER NOT NULL, error TEXT NOT NULL);
    CREATE INDEX attempt_log_entry ON attempt_log(entry_id);`,
+  // Keys of notices sent at most once per interval (automatic replies per sender).
+  `CREATE TABLE notice_keys (key TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 ];
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
@@ -132,6 +134,7 @@ export class SqliteSpool implements Spool {
         released += sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, lease_token = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
       }
     }
+    sql(this.db, 'DELETE FROM notice_keys WHERE until <= ?').run(Date.now());
     const known = sql(this.db, 'SELECT 1 FROM messages WHERE id = ?');
     let orphans = 0;
     for (const name of readdirSync(this.dir)) {
@@ -204,13 +207,28 @@ export class SqliteSpool implements Spool {
     return row?.body ? Readable.from([row.body]) : createReadStream(join(this.dir, messageId));
   }
 
-  complete(entry: QueueEntry, spawn: readonly Spawn[] = []): Promise<boolean> {
-    return this.finish(entry, () => {
+  async complete(entry: QueueEntry, spawn: readonly Spawn[] = [], once: readonly OnceNotice[] = []): Promise<boolean> {
+    let queued = 0;
+    const ok = await this.finish(entry, () => {
       const now = Date.now();
       const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, mail_from, route, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`);
       for (const s of spawn) insert.run(entry.messageId, s.rcpt, s.mailFrom, s.route, now, now);
+      for (const o of once) {
+        // Takes the key only when it is free or its time has passed: one notice per interval.
+        const taken = sql(this.db, 'INSERT INTO notice_keys (key, until) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE until <= ?').run(o.key, o.until, now);
+        if (taken.changes === 0) continue;
+        this.insertNotice(o.notice);
+        queued++;
+      }
       return spawn.length;
     });
+    if (ok && queued > 0) for (const l of this.listeners) l();
+    return ok;
+  }
+
+  async noticeKeyTaken(key: string, now = Date.now()): Promise<boolean> {
+    const row = sql(this.leaseDb, 'SELECT until FROM notice_keys WHERE key = ?').get(key) as { until: number } | undefined;
+    return row !== undefined && row.until > now;
   }
 
   async bounce(entry: QueueEntry, notice?: Notice): Promise<boolean> {

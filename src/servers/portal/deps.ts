@@ -11,6 +11,8 @@ export interface PortalOptions {
   /** A session ends this long after login, used or not. */
   readonly maxHours: number;
   readonly minPasswordLength: number;
+  /** How often an automatic reply may answer one sender (shown to the user). */
+  readonly autoReplyIntervalDays: number;
   /** Deadline for a mailbox store call (usage figures, emptying a mailbox). */
   readonly storeTimeoutMs: number;
   /** Secure cookie flag: always; or auto (left off only for plain HTTP from a loopback client, for dev). */

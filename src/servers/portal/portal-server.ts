@@ -10,6 +10,7 @@ import { ApiProblem, problemOf, sendProblem } from './problems.js';
 import { sessionRoutes } from './routes/session.js';
 import { accountRoutes } from './routes/accounts.js';
 import { mailRoutingRoutes } from './routes/mail-routing.js';
+import { autoReplyRoutes } from './routes/auto-reply.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -85,6 +86,7 @@ export class PortalServer {
       sessionRoutes(api, deps);
       accountRoutes(api, deps);
       mailRoutingRoutes(api, deps);
+      autoReplyRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;

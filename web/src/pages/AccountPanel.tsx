@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, enc, type Account, type Me } from '../api';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { ForwardForm } from './ForwardForm';
+import { AutoReplyForm } from './AutoReplyForm';
 
 const ROLES = ['user', 'domain-admin', 'tenant-admin'] as const;
 
@@ -56,6 +57,8 @@ export function AccountPanel({ address, me, onClose }: { address: string; me: Me
             })} />
             <h3>{t('forwarding')}</h3>
             <ForwardForm path={`${path}/forward`} initial={account.forward ?? null} onMessage={setNotice} onError={setError} />
+            <h3>{t('autoReply')}</h3>
+            <AutoReplyForm path={`${path}/autoreply`} onMessage={setNotice} onError={setError} />
             <div className="row">
               <button
                 type="button"

@@ -5,7 +5,7 @@ import { problemText, useI18n } from '../i18n';
 /** Forwarding of one account: an administrator's for any user, or the user's own (`path`). */
 export function ForwardForm({ path, initial, onMessage, onError }: { path: string; initial: Forward | null; onMessage(m: string): void; onError(m: string): void }) {
   const { t, lang } = useI18n();
-  const [on, setOn] = useState(initial !== null && initial.targets.length > 0);
+  const [on, setOn] = useState(initial !== null && initial.enabled && initial.targets.length > 0);
   const [targets, setTargets] = useState((initial?.targets ?? []).join('\n'));
   const [keepCopy, setKeepCopy] = useState(initial?.keepCopy ?? true);
 
@@ -13,12 +13,13 @@ export function ForwardForm({ path, initial, onMessage, onError }: { path: strin
     e.preventDefault();
     onError('');
     try {
+      const list = targets.split(/[\s,]+/).filter(Boolean);
       if (on) {
-        const list = targets.split(/[\s,]+/).filter(Boolean);
-        await api('PUT', path, { targets: list, keepCopy });
+        await api('PUT', path, { targets: list, keepCopy, enabled: true });
         onMessage(t('saved'));
       } else {
-        await api('DELETE', path);
+        // Off keeps the targets for the next time it is switched on.
+        await (list.length ? api('PUT', path, { targets: list, keepCopy, enabled: false }) : api('DELETE', path));
         onMessage(t('forwardRemoved'));
       }
     } catch (err) {
@@ -41,7 +42,7 @@ export function ForwardForm({ path, initial, onMessage, onError }: { path: strin
       </fieldset>
       <label className="wide">
         {t('forwardTargets')}
-        <textarea name="targets" rows={3} value={targets} disabled={!on} onChange={(e) => setTargets(e.target.value)} />
+        <textarea name="targets" rows={3} value={targets} onChange={(e) => setTargets(e.target.value)} />
       </label>
       <label className="check wide">
         <input type="checkbox" name="keep-copy" checked={keepCopy} disabled={!on} onChange={(e) => setKeepCopy(e.target.checked)} />

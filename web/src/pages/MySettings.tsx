@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Account } from '../api';
 import { formatBytes, problemText, useI18n } from '../i18n';
 import { ForwardForm } from './ForwardForm';
+import { AutoReplyForm } from './AutoReplyForm';
 
 /** The user's own menu: usage against quota, password, forwarding. */
 export function MySettings() {
@@ -43,6 +44,10 @@ export function MySettings() {
           <section className="card">
             <h2>{t('forwarding')}</h2>
             <ForwardForm path="/me/forward" initial={me.forward ?? null} onMessage={setNotice} onError={setError} />
+          </section>
+          <section className="card">
+            <h2>{t('autoReply')}</h2>
+            <AutoReplyForm path="/me/autoreply" onMessage={setNotice} onError={setError} />
           </section>
         </>
       )}

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { domainOf } from '../../../mail/index.js';
+import type { ForwardRecord } from '../../../directory/index.js';
 import { actorName, manageableDomains, requireManaged } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, notFound } from '../problems.js';
@@ -10,10 +11,12 @@ const forwardBody = {
   type: 'object',
   required: ['targets'],
   additionalProperties: false,
-  properties: { targets: addressList, keepCopy: { type: 'boolean' } },
+  properties: { targets: addressList, keepCopy: { type: 'boolean' }, enabled: { type: 'boolean' } },
 } as const;
 
 const aliasBody = { type: 'object', required: ['targets'], additionalProperties: false, properties: { targets: addressList } } as const;
+const forwardView = (f: ForwardRecord | undefined) => (f ? { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled } : { targets: [], keepCopy: true, enabled: false });
+
 const addressParams = { type: 'object', required: ['address'], properties: { address: text(320) } } as const;
 
 /** Forwarding (by administrators for any of their users, and by each user), aliases, domains, the user's own page. */
@@ -27,13 +30,13 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     if (!(await deps.store.listAccounts(domainOf(address))).some((a) => a.address === address)) throw notFound(`The account ${address}`);
   };
 
-  const setForward = async (request: FastifyRequest<{ Body: { targets: string[]; keepCopy?: boolean } }>, address: string, tenant: string) => {
+  const setForward = async (request: FastifyRequest<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>, address: string, tenant: string) => {
     const targets = targetsParam(request.body.targets);
     if (targets.includes(address)) throw new ApiProblem(400, 'ERR_BAD_REQUEST', 'An account cannot forward to itself; use "keep a copy" instead.', { field: 'targets' });
-    const f = await deps.store.setForward(address, targets, request.body.keepCopy ?? false);
-    await audit(request, 'forward.set', address, tenant, { targets: f.targets, keepCopy: f.keepCopy });
+    const f = await deps.store.setForward(address, targets, request.body.keepCopy ?? false, request.body.enabled ?? true);
+    await audit(request, 'forward.set', address, tenant, { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled });
     await deps.directory.refresh();
-    return { targets: f.targets, keepCopy: f.keepCopy };
+    return forwardView(f);
   };
 
   const removeForward = async (request: FastifyRequest, address: string, tenant: string) => {
@@ -50,10 +53,10 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
     await requireAccount(address);
     const f = await forwardOf(address);
-    return f ? { targets: f.targets, keepCopy: f.keepCopy } : { targets: [], keepCopy: true };
+    return forwardView(f);
   });
 
-  app.put<{ Params: { address: string }; Body: { targets: string[]; keepCopy?: boolean } }>(
+  app.put<{ Params: { address: string }; Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>(
     '/api/v1/accounts/:address/forward',
     { ...pre, schema: { tags: ['forwarding'], summary: 'Set an account\'s forwarding', params: addressParams, body: forwardBody } },
     async (request) => {
@@ -82,10 +85,10 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
   app.get('/api/v1/me', { ...pre, schema: { tags: ['me'], summary: 'One\'s own account: usage against quota, forwarding' } }, async (request) => {
     const actor = me(request);
     const [usage, last, forward] = await Promise.all([usageOf(deps, [actor.account]), deps.sessions.lastLogins([actor.account.address]), forwardOf(actor.account.address)]);
-    return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? { targets: forward.targets, keepCopy: forward.keepCopy } : null };
+    return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? forwardView(forward) : null };
   });
 
-  app.put<{ Body: { targets: string[]; keepCopy?: boolean } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
+  app.put<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
     const actor = me(request);
     return setForward(request, actor.account.address, actor.tenant);
   });

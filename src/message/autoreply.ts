@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { headerValues, type HeaderField } from './headers.js';
+import { rfc5322Date } from './trace.js';
+
+/** The envelope and header facts that decide whether an automatic reply may go out. */
+export interface AutoReplyContext {
+  /** The envelope sender of the message (the reply goes there). */
+  readonly mailFrom: string;
+  /** The addresses that count as the user's own: the one mail came to, the account's, its aliases. */
+  readonly ownAddresses: readonly string[];
+}
+
+// RFC 3834 §2 and common practice (Sieve vacation, RFC 5230 §4.6): senders that are machines.
+const MACHINE_SENDER = /^(postmaster|mailer-daemon|listserv|majordomo|owner-[^@]*|[^@]*-request|[^@]*-owner|no-?reply|bounces?)@/i;
+
+/** Addresses in To:/Cc:-style field values, lower case (angle-bracketed ones, or bare words with an @). */
+export function addressesIn(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    // Drop quoted display names and comments first: "a@b" <c@d> is c@d.
+    const text = v.replace(/"(?:[^"\\]|\\.)*"/g, ' ').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
+    const bracketed = [...text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)].map((m) => m[1]!);
+    const bare = text.replace(/<[^>]*>/g, ' ').split(/[\s,;:]+/).filter((w) => w.includes('@'));
+    for (const a of [...bracketed, ...bare]) out.push(a.toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * Why no automatic reply may answer this message, or undefined when one may (RFC 3834 §2):
+ * never to the null sender or a machine, never to automatically submitted mail or to list
+ * and bulk mail, and only when the user is a named recipient (in To: or Cc:, so that Bcc'd
+ * copies and list traffic get no reply).
+ */
+export function autoReplyRefusal(fields: readonly HeaderField[], ctx: AutoReplyContext): string | undefined {
+  if (ctx.mailFrom === '') return 'null sender';
+  if (MACHINE_SENDER.test(ctx.mailFrom)) return 'sender is a machine';
+  const auto = headerValues(fields, 'Auto-Submitted')[0];
+  if (auto !== undefined && auto.split(';')[0]!.trim().toLowerCase() !== 'no') return 'automatically submitted';
+  if (headerValues(fields, 'Precedence').some((p) => /^(bulk|list|junk)$/i.test(p.trim()))) return 'bulk or list mail';
+  if (['List-Id', 'List-Unsubscribe', 'List-Post', 'Feedback-ID'].some((n) => headerValues(fields, n).length > 0)) return 'list mail';
+  const named = new Set(addressesIn([...headerValues(fields, 'To'), ...headerValues(fields, 'Cc')]));
+  if (!ctx.ownAddresses.some((a) => named.has(a.toLowerCase()))) return 'the user is not in To or Cc';
+  return undefined;
+}
+
+/** An unstructured header value, as an RFC 2047 encoded word (B, UTF-8) when it is not ASCII. */
+export function encodeWords(text: string): string {
+  const clean = text.replace(/[\r\n\t]+/g, ' ');
+  if (/^[\x20-\x7e]*$/.test(clean)) return clean;
+  // Each word at most 75 characters (RFC 2047 §2): 45 bytes of UTF-8 make 60 of base64; characters are never split.
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of clean) {
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
+}
+
+export interface AutoReplyInput {
+  /** The user's address: the reply's From:. */
+  readonly from: string;
+  readonly to: string;
+  /** The user's subject; empty: "Auto: " and the original's. */
+  readonly subject: string;
+  readonly text: string;
+  readonly original: readonly HeaderField[];
+  readonly hostname: string;
+  readonly date: Date;
+}
+
+/**
+ * The reply (RFC 3834 §3): Auto-Submitted: auto-replied, In-Reply-To and References to the
+ * original, a plain text body in UTF-8 (base64 when it is not ASCII).
+ */
+export function composeAutoReply(r: AutoReplyInput): Buffer {
+  const originalId = headerValues(r.original, 'Message-ID')[0]?.trim();
+  const originalSubject = headerValues(r.original, 'Subject')[0] ?? '';
+  const subject = r.subject.trim() || `Auto: ${originalSubject}`.trim();
+  const references = [...(headerValues(r.original, 'References')[0]?.split(/\s+/).filter(Boolean) ?? []), ...(originalId ? [originalId] : [])].slice(-10);
+  const ascii = /^[\x00-\x7f]*$/.test(r.text);
+  const body = r.text.replace(/\r?\n/g, '\r\n');
+  const lines = [
+    `From: <${r.from}>`,
+    `To: <${r.to}>`,
+    `Subject: ${encodeWords(subject)}`,
+    `Date: ${rfc5322Date(r.date)}`,
+    `Message-ID: <${Date.now().toString(36)}.${randomBytes(6).toString('hex')}@${r.hostname}>`,
+    ...(originalId ? [`In-Reply-To: ${originalId}`] : []),
+    ...(references.length ? [`References: ${references.join(' ')}`] : []),
+    'Auto-Submitted: auto-replied',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Transfer-Encoding: ${ascii ? '7bit' : 'base64'}`,
+  ];
+  const encoded = ascii ? body : (Buffer.from(body).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${encoded}\r\n`);
+}

@@ -1,0 +1,102 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
+import { python, queueDrained, removeDir, startTestService, tempDir, testPasswordHash, type TestService } from './helpers/service.js';
+import { PortalClient, seedTenants } from './helpers/portal.js';
+
+interface PopResult {
+  login: string;
+  results: (string | number[])[];
+}
+
+describe('automatic replies and forwards set in the portal, as delivery carries them out', () => {
+  let dir: string;
+  let t: TestService;
+  let user: PortalClient;
+
+  /** Sends a message from a hosted sender (so the reply lands in a mailbox here) over the MX with smtplib. */
+  const send = async (from: string, to: string, headers: string) => {
+    const r = await python<{ code: number }>(SMTPLIB_SEND, [t.port, 0, from, to, `From: ${from}\r\n${headers}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@b.test>\r\n\r\nHello.\r\n`]);
+    assert.equal(r.code, 250);
+  };
+  /** Every message in a mailbox, read with poplib, once the queue is empty. */
+  const mailbox = async (address: string) => {
+    assert.ok(await queueDrained(dir, 15_000), 'the queue drains');
+    const stat = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', address, 'test-password', '[["stat"]]']);
+    const n = (stat.results[0] as number[])[0]!;
+    const all = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', address, 'test-password', JSON.stringify(Array.from({ length: n }, (_, i) => ['retr', i + 1]))]);
+    return all.results as string[];
+  };
+  const replies = async (address: string) => (await mailbox(address)).filter((m) => /^Auto-Submitted: auto-replied$/m.test(m));
+
+  before(async () => {
+    dir = tempDir();
+    t = await startTestService(dir);
+    await seedTenants(t.directoryStore);
+    // Senders in a hosted domain, so replies land in mailboxes here (bob@ forwards, so not him).
+    for (const local of ['carol', 'dave']) await t.directoryStore.addAccount({ address: `${local}@b.test`, passwordHash: await testPasswordHash(), quotaBytes: 0 });
+    await t.service.directory.refresh();
+    user = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+    assert.equal((await user.login('user1@a.test')).status, 200);
+  });
+  after(async () => {
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('a sender gets exactly one reply for two messages, with In-Reply-To and the user\'s text; never to lists, bulk, Bcc copies or automatic mail', async () => {
+    const set = await user.call('PUT', '/api/v1/me/autoreply', { enabled: true, subject: '不在のお知らせ', body: '1月5日まで休暇をいただいております。', startsAt: null, endsAt: null });
+    assert.equal(set.status, 200, set.text);
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: first');
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: second');
+    const got = await replies('carol@b.test');
+    assert.equal(got.length, 1, 'one reply for two messages');
+    assert.match(got[0]!, /^From: <user1@a\.test>$/m);
+    assert.match(got[0]!, /^In-Reply-To: <[a-z0-9]+@b\.test>$/m);
+    assert.match(got[0]!, /^Subject: =\?UTF-8\?B\?/m);
+    const text = Buffer.from(got[0]!.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64').toString();
+    assert.equal(text.trim(), '1月5日まで休暇をいただいております。');
+    assert.match((await mailbox('carol@b.test'))[0]!, /Return-Path: <>/, 'sent from the null sender (RFC 3834 §3.3)');
+
+    // Others: each case from a sender who has had no reply yet.
+    await send('dave@b.test', 'user1@a.test', 'To: list@b.test\r\nList-Id: <news.b.test>\r\nSubject: list');
+    await send('dave@b.test', 'user1@a.test', 'To: user1@a.test\r\nPrecedence: bulk\r\nSubject: bulk');
+    await send('dave@b.test', 'user1@a.test', 'To: someone@b.test\r\nSubject: you are in Bcc');
+    await send('dave@b.test', 'user1@a.test', 'To: user1@a.test\r\nAuto-Submitted: auto-generated\r\nSubject: robot');
+    assert.deepEqual(await replies('dave@b.test'), []);
+    // The user's mailbox has every message: replies are extra, never instead.
+    assert.equal((await mailbox('user1@a.test')).length, 6);
+  });
+
+  test('a reply outside its dates, or switched off, sends nothing', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    assert.equal((await user.call('PUT', '/api/v1/me/autoreply', { enabled: true, subject: '', body: 'later', startsAt: future, endsAt: null })).status, 200);
+    const bad = await user.call('PUT', '/api/v1/me/autoreply', { enabled: true, subject: '', body: 'x', startsAt: future, endsAt: new Date().toISOString() });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.detail, /end .* after its start/);
+    await t.service.directory.refresh();
+    await send('carol@b.test', 'user2@a.test', 'To: user2@a.test\r\nSubject: to user2');
+    const admin = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+    await admin.login('admin@a.test');
+    // An administrator sets user2's reply, without user2's password; it is off.
+    assert.equal((await admin.call('PUT', `/api/v1/accounts/${encodeURIComponent('user2@a.test')}/autoreply`, { enabled: false, subject: '', body: 'off' })).status, 200);
+    await send('dave@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: not yet');
+    await send('dave@b.test', 'user2@a.test', 'To: user2@a.test\r\nSubject: off');
+    assert.deepEqual(await replies('dave@b.test'), []);
+  });
+
+  test('forwarding switched off keeps its targets and delivers to the mailbox only; on again, it forwards', async () => {
+    assert.equal((await user.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: false, enabled: false })).body.enabled, false);
+    await t.service.directory.refresh();
+    const before = (await mailbox('user2@a.test')).length;
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: stays');
+    assert.equal((await mailbox('user2@a.test')).length, before, 'not forwarded while off');
+    assert.ok((await mailbox('user1@a.test')).some((m) => /Subject: stays/.test(m)));
+    const me = await user.call('GET', '/api/v1/me');
+    assert.deepEqual(me.body.forward, { targets: ['user2@a.test'], keepCopy: false, enabled: false });
+    await user.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: false, enabled: true });
+    await t.service.directory.refresh();
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: goes');
+    assert.ok((await mailbox('user2@a.test')).some((m) => /Subject: goes/.test(m)));
+  });
+});
