@@ -1,13 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
+import { SMTPLIB_SEND } from './helpers/py.js';
 import { python, queueDrained, removeDir, startTestService, tempDir, testPasswordHash, type TestService } from './helpers/service.js';
-import { PortalClient, seedTenants } from './helpers/portal.js';
-
-interface PopResult {
-  login: string;
-  results: (string | number[])[];
-}
+import { PortalClient, readMailbox, seedTenants } from './helpers/portal.js';
 
 describe('automatic replies and forwards set in the portal, as delivery carries them out', () => {
   let dir: string;
@@ -22,10 +17,7 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
   /** Every message in a mailbox, read with poplib, once the queue is empty. */
   const mailbox = async (address: string) => {
     assert.ok(await queueDrained(dir, 15_000), 'the queue drains');
-    const stat = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', address, 'test-password', '[["stat"]]']);
-    const n = (stat.results[0] as number[])[0]!;
-    const all = await python<PopResult>(POPLIB_SESSION, [t.pop3Port, 'plain', address, 'test-password', JSON.stringify(Array.from({ length: n }, (_, i) => ['retr', i + 1]))]);
-    return all.results as string[];
+    return readMailbox(t.pop3Port, address);
   };
   const replies = async (address: string) => (await mailbox(address)).filter((m) => /^Auto-Submitted: auto-replied$/m.test(m));
 

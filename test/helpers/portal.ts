@@ -1,5 +1,6 @@
 import type { DirectoryStore } from '../../src/directory/index.js';
-import { testPasswordHash } from './service.js';
+import { python, testPasswordHash } from './service.js';
+import { POPLIB_SESSION } from './py.js';
 
 export interface PortalReply {
   status: number;
@@ -58,4 +59,14 @@ export async function seedTenants(store: DirectoryStore): Promise<void> {
   await store.setForward('bob@b.test', ['admin@b.test'], true);
   await store.setAlias('sales@b.test', ['bob@b.test']);
   await store.setAlias('@b.test', ['admin@b.test']);
+}
+
+/** Every message in a mailbox, read with Python's poplib over plain POP3 (loopback logins). */
+export async function readMailbox(pop3Port: number, user: string, password = 'test-password'): Promise<string[]> {
+  type Pop = { results: (string | number[])[] };
+  const stat = await python<Pop>(POPLIB_SESSION, [pop3Port, 'plain', user, password, '[["stat"]]']);
+  const n = (stat.results[0] as number[] | undefined)?.[0] ?? 0;
+  if (n === 0) return [];
+  const all = await python<Pop>(POPLIB_SESSION, [pop3Port, 'plain', user, password, JSON.stringify(Array.from({ length: n }, (_, i) => ['retr', i + 1]))]);
+  return all.results as string[];
 }
