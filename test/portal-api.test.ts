@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultInjectingMailStore } from '../src/mailstore/index.js';
-import { removeDir, startTestService, tempDir, type TestService } from './helpers/service.js';
+import { python, removeDir, startTestService, tempDir, type TestService } from './helpers/service.js';
+import { POPLIB_SESSION, SMTPLIB_SUBMIT } from './helpers/py.js';
 import { PortalClient, seedTenants, type PortalReply } from './helpers/portal.js';
 
 const isProblem = (r: PortalReply) => r.type.startsWith('application/problem+json') && typeof r.body?.detail === 'string' && r.body.status === r.status;
@@ -91,6 +92,11 @@ describe('portal JSON API', () => {
       ['DELETE', `/api/v1/accounts/${bob}/forward`],
       ['GET', `/api/v1/accounts/${bob}/autoreply`],
       ['PUT', `/api/v1/accounts/${bob}/autoreply`, { enabled: true, subject: 'owned', body: 'thief' }],
+      ['GET', `/api/v1/accounts/${bob}/policy`],
+      ['PUT', `/api/v1/accounts/${bob}/policy`, { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
+      ['DELETE', `/api/v1/accounts/${bob}/policy`],
+      ['GET', '/api/v1/domains/b.test/policy'],
+      ['PUT', '/api/v1/domains/b.test/policy', { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
       ['GET', '/api/v1/aliases?domain=b.test'],
       ['PUT', `/api/v1/aliases/${enc('sales@b.test')}`, { targets: ['thief@elsewhere.test'] }],
       ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
@@ -111,7 +117,7 @@ describe('portal JSON API', () => {
 
     // Every route the API has is in the walk or acts on the caller's own things only.
     const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
-    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
+    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
       for (const m of Object.keys(methods)) {
@@ -127,6 +133,7 @@ describe('portal JSON API', () => {
     assert.deepEqual(snapshot.aliases.find((x) => x.address === 'sales@b.test')?.targets, ['bob@b.test']);
     assert.ok(!snapshot.accounts.some((x) => x.address === 'intruder@b.test'));
     assert.deepEqual(snapshot.autoReplies, [], 'no automatic reply was set on B\'s account');
+    assert.deepEqual(snapshot.policies, [], 'no permissions were changed in B');
     assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
   });
 
@@ -184,6 +191,46 @@ describe('portal JSON API', () => {
     assert.equal(self.status, 409, 'an administrator cannot lock themselves out');
     const audit = (await a.call('GET', '/api/v1/audit')).body.items.map((e: { action: string; target: string }) => `${e.action} ${e.target}`);
     for (const entry of ['account.add hanako@a.test', 'forward.set hanako@a.test', 'account.password-reset hanako@a.test']) assert.ok(audit.includes(entry), entry);
+  });
+
+  test('permissions: a user the domain does not allow cannot change their password, forward outside the company or set an automatic reply; POP3, submission and networks are enforced at login', async () => {
+    const admin = new PortalClient(base);
+    await admin.login('admin@a.test');
+    const closed = { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: true, submission: false, allowFrom: [] };
+    assert.equal((await admin.call('PUT', '/api/v1/domains/a.test/policy', closed)).status, 200);
+    const badNet = await admin.call('PUT', `/api/v1/accounts/${enc('user2@a.test')}/policy`, { ...closed, allowFrom: ['10.0.0.0/99'] });
+    assert.equal(badNet.status, 400);
+    assert.match(badNet.body.detail, /prefix length/);
+    const u = new PortalClient(base);
+    await u.login('user1@a.test');
+    assert.deepEqual((await u.call('GET', '/api/v1/me')).body.policy, closed);
+    const pw = await u.call('PUT', '/api/v1/me/password', { current: 'test-password', password: 'a-new-secret-pass' });
+    assert.equal(pw.status, 403);
+    assert.equal(pw.body.code, 'ERR_NOT_PERMITTED');
+    const out = await u.call('PUT', '/api/v1/me/forward', { targets: ['someone@elsewhere.test', 'user2@a.test'] });
+    assert.equal(out.status, 403);
+    assert.match(out.body.detail, /not to someone@elsewhere\.test\./);
+    assert.equal((await u.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: true })).status, 200, 'inside the company is fine');
+    assert.equal((await u.call('PUT', '/api/v1/me/autoreply', { enabled: true, subject: '', body: 'away' })).status, 403);
+    // The administrator is not bound by the users' permissions.
+    assert.equal((await admin.call('PUT', `/api/v1/accounts/${enc('user1@a.test')}/forward`, { targets: ['someone@elsewhere.test'], keepCopy: true })).status, 200);
+
+    const pop = (user: string) => python<{ login: string }>(POPLIB_SESSION, [t.pop3Port, 'plain', user, 'test-password', '[]']);
+    assert.equal((await pop('user1@a.test')).login, '-ERR [AUTH] POP3 is turned off for this account; ask your administrator');
+    const smtp = await python<{ auth: [number, string] }>(SMTPLIB_SUBMIT, [t.submissionsPort, 'tls', 'user1@a.test', 'test-password', 'PLAIN', 'user1@a.test', 'user2@a.test', 'Subject: x\r\n\r\nx\r\n']);
+    assert.deepEqual(smtp.auth, [535, '5.7.8 Login not allowed: Sending mail (SMTP submission) is turned off for this account; ask your administrator']);
+    // One account gets its own: POP3 on, but only from a network the test is not in.
+    assert.equal((await admin.call('PUT', `/api/v1/accounts/${enc('user2@a.test')}/policy`, { ...closed, pop3: true, allowFrom: ['192.0.2.0/24'] })).body.inherited, false);
+    assert.match((await pop('user2@a.test')).login, /^-ERR \[AUTH\] This account may not log in from 127\.0\.0\.1/);
+    assert.equal((await admin.call('PUT', `/api/v1/accounts/${enc('user2@a.test')}/policy`, { ...closed, pop3: true, allowFrom: ['127.0.0.0/8', '::1'] })).status, 200);
+    assert.match((await pop('user2@a.test')).login, /^\+OK/);
+    assert.equal((await admin.call('DELETE', `/api/v1/accounts/${enc('user2@a.test')}/policy`)).status, 204);
+    assert.equal((await admin.call('GET', `/api/v1/accounts/${enc('user2@a.test')}/policy`)).body.inherited, true);
+    assert.match((await pop('user2@a.test')).login, /turned off/, 'back to the domain\'s');
+    // Open again for the other tests.
+    await admin.call('PUT', '/api/v1/domains/a.test/policy', { ...closed, changePassword: true, forwardOutside: true, autoReply: true, pop3: true, submission: true });
+    await admin.call('DELETE', `/api/v1/accounts/${enc('user1@a.test')}/forward`);
+    await u.call('DELETE', '/api/v1/me/forward');
   });
 
   test('hostile input gets a 4xx problem, never a 500 or a stack trace', async () => {

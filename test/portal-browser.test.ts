@@ -155,4 +155,34 @@ describe('the member site in a browser', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('an administrator takes away a permission on the domain page; a user without it cannot forward outside the company or change their password', async () => {
+    const admin = await browser.newPage({ locale: 'en-US' });
+    await logIn(admin, 'admin@a.test', 'test-password');
+    await admin.getByRole('link', { name: 'Domains' }).click();
+    const domain = admin.getByRole('region', { name: 'a.test' });
+    const form = domain.getByRole('form', { name: 'What users may do' });
+    await form.getByLabel('Forward mail outside the company').uncheck();
+    await form.getByLabel('Change their own password').uncheck();
+    await form.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await screenshot(admin, 'domains');
+    await admin.close();
+
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await logIn(page, 'user2@a.test', 'test-password');
+    await page.getByRole('heading', { name: 'My settings' }).waitFor();
+    await page.getByText('Your administrator manages this setting for you.').waitFor();
+    assert.equal(await page.getByRole('form', { name: 'Change password' }).count(), 0, 'no password form');
+    const forward = page.getByRole('form', { name: 'Forwarding' });
+    await forward.getByLabel('Forwarding on').check();
+    await forward.getByLabel('Forward to (one address per line)').fill('me@gmail.example');
+    await forward.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Your administrator allows forwarding only to addresses of your company' }).waitFor();
+    await t.service.directory.refresh();
+    assert.equal(t.service.directory.expand('user2@a.test').remote.length, 0, 'nothing is forwarded outside');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -1,15 +1,22 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { AddressError, loginKey } from '../mail/index.js';
-import { verifyPassword, type AccountRecord, type LoginDirectory, type OperatorRecord } from '../directory/index.js';
+import { allowedFrom, verifyPassword, type AccountRecord, type LoginDirectory, type OperatorRecord } from '../directory/index.js';
 import { LoginGuard, type LoginGuardOptions } from './login-guard.js';
 
 export type LoginFailure =
   | { readonly ok: false; readonly reason: 'invalid' }
   /** The password was right, but the account is disabled or its tenant suspended. */
   | { readonly ok: false; readonly reason: 'disabled' }
+  /** The password was right, but the account's policy forbids this protocol or this client's network. */
+  | { readonly ok: false; readonly reason: 'not-allowed'; readonly detail: string }
   /** The directory has not loaded yet: nothing can be checked; a temporary error. */
   | { readonly ok: false; readonly reason: 'unavailable' }
   | { readonly ok: false; readonly reason: 'rate-limited'; readonly retryAfterMs: number };
+
+/** The protocols an account's policy switches on and off. */
+export type PolicedProtocol = 'pop3' | 'imap' | 'submission';
+
+const PROTOCOL_NAMES: Record<PolicedProtocol, string> = { pop3: 'POP3', imap: 'IMAP', submission: 'Sending mail (SMTP submission)' };
 
 export type LoginResult = { readonly ok: true; readonly account: AccountRecord } | LoginFailure;
 export type OperatorLoginResult = { readonly ok: true; readonly operator: OperatorRecord } | LoginFailure;
@@ -50,8 +57,12 @@ export class Authenticator {
     this.guard = new LoginGuard(options);
   }
 
-  /** An account's login (POP3, SMTP AUTH, portal): its address, or `user%domain`. */
-  async login(username: string, password: string, remoteIp: string): Promise<LoginResult> {
+  /**
+   * An account's login (POP3, SMTP AUTH, portal): its address, or `user%domain`. With a
+   * `protocol`, the account's policy decides whether it may use it from `remoteIp`; that
+   * is told only to someone who knew the password.
+   */
+  async login(username: string, password: string, remoteIp: string, protocol?: PolicedProtocol): Promise<LoginResult> {
     let key: string;
     try {
       key = loginKey(username);
@@ -63,6 +74,11 @@ export class Authenticator {
     const result = await this.check(key, account?.passwordHash, password, remoteIp);
     if (!result.ok) return result;
     if (account!.disabled || this.directory.tenantOf(account!.domain)?.suspended) return { ok: false, reason: 'disabled' };
+    if (protocol) {
+      const policy = this.directory.policyFor(account!.address);
+      if (!policy[protocol]) return { ok: false, reason: 'not-allowed', detail: `${PROTOCOL_NAMES[protocol]} is turned off for this account; ask your administrator` };
+      if (!allowedFrom(policy, remoteIp)) return { ok: false, reason: 'not-allowed', detail: `This account may not log in from ${remoteIp}; ask your administrator` };
+    }
     return { ok: true, account: account! };
   }
 

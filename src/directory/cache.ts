@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
+import { OPEN_POLICY, type AccessPolicy } from './types.js';
 import type { AccountRecord, AutoReplyRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
@@ -36,6 +37,10 @@ export interface LoginDirectory {
   tenantOf(domain: string): TenantRecord | undefined;
   /** Hosted domains, sorted by name; only the tenant's when one is named. */
   domains(tenant?: string): DomainRecord[];
+  /** What the account may do: its own policy, else its domain's, else everything. */
+  policyFor(address: string): AccessPolicy;
+  /** The policy set on `domain:<name>` or `account:<address>` itself, if any. */
+  policyOf(scope: string): AccessPolicy | undefined;
 }
 
 interface CacheIndex extends DirectoryIndex {
@@ -44,6 +49,7 @@ interface CacheIndex extends DirectoryIndex {
   readonly tenants: ReadonlyMap<string, TenantRecord>;
   readonly operators: ReadonlyMap<string, OperatorRecord>;
   readonly autoReplies: ReadonlyMap<string, AutoReplyRecord>;
+  readonly policies: ReadonlyMap<string, AccessPolicy>;
   /** The oldest hosted domain: the server's own postmaster is postmaster@ it. */
   readonly firstDomain: string | undefined;
 }
@@ -73,6 +79,7 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
     // A forward that is off delivers like none (its targets wait in the store).
     forwards: new Map(snapshot.forwards.filter((f) => f.enabled).map((f) => [f.account, f])),
     autoReplies: new Map(snapshot.autoReplies.map((r) => [r.account, r])),
+    policies: new Map(snapshot.policies.map((p) => [p.scope, p.policy])),
   };
 }
 
@@ -85,7 +92,7 @@ const MAX_RETRY_MS = 5000;
  * recipient checks at RCPT never wait on storage.
  */
 export class DirectoryCache implements RecipientDirectory, LoginDirectory {
-  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [], autoReplies: [] }, '');
+  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [], autoReplies: [], policies: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -185,6 +192,14 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
 
   autoReply(account: string): AutoReplyRecord | undefined {
     return this.index.autoReplies.get(account);
+  }
+
+  policyFor(address: string): AccessPolicy {
+    return this.index.policies.get(`account:${address}`) ?? this.index.policies.get(`domain:${domainOf(address)}`) ?? OPEN_POLICY;
+  }
+
+  policyOf(scope: string): AccessPolicy | undefined {
+    return this.index.policies.get(scope);
   }
 
   operator(login: string): OperatorRecord | undefined {

@@ -11,3 +11,4 @@ export * from './cache.js';
 export * from './password.js';
 export * from './dkim.js';
 export * from './audit.js';
+export * from './policy.js';

@@ -57,6 +57,30 @@ export interface AccountPatch {
   readonly mustChangePassword?: boolean;
 }
 
+/**
+ * What users may do for themselves, set per domain and overridden per account: change
+ * their password, forward outside their tenant's domains, set an automatic reply, and
+ * log in over each protocol, from the listed networks only (CIDR; empty: anywhere).
+ */
+export interface AccessPolicy {
+  readonly changePassword: boolean;
+  readonly forwardOutside: boolean;
+  readonly autoReply: boolean;
+  readonly pop3: boolean;
+  readonly imap: boolean;
+  readonly submission: boolean;
+  readonly allowFrom: readonly string[];
+}
+
+/** Everything allowed, from anywhere: what a domain without its own policy has. */
+export const OPEN_POLICY: AccessPolicy = { changePassword: true, forwardOutside: true, autoReply: true, pop3: true, imap: true, submission: true, allowFrom: [] };
+
+/** A policy and what it applies to: `domain:<name>` or `account:<address>`. */
+export interface PolicyRecord {
+  readonly scope: string;
+  readonly policy: AccessPolicy;
+}
+
 /** The provider's staff: they log in to the portal by login name, outside every tenant. */
 export interface OperatorRecord {
   readonly login: string;
@@ -124,6 +148,7 @@ export interface DirectorySnapshot {
   readonly aliases: readonly AliasRecord[];
   readonly forwards: readonly ForwardRecord[];
   readonly autoReplies: readonly AutoReplyRecord[];
+  readonly policies: readonly PolicyRecord[];
 }
 
 /**
@@ -179,6 +204,9 @@ export interface DirectoryStore {
   setAutoReply(account: string, reply: AutoReplyInput): Promise<AutoReplyRecord>;
   removeAutoReply(account: string): Promise<void>;
   listAutoReplies(domain?: string): Promise<AutoReplyRecord[]>;
+
+  /** Sets the policy of `domain:<name>` or `account:<address>` (which must exist); undefined removes it (inherit). */
+  setPolicy(scope: string, policy: AccessPolicy | undefined): Promise<void>;
 
   /** ERR_OPERATOR_EXISTS if the login is taken. */
   addOperator(login: string, passwordHash: string): Promise<OperatorRecord>;

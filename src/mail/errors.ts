@@ -33,6 +33,8 @@ export const ERRORS = {
   // RFC 4954 §6: 535 5.7.8 for wrong credentials.
   ERR_AUTH_FAILED: { smtp: [535, '5.7.8'], http: 401, text: 'Authentication credentials invalid' },
   ERR_ACCOUNT_DISABLED: { smtp: [535, '5.7.8'], http: 403, text: 'This account is disabled; ask your administrator' },
+  // The password was right, but the account's policy refuses this protocol or network: still a refused login (535 5.7.8), with the reason.
+  ERR_LOGIN_NOT_ALLOWED: { smtp: [535, '5.7.8'], http: 403, text: 'Login not allowed' },
   ERR_AUTH_RATE_LIMITED: { smtp: [454, '4.7.0'], http: 429, text: 'Too many failed logins, try again later' },
   ERR_SENDER_NOT_OWNED: { smtp: [553, '5.7.1'], http: 403, text: 'Sender address rejected: you may send only as your own address or an alias of yours' },
   // As large providers answer it: the user learns the limit now, the MUA does not retry blindly.

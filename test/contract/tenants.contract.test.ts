@@ -63,6 +63,27 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('policies per domain and per account: set, replace, remove; gone with their account or domain', async () => {
+      await withStore(backend.directory, async (s) => {
+        await s.addDomain('q.test');
+        await s.addAccount({ address: 'a@q.test', passwordHash: 'h', quotaBytes: 0 });
+        const closed = { changePassword: false, forwardOutside: false, autoReply: true, pop3: true, imap: false, submission: true, allowFrom: ['192.0.2.0/24'] };
+        await s.setPolicy('domain:q.test', closed);
+        await s.setPolicy('account:a@q.test', { ...closed, pop3: false });
+        await s.setPolicy('account:a@q.test', { ...closed, imap: true });
+        assert.deepEqual((await s.snapshot()).policies, [{ scope: 'account:a@q.test', policy: { ...closed, imap: true } }, { scope: 'domain:q.test', policy: closed }]);
+        await assert.rejects(s.setPolicy('account:none@q.test', closed), code('ERR_ACCOUNT_UNKNOWN'));
+        await assert.rejects(s.setPolicy('domain:none.test', closed), code('ERR_DOMAIN_UNKNOWN'));
+        await s.setPolicy('account:a@q.test', undefined);
+        assert.deepEqual((await s.snapshot()).policies.map((p) => p.scope), ['domain:q.test']);
+        await s.setPolicy('account:a@q.test', closed);
+        await s.removeAccount('a@q.test');
+        assert.deepEqual((await s.snapshot()).policies.map((p) => p.scope), ['domain:q.test'], 'an account\'s goes with it');
+        await s.removeDomain('q.test', true);
+        assert.deepEqual((await s.snapshot()).policies, [], 'a domain\'s goes with it');
+      });
+    });
+
     test('operators: add, password, remove; in the snapshot for logins', async () => {
       await withStore(backend.directory, async (s) => {
         await s.addOperator('ops', 'h');

@@ -25,12 +25,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Errors the page threw or logged: a page that works has none (401 of the first session check aside). */
+/**
+ * Errors the page threw or logged: a page that works has none. Refusals with a 4xx (the first
+ * session check's 401, a forbidden change) are answers the page shows; a 5xx is an error.
+ */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
   return errors;
 }

@@ -5,11 +5,12 @@ import { Login } from './pages/Login';
 import { Accounts } from './pages/Accounts';
 import { Aliases } from './pages/Aliases';
 import { Audit } from './pages/Audit';
+import { Domains } from './pages/Domains';
 import { MySettings, PasswordForm } from './pages/MySettings';
 
-type Page = 'accounts' | 'aliases' | 'audit' | 'me';
+type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'me';
 
-const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', audit: '/audit', me: '/me' };
+const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', me: '/me' };
 
 function pageOf(path: string, me: Me): Page {
   const found = (Object.keys(PATHS) as Page[]).find((p) => PATHS[p] === path);
@@ -83,13 +84,13 @@ export function App() {
     );
   else {
     const page = pageOf(path, me);
-    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'audit' ? <Audit /> : <MySettings />;
+    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains /> : page === 'audit' ? <Audit /> : <MySettings />;
   }
 
   const current = me ? pageOf(path, me) : undefined;
   const nav: [Page, Key][] = me && !me.mustChangePassword
     ? [
-        ...(me.admin ? ([['accounts', 'navAccounts'], ['aliases', 'navAliases']] as [Page, Key][]) : []),
+        ...(me.admin ? ([['accounts', 'navAccounts'], ['aliases', 'navAliases'], ['domains', 'navDomains']] as [Page, Key][]) : []),
         ...(me.role === 'tenant-admin' || me.kind === 'operator' ? ([['audit', 'navAudit']] as [Page, Key][]) : []),
         ...(me.kind === 'account' ? ([['me', 'navMe']] as [Page, Key][]) : []),
       ]

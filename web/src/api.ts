@@ -75,6 +75,8 @@ export interface Account {
   lastLogin: { at: string; protocol: string } | null;
   usage: Usage | null;
   forward?: Forward | null;
+  /** One's own effective permissions (GET /me). */
+  policy?: Policy;
 }
 
 export interface Forward {
@@ -117,4 +119,16 @@ export interface AuditEntry {
   action: string;
   target: string;
   detail: Record<string, unknown>;
+}
+
+export interface Policy {
+  changePassword: boolean;
+  forwardOutside: boolean;
+  autoReply: boolean;
+  pop3: boolean;
+  imap: boolean;
+  submission: boolean;
+  allowFrom: string[];
+  /** An account's: true while it follows its domain's. */
+  inherited?: boolean;
 }

@@ -79,6 +79,8 @@ export const DIRECTORY_MIGRATIONS = [
      body TEXT NOT NULL,
      starts_at INTEGER,
      ends_at INTEGER);`,
+  // What users may change and where they may log in from: per domain, per account.
+  `CREATE TABLE policies (scope TEXT PRIMARY KEY, policy TEXT NOT NULL);`,
 ];
 
 export interface DkimRow {

@@ -13,12 +13,13 @@ import {
   type DomainRecord,
   type ForwardRecord,
   type OperatorRecord,
+  type AccessPolicy,
   type TenantRecord,
 } from '../../directory/index.js';
 import { openDb, type Db } from './db.js';
-import { DIRECTORY_MIGRATIONS, toAccount, toAlias, toAutoReply, toDkim, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type DkimRow, type TenantRow } from './directory-schema.js';
+import { DIRECTORY_MIGRATIONS, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
+import { accountsNow, aliasesNow, autoRepliesNow, domainsNow, forwardsNow, operatorsNow, policiesNow, tenantsNow } from './directory-reads.js';
 
-const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at FROM domains d JOIN tenants t ON t.id = d.tenant_id';
 
 const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   name: 'name',
@@ -91,12 +92,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listTenants(): Promise<TenantRecord[]> {
-    return this.tenantsNow();
+    return tenantsNow(this.db);
   }
 
-  private tenantsNow(): TenantRecord[] {
-    return (this.db.prepare('SELECT * FROM tenants ORDER BY name').all() as TenantRow[]).map(toTenant);
-  }
 
   async setTenantSuspended(name: string, suspended: boolean): Promise<void> {
     this.change(() => {
@@ -153,6 +151,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
         .get(name, name) as { n: number };
       if (n > 0 && !force) throw new HikyakuError('ERR_DOMAIN_NOT_EMPTY', `${name} has ${n} accounts and aliases`);
       this.db.prepare('DELETE FROM aliases WHERE domain = ?').run(name);
+      this.db.prepare(`DELETE FROM policies WHERE scope = ? OR scope IN (SELECT 'account:' || address FROM accounts WHERE domain = ?)`).run(`domain:${name}`, name);
       this.db.prepare('DELETE FROM accounts WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM dkim_keys WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM domains WHERE name = ?').run(name);
@@ -160,12 +159,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listDomains(): Promise<DomainRecord[]> {
-    return this.domainsNow();
+    return domainsNow(this.db);
   }
 
-  private domainsNow(): DomainRecord[] {
-    return (this.db.prepare(`${DOMAIN_SQL} ORDER BY d.name`).all() as { name: string; tenant: string; created_at: number }[]).map(toDomain);
-  }
 
   async addAccount(input: { address: string; passwordHash: string; quotaBytes: number } & AccountPatch): Promise<AccountRecord> {
     return this.change(() => {
@@ -213,19 +209,26 @@ export class SqliteDirectoryStore implements DirectoryStore {
     this.change(() => {
       this.accountRow(address);
       this.db.prepare('DELETE FROM accounts WHERE address = ?').run(address);
+      this.db.prepare('DELETE FROM policies WHERE scope = ?').run(`account:${address}`);
     });
   }
 
-  async listAccounts(domain?: string): Promise<AccountRecord[]> {
-    return this.accountsNow(domain);
+  async setPolicy(scope: string, policy: AccessPolicy | undefined): Promise<void> {
+    this.change(() => {
+      const [kind, name = ''] = scope.split(/:(.*)/s);
+      if (kind === 'domain') this.requireDomain(name);
+      else if (kind === 'account') this.accountRow(name);
+      else throw new HikyakuError('ERR_ACCOUNT_UNKNOWN', `no such policy scope: ${scope}`);
+      if (policy) this.db.prepare('INSERT INTO policies (scope, policy) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET policy = excluded.policy').run(scope, JSON.stringify(policy));
+      else this.db.prepare('DELETE FROM policies WHERE scope = ?').run(scope);
+    });
   }
 
-  private accountsNow(domain?: string): AccountRecord[] {
-    const rows = domain
-      ? this.db.prepare('SELECT * FROM accounts WHERE domain = ? ORDER BY address').all(domain)
-      : this.db.prepare('SELECT * FROM accounts ORDER BY address').all();
-    return (rows as AccountRow[]).map(toAccount);
+
+  async listAccounts(domain?: string): Promise<AccountRecord[]> {
+    return accountsNow(this.db, domain);
   }
+
 
   async setAlias(address: string, targets: readonly string[]): Promise<AliasRecord> {
     return this.change(() => {
@@ -250,15 +253,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listAliases(domain?: string): Promise<AliasRecord[]> {
-    return this.aliasesNow(domain);
+    return aliasesNow(this.db, domain);
   }
 
-  private aliasesNow(domain?: string): AliasRecord[] {
-    const rows = domain
-      ? this.db.prepare('SELECT * FROM aliases WHERE domain = ? ORDER BY address').all(domain)
-      : this.db.prepare('SELECT * FROM aliases ORDER BY address').all();
-    return (rows as { address: string; domain: string; targets: string }[]).map(toAlias);
-  }
 
   async setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled = true): Promise<ForwardRecord> {
     return this.change(() => {
@@ -292,14 +289,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listAutoReplies(domain?: string): Promise<AutoReplyRecord[]> {
-    return this.autoRepliesNow(domain);
+    return autoRepliesNow(this.db, domain);
   }
 
-  private autoRepliesNow(domain?: string): AutoReplyRecord[] {
-    const sql = 'SELECT a.address, r.enabled, r.subject, r.body, r.starts_at, r.ends_at FROM autoreplies r JOIN accounts a ON a.id = r.account_id';
-    const rows = domain ? this.db.prepare(`${sql} WHERE a.domain = ? ORDER BY a.address`).all(domain) : this.db.prepare(`${sql} ORDER BY a.address`).all();
-    return (rows as AutoReplyRow[]).map(toAutoReply);
-  }
 
   async removeForward(account: string): Promise<void> {
     this.change(() => {
@@ -311,14 +303,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listForwards(domain?: string): Promise<ForwardRecord[]> {
-    return this.forwardsNow(domain);
+    return forwardsNow(this.db, domain);
   }
 
-  private forwardsNow(domain?: string): ForwardRecord[] {
-    const sql = 'SELECT a.address, f.targets, f.keep_copy, f.enabled FROM forwards f JOIN accounts a ON a.id = f.account_id';
-    const rows = domain ? this.db.prepare(`${sql} WHERE a.domain = ? ORDER BY a.address`).all(domain) : this.db.prepare(`${sql} ORDER BY a.address`).all();
-    return (rows as Parameters<typeof toForward>[0][]).map(toForward);
-  }
 
   async addOperator(login: string, passwordHash: string): Promise<OperatorRecord> {
     return this.change(() => {
@@ -343,25 +330,23 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async listOperators(): Promise<OperatorRecord[]> {
-    return this.operatorsNow();
+    return operatorsNow(this.db);
   }
 
-  private operatorsNow(): OperatorRecord[] {
-    return (this.db.prepare('SELECT * FROM operators ORDER BY login').all() as Parameters<typeof toOperator>[0][]).map(toOperator);
-  }
 
   async snapshot(): Promise<DirectorySnapshot> {
     // One read transaction, so the parts belong to one version.
     return this.db.transaction(() => ({
       version: this.versionNow(),
-      tenants: this.tenantsNow(),
-      operators: this.operatorsNow(),
-      domains: this.domainsNow(),
+      tenants: tenantsNow(this.db),
+      operators: operatorsNow(this.db),
+      domains: domainsNow(this.db),
       dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys WHERE active = 1').all() as DkimRow[]).map(toDkim),
-      accounts: this.accountsNow(),
-      aliases: this.aliasesNow(),
-      forwards: this.forwardsNow(),
-      autoReplies: this.autoRepliesNow(),
+      accounts: accountsNow(this.db),
+      aliases: aliasesNow(this.db),
+      forwards: forwardsNow(this.db),
+      autoReplies: autoRepliesNow(this.db),
+      policies: policiesNow(this.db),
     }))();
   }
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
+import { loginFailureReply } from './replies.js';
 import { isStoreTimeout, withDeadline, type MailboxEntry, type MailStore } from '../../mailstore/index.js';
 import { MAX_COMMAND_LINE, Pop3Encoder, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
@@ -237,16 +238,11 @@ export class Pop3Session {
   }
 
   private async login(username: string, password: string): Promise<void> {
-    const result = await this.deps.authenticator.login(username, password, this.socket.remoteAddress ?? '');
+    const result = await this.deps.authenticator.login(username, password, this.socket.remoteAddress ?? '', 'pop3');
     if (!result.ok) {
       this.deps.metrics.logins.inc({ protocol: 'pop3', result: result.reason });
       this.log.info({ user: username, reason: result.reason }, 'login failed');
-      if (result.reason === 'unavailable') return this.send('-ERR [SYS/TEMP] The account directory is not available yet; try again in a minute');
-      if (result.reason === 'rate-limited') {
-        return this.send(`-ERR [AUTH] Too many failed logins; try again in ${Math.ceil(result.retryAfterMs / 60000)} minute(s)`);
-      }
-      if (result.reason === 'disabled') return this.send('-ERR [AUTH] This account is disabled; ask your administrator');
-      return this.send('-ERR [AUTH] Invalid user name or password');
+      return this.send(loginFailureReply(result));
     }
     const account = result.account;
     if (this.deps.locks.has(account.id)) {
@@ -397,3 +393,4 @@ export class Pop3Session {
     this.close();
   }
 }
+

@@ -162,13 +162,14 @@ export class SubmissionServer {
   }
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user: string }) => void): Promise<void> {
-    const result = await this.authenticator.login(auth.username ?? '', auth.password ?? '', session.remoteAddress);
+    const result = await this.authenticator.login(auth.username ?? '', auth.password ?? '', session.remoteAddress, 'submission');
     this.metrics.logins.inc({ protocol: 'submission', result: result.ok ? 'ok' : result.reason });
     if (result.ok) {
       this.log.info({ cid: session.id, user: result.account.address, method: auth.method }, 'authenticated');
       return cb(null, { user: result.account.address });
     }
     this.log.info({ cid: session.id, user: auth.username, reason: result.reason }, 'authentication failed');
+    if (result.reason === 'not-allowed') return cb(smtpError(new HikyakuError('ERR_LOGIN_NOT_ALLOWED', result.detail)));
     const code = result.reason === 'rate-limited' ? 'ERR_AUTH_RATE_LIMITED' : result.reason === 'unavailable' ? 'ERR_AUTH_UNAVAILABLE' : result.reason === 'disabled' ? 'ERR_ACCOUNT_DISABLED' : 'ERR_AUTH_FAILED';
     cb(smtpError(new HikyakuError(code)));
   }

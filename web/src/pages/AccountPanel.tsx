@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, enc, type Account, type Me } from '../api';
+import { Messages } from '../Messages';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { ForwardForm } from './ForwardForm';
 import { AutoReplyForm } from './AutoReplyForm';
+import { PolicyForm } from './PolicyForm';
 
 const ROLES = ['user', 'domain-admin', 'tenant-admin'] as const;
 
@@ -39,12 +41,7 @@ export function AccountPanel({ address, me, onClose }: { address: string; me: Me
         <h2 id="panel-title" tabIndex={-1} ref={heading}>
           {address}
         </h2>
-        <p role="status" className="notice">
-          {notice}
-        </p>
-        <p role="alert" className="error">
-          {error}
-        </p>
+        <Messages notice={notice} error={error} />
         {account && (
           <>
             <p className="muted">
@@ -59,6 +56,8 @@ export function AccountPanel({ address, me, onClose }: { address: string; me: Me
             <ForwardForm path={`${path}/forward`} initial={account.forward ?? null} onMessage={setNotice} onError={setError} />
             <h3>{t('autoReply')}</h3>
             <AutoReplyForm path={`${path}/autoreply`} onMessage={setNotice} onError={setError} />
+            <h3>{t('permissions')}</h3>
+            <PolicyForm path={`${path}/policy`} account onMessage={setNotice} onError={setError} />
             <div className="row">
               <button
                 type="button"

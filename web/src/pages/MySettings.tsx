@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Account } from '../api';
+import { Messages } from '../Messages';
 import { formatBytes, problemText, useI18n } from '../i18n';
 import { ForwardForm } from './ForwardForm';
 import { AutoReplyForm } from './AutoReplyForm';
@@ -17,12 +18,7 @@ export function MySettings() {
   return (
     <section>
       <h1>{t('meTitle')}</h1>
-      <p role="status" className="notice">
-        {notice}
-      </p>
-      <p role="alert" className="error">
-        {error}
-      </p>
+      <Messages notice={notice} error={error} />
       {me && (
         <>
           <section className="card">
@@ -39,7 +35,7 @@ export function MySettings() {
           </section>
           <section className="card">
             <h2>{t('changePassword')}</h2>
-            <PasswordForm onDone={() => setNotice(t('passwordChanged'))} />
+            {me.policy?.changePassword === false ? <p className="muted">{t('notPermitted')}</p> : <PasswordForm onDone={() => setNotice(t('passwordChanged'))} />}
           </section>
           <section className="card">
             <h2>{t('forwarding')}</h2>
@@ -47,7 +43,7 @@ export function MySettings() {
           </section>
           <section className="card">
             <h2>{t('autoReply')}</h2>
-            <AutoReplyForm path="/me/autoreply" onMessage={setNotice} onError={setError} />
+            {me.policy?.autoReply === false ? <p className="muted">{t('notPermitted')}</p> : <AutoReplyForm path="/me/autoreply" onMessage={setNotice} onError={setError} />}
           </section>
         </>
       )}

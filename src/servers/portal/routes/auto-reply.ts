@@ -6,6 +6,7 @@ import type { PortalDeps } from '../deps.js';
 import { ApiProblem, badRequest, notFound } from '../problems.js';
 import { authenticate } from '../session-auth.js';
 import { addressParam, text } from './common.js';
+import { requirePermission } from './policies.js';
 
 const instant = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } as const;
 
@@ -58,6 +59,7 @@ export function autoReplyRoutes(app: FastifyInstance, deps: PortalDeps): void {
 
   app.put<{ Body: Body }>('/api/v1/me/autoreply', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own automatic reply (RFC 3834: once per sender per interval)', body: autoReplyBody } }, async (request) => {
     const actor = own(request);
+    requirePermission(actor, deps, 'autoReply');
     return save(request, actor.account.address, actor.tenant);
   });
 

@@ -5,6 +5,7 @@ import { actorName, manageableDomains, requireManaged } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, notFound } from '../problems.js';
 import { authenticate } from '../session-auth.js';
+import { requireForwardTargets } from './policies.js';
 import { accountView, addressList, addressParam, aliasParam, targetsParam, text, usageOf } from './common.js';
 
 const forwardBody = {
@@ -85,11 +86,12 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
   app.get('/api/v1/me', { ...pre, schema: { tags: ['me'], summary: 'One\'s own account: usage against quota, forwarding' } }, async (request) => {
     const actor = me(request);
     const [usage, last, forward] = await Promise.all([usageOf(deps, [actor.account]), deps.sessions.lastLogins([actor.account.address]), forwardOf(actor.account.address)]);
-    return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? forwardView(forward) : null };
+    return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? forwardView(forward) : null, policy: deps.directory.policyFor(actor.account.address) };
   });
 
   app.put<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
     const actor = me(request);
+    requireForwardTargets(actor, deps, targetsParam(request.body.targets));
     return setForward(request, actor.account.address, actor.tenant);
   });
 

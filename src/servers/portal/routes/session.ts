@@ -4,6 +4,7 @@ import { passwordProblem, hashPassword } from '../../../directory/index.js';
 import { actorName, isAdmin, manageableDomains, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, badRequest } from '../problems.js';
+import { requirePermission } from './policies.js';
 import { authenticate, clearSessionCookie, setSessionCookie } from '../session-auth.js';
 
 const credentials = {
@@ -74,6 +75,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
     async (request, reply) => {
       const actor = request.actor!;
       if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators change their password with "hikyaku operator passwd".');
+      requirePermission(actor, deps, 'changePassword');
       const { current, password } = request.body;
       const check = await deps.authenticator.login(actor.account.address, current, request.ip);
       if (!check.ok) throw new ApiProblem(check.reason === 'rate-limited' ? 429 : 400, 'ERR_CURRENT_PASSWORD', 'The current password is wrong.', { field: 'current' });
