@@ -97,6 +97,7 @@ describe('portal JSON API', () => {
       ['DELETE', `/api/v1/accounts/${bob}/policy`],
       ['GET', '/api/v1/domains/b.test/policy'],
       ['PUT', '/api/v1/domains/b.test/policy', { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
+      ['GET', '/api/v1/accounts/export?domain=b.test'],
       ['GET', '/api/v1/aliases?domain=b.test'],
       ['PUT', `/api/v1/aliases/${enc('sales@b.test')}`, { targets: ['thief@elsewhere.test'] }],
       ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
@@ -114,9 +115,16 @@ describe('portal JSON API', () => {
     assert.deepEqual((await a.call('GET', '/api/v1/aliases')).body.items, []);
     assert.deepEqual((await a.call('GET', '/api/v1/domains')).body.items.map((d: { name: string }) => d.name), ['a.test']);
     assert.ok((await a.call('GET', '/api/v1/audit')).body.items.every((e: { tenant: string }) => e.tenant === 'acme'));
+    const exported = await fetch(`${base}/api/v1/accounts/export`, { headers: { cookie: a.cookie } });
+    assert.doesNotMatch(await exported.text(), /b\.test/, 'the export has only A\'s accounts');
+    const csv = 'address,password,name\r\nbob@b.test,a-long-password-1,owned\r\nnew@b.test,a-long-password-1,intruder\r\n';
+    const preview = await a.call('POST', '/api/v1/accounts/import', Buffer.from(csv), { 'content-type': 'text/csv' });
+    assert.deepEqual(preview.body.counts, { add: 0, update: 0, error: 2 }, 'B\'s rows are errors in A\'s import');
+    const imported = await a.call('POST', '/api/v1/accounts/import?commit=true&skipErrors=true', Buffer.from(csv), { 'content-type': 'text/csv' });
+    assert.match(imported.text, /"added":0,"updated":0,"skipped":2/);
 
     // Every route the API has is in the walk or acts on the caller's own things only.
-    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
+    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
     const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {

@@ -185,4 +185,27 @@ describe('the member site in a browser', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('CSV import of 1,000 accounts: the preview shows the bad row first, the import runs with a progress bar, every account exists after', async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await logIn(page, 'admin@a.test', 'test-password');
+    const rows = Array.from({ length: 1000 }, (_, i) => (i === 499 ? 'broken-address,maple-leaf-3030,Broken,,' : `bulk${i}@a.test,maple-leaf-${3000 + i},社員 ${i},部署 ${i % 7},1G`));
+    await page.getByText('Import or export (CSV)').click();
+    await page.getByLabel('CSV file').setInputFiles({ name: 'accounts.csv', mimeType: 'text/csv', buffer: Buffer.from(`address,password,name,department,quota\r\n${rows.join('\r\n')}\r\n`) });
+    await page.getByRole('button', { name: 'Check the file' }).click();
+    await page.getByText('999 to add, 0 to update, 1 with errors (not imported).').waitFor();
+    const first = page.getByRole('table', { name: 'Check the file' }).getByRole('row').nth(1);
+    assert.match((await first.textContent()) ?? '', /^501broken-address.*not an e-mail address/, 'the bad row (line 501) comes first, with its error');
+    await screenshot(page, 'csv-preview');
+    assert.equal((await t.directoryStore.listAccounts('a.test')).filter((a) => a.address.startsWith('bulk')).length, 0, 'nothing written by the preview');
+    await page.getByRole('button', { name: 'Import 999 rows' }).click();
+    await page.getByRole('progressbar', { name: 'Import progress' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Imported: 999 added, 0 updated, 1 skipped.' }).waitFor({ timeout: 180_000 });
+    const bulk = (await t.directoryStore.listAccounts('a.test')).filter((a) => a.address.startsWith('bulk'));
+    assert.equal(bulk.length, 999);
+    assert.deepEqual([bulk.find((a) => a.address === 'bulk7@a.test')?.name, bulk.find((a) => a.address === 'bulk7@a.test')?.quotaBytes], ['社員 7', 1024 ** 3]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -20,6 +20,8 @@ export function setCsrf(token: string): void {
   csrf = token;
 }
 
+export const csrfToken = () => csrf;
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -131,4 +133,22 @@ export interface Policy {
   allowFrom: string[];
   /** An account's: true while it follows its domain's. */
   inherited?: boolean;
+}
+
+export interface ImportRow {
+  line: number;
+  address: string;
+  name: string;
+  department: string;
+  quotaBytes: number | null;
+  role: string | null;
+  hasPassword: boolean;
+  action: 'add' | 'update' | 'error';
+  error?: string;
+}
+
+export interface ImportPreview {
+  encoding: string;
+  counts: { add: number; update: number; error: number };
+  rows: ImportRow[];
 }

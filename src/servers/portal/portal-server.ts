@@ -12,6 +12,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { mailRoutingRoutes } from './routes/mail-routing.js';
 import { autoReplyRoutes } from './routes/auto-reply.js';
 import { policyRoutes } from './routes/policies.js';
+import { accountCsvRoutes } from './routes/accounts-csv.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -89,6 +90,7 @@ export class PortalServer {
       mailRoutingRoutes(api, deps);
       autoReplyRoutes(api, deps);
       policyRoutes(api, deps);
+      accountCsvRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, type Account, type AccountPage, type Me } from '../api';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { AccountPanel } from './AccountPanel';
+import { AccountImport } from './AccountImport';
 
 type Sort = 'address' | 'name' | 'department' | 'quota' | 'created' | 'lastLogin';
 
@@ -64,6 +65,12 @@ export function Accounts({ me }: { me: Me }) {
       <AddAccount
         domains={me.domains}
         onAdded={(msg) => {
+          setNotice(msg);
+          void load();
+        }}
+      />
+      <AccountImport
+        onImported={(msg) => {
           setNotice(msg);
           void load();
         }}
