@@ -33,6 +33,7 @@ export async function startPortal(
     store,
     authenticator: parts.authenticator,
     sessions: state,
+    tokens: state,
     audit: state,
     mailStore: parts.mailStore,
     log,

@@ -75,9 +75,13 @@ describe('portal JSON API', () => {
     assert.ok(isProblem(form));
   });
 
-  test('tenant isolation: every route, as tenant A\'s administrator against tenant B\'s objects, answers 404 or 403 and changes nothing', async () => {
+  test('tenant isolation: every route, as tenant A\'s administrator (by session and by API token) against tenant B\'s objects, answers 404 or 403 and changes nothing', async () => {
     const a = new PortalClient(base);
     await a.login('admin@a.test');
+    const made = await a.call('POST', '/api/v1/tokens', { name: 'isolation walk' });
+    assert.equal(made.status, 201, made.text);
+    const byToken = new PortalClient(base);
+    const bearer = { authorization: `Bearer ${made.body.token}` };
     const bob = enc('bob@b.test');
     const walk: [string, string, unknown?][] = [
       ['GET', '/api/v1/accounts?domain=b.test'],
@@ -103,12 +107,15 @@ describe('portal JSON API', () => {
       ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
       ['DELETE', `/api/v1/aliases/${enc('sales@b.test')}`],
     ];
-    for (const [method, path, body] of walk) {
-      const r = await a.call(method, path, body);
-      assert.ok(r.status === 404 || r.status === 403, `${method} ${path}: ${r.status} ${r.text}`);
-      assert.ok(isProblem(r), `${method} ${path} answers a problem`);
-      assert.doesNotMatch(r.text, /Bob|thief/, 'nothing of B\'s object is shown');
+    for (const [client, headers] of [[a, {}], [byToken, bearer]] as const) {
+      for (const [method, path, body] of walk) {
+        const r = await client.call(method, path, body, { ...headers });
+        assert.ok(r.status === 404 || r.status === 403, `${method} ${path}: ${r.status} ${r.text}`);
+        assert.ok(isProblem(r), `${method} ${path} answers a problem`);
+        assert.doesNotMatch(r.text, /Bob|thief/, 'nothing of B\'s object is shown');
+      }
     }
+    assert.deepEqual((await byToken.call('GET', '/api/v1/accounts', undefined, bearer)).body.items.map((x: { domain: string }) => x.domain).filter((d: string) => d !== 'a.test'), []);
     // Lists show only A's things.
     const accounts = await a.call('GET', '/api/v1/accounts');
     assert.deepEqual(accounts.body.items.map((x: { domain: string }) => x.domain).filter((d: string) => d !== 'a.test'), []);
@@ -124,7 +131,7 @@ describe('portal JSON API', () => {
     assert.match(imported.text, /"added":0,"updated":0,"skipped":2/);
 
     // Every route the API has is in the walk or acts on the caller's own things only.
-    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit']);
+    const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit', 'GET /api/v1/tokens', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/{id}']);
     const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
@@ -143,6 +150,38 @@ describe('portal JSON API', () => {
     assert.deepEqual(snapshot.autoReplies, [], 'no automatic reply was set on B\'s account');
     assert.deepEqual(snapshot.policies, [], 'no permissions were changed in B');
     assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
+  });
+
+  test('API tokens: made by a tenant administrator, shown once, act for that tenant without CSRF, cannot make tokens, stop at once when revoked or when the tenant is suspended', async () => {
+    const b = new PortalClient(base);
+    await b.login('admin@b.test');
+    const made = await b.call('POST', '/api/v1/tokens', { name: 'provisioning' });
+    assert.match(made.body.token, /^hky_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
+    assert.equal(made.body.tenant, 'beta');
+    const list = await b.call('GET', '/api/v1/tokens');
+    assert.deepEqual(list.body.items.map((x: { name: string }) => x.name), ['provisioning']);
+    assert.ok(!list.text.includes(made.body.token.split('_')[2]), 'the secret is shown once only');
+    const auto = new PortalClient(base);
+    const bearer = { authorization: `Bearer ${made.body.token}` };
+    const added = await auto.call('POST', '/api/v1/accounts', { address: 'robot-made@b.test', password: 'provisioned-pass-1' }, bearer);
+    assert.equal(added.status, 201, added.text);
+    const audit = (await b.call('GET', '/api/v1/audit')).body.items.find((e: { target: string }) => e.target === 'robot-made@b.test');
+    assert.equal(audit.actor, 'token:provisioning');
+    assert.equal((await auto.call('POST', '/api/v1/tokens', { name: 'spare' }, bearer)).status, 403, 'a token makes no tokens');
+    assert.equal((await auto.call('GET', '/api/v1/accounts', undefined, { authorization: `Bearer ${made.body.token.slice(0, -1)}x` })).status, 401);
+    await t.directoryStore.setTenantSuspended('beta', true);
+    await t.service.directory.refresh();
+    assert.equal((await auto.call('GET', '/api/v1/accounts', undefined, bearer)).status, 403, 'a suspended tenant\'s token stops');
+    await t.directoryStore.setTenantSuspended('beta', false);
+    await t.service.directory.refresh();
+    assert.equal((await b.call('DELETE', `/api/v1/tokens/${made.body.id}`)).status, 204);
+    const after = await auto.call('GET', '/api/v1/accounts', undefined, bearer);
+    assert.equal(after.status, 401);
+    assert.equal(after.body.code, 'ERR_TOKEN_INVALID');
+    const a = new PortalClient(base);
+    await a.login('admin@a.test');
+    assert.equal((await a.call('DELETE', `/api/v1/tokens/${made.body.id}`)).status, 404, 'another tenant\'s token is not there');
+    await t.directoryStore.removeAccount('robot-made@b.test');
   });
 
   test('a user, against another user\'s objects and the administrators\' routes: 404 or 403; their own menu works', async () => {

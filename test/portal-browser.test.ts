@@ -166,6 +166,16 @@ describe('the member site in a browser', () => {
     await form.getByLabel('Change their own password').uncheck();
     await form.getByRole('button', { name: 'Save' }).click();
     await admin.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    // An API token for the company's scripts: shown once, and it works.
+    const tokens = admin.getByRole('region', { name: 'API tokens' });
+    await tokens.getByLabel('Name').fill('HR system');
+    await tokens.getByRole('button', { name: 'Make a token' }).click();
+    const shown = (await tokens.getByText(/^The token, shown once/).textContent()) ?? '';
+    const token = /(hky_\S+)$/.exec(shown)?.[1];
+    assert.ok(token, shown);
+    const viaToken = await fetch(`${base}/api/v1/accounts`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(viaToken.status, 200);
+    await tokens.getByRole('cell', { name: 'HR system', exact: true }).waitFor();
     await screenshot(admin, 'domains');
     await admin.close();
 

@@ -41,3 +41,28 @@ export interface SessionStore {
   recordLogin(subject: string, login: LastLogin): Promise<void>;
   lastLogins(subjects: readonly string[]): Promise<Map<string, LastLogin>>;
 }
+
+/** A token for automation: it acts as an administrator of one tenant (or, made by an operator without one, of all). */
+export interface ApiToken {
+  /** The public part of the token, shown in lists. */
+  readonly id: string;
+  readonly name: string;
+  /** null: every tenant (made by an operator). */
+  readonly tenant: string | null;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+}
+
+/**
+ * API tokens, beside the sessions. Contract: the secret is returned once by `create` and
+ * stored only as a hash; `verify` answers the token for a presented `hky_<id>_<secret>`
+ * or undefined; revoking is immediate for every portal instance.
+ */
+export interface ApiTokenStore {
+  createToken(input: { name: string; tenant: string | null; createdBy: string }): Promise<{ token: string; record: ApiToken }>;
+  verifyToken(presented: string, now?: number): Promise<ApiToken | undefined>;
+  listTokens(tenant: string | null | undefined): Promise<ApiToken[]>;
+  /** Only within `tenant` when one is given; true if a token went. */
+  revokeToken(id: string, tenant: string | null | undefined): Promise<boolean>;
+}

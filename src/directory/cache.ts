@@ -35,6 +35,7 @@ export interface LoginDirectory {
   operator(login: string): OperatorRecord | undefined;
   /** The tenant that owns the domain, if the domain is hosted. */
   tenantOf(domain: string): TenantRecord | undefined;
+  tenant(name: string): TenantRecord | undefined;
   /** Hosted domains, sorted by name; only the tenant's when one is named. */
   domains(tenant?: string): DomainRecord[];
   /** What the account may do: its own policy, else its domain's, else everything. */
@@ -209,6 +210,10 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
   domains(tenant?: string): DomainRecord[] {
     const all = [...this.index.domainRecords.values()].filter((d) => tenant === undefined || d.tenant === tenant);
     return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  tenant(name: string): TenantRecord | undefined {
+    return this.index.tenants.get(name);
   }
 
   tenantOf(domain: string): TenantRecord | undefined {

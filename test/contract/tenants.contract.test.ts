@@ -129,6 +129,25 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('API tokens: the secret once, verified by hash, listed and revoked per tenant', async () => {
+      await withStore(backend.portalState, async (s) => {
+        const a = await s.createToken({ name: 'hr', tenant: 'acme', createdBy: 'x@a.test' });
+        const p = await s.createToken({ name: 'billing', tenant: null, createdBy: 'operator:ops' });
+        assert.equal((await s.verifyToken(a.token))?.name, 'hr');
+        assert.equal((await s.verifyToken(a.token))?.lastUsedAt !== null, true, 'use is recorded');
+        assert.equal(await s.verifyToken(a.token.slice(0, -2) + 'xx'), undefined);
+        assert.equal(await s.verifyToken(`${a.token}x`), undefined);
+        assert.equal(await s.verifyToken('hky_nonsense'), undefined);
+        assert.deepEqual((await s.listTokens('acme')).map((t) => t.name), ['hr']);
+        assert.deepEqual((await s.listTokens(null)).map((t) => t.name), ['billing']);
+        assert.deepEqual((await s.listTokens(undefined)).map((t) => t.name), ['hr', 'billing']);
+        assert.equal(await s.revokeToken(a.record.id, 'beta'), false, 'not another tenant\'s');
+        assert.equal(await s.revokeToken(a.record.id, 'acme'), true);
+        assert.equal(await s.verifyToken(a.token), undefined);
+        assert.ok(await s.verifyToken(p.token));
+      });
+    });
+
     test('last logins and the audit log: newest first, per tenant, paged', async () => {
       await withStore(backend.portalState, async (s) => {
         await s.recordLogin('a@p.test', { at: 1, ip: '192.0.2.1', protocol: 'portal' });

@@ -84,7 +84,7 @@ export function App() {
     );
   else {
     const page = pageOf(path, me);
-    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains /> : page === 'audit' ? <Audit /> : <MySettings />;
+    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : <MySettings />;
   }
 
   const current = me ? pageOf(path, me) : undefined;

@@ -81,6 +81,15 @@ export const DIRECTORY_MIGRATIONS = [
      ends_at INTEGER);`,
   // What users may change and where they may log in from: per domain, per account.
   `CREATE TABLE policies (scope TEXT PRIMARY KEY, policy TEXT NOT NULL);`,
+  // Tokens for automation through the portal's API.
+  `CREATE TABLE api_tokens (
+     id TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL,
+     name TEXT NOT NULL,
+     tenant TEXT,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER);`,
 ];
 
 export interface DkimRow {

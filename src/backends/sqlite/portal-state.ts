@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '../../directory/index.js';
-import type { LastLogin, PortalSession, SessionKind, SessionStore } from '../../auth/index.js';
+import type { ApiToken, ApiTokenStore, LastLogin, PortalSession, SessionKind, SessionStore } from '../../auth/index.js';
 import { openDb, sql, type Db } from './db.js';
 import { DIRECTORY_MIGRATIONS } from './directory-schema.js';
 
@@ -16,6 +16,18 @@ interface SessionRow {
 
 const toSession = (r: SessionRow): PortalSession => ({ subject: r.subject, kind: r.kind, csrf: r.csrf, ip: r.ip, createdAt: r.created_at, seenAt: r.seen_at, expiresAt: r.expires_at });
 
+interface TokenRow {
+  id: string;
+  secret_hash: string;
+  name: string;
+  tenant: string | null;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+const toToken = (r: TokenRow): ApiToken => ({ id: r.id, name: r.name, tenant: r.tenant, createdBy: r.created_by, createdAt: r.created_at, lastUsedAt: r.last_used_at });
+
 const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
@@ -23,7 +35,7 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('bas
  * (its own connection: these writes do not bump the directory's version, so caches do
  * not reload on every login).
  */
-export class SqlitePortalState implements SessionStore, AuditLog {
+export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore {
   private opened: Db | undefined;
 
   constructor(
@@ -96,6 +108,34 @@ export class SqlitePortalState implements SessionStore, AuditLog {
         : sql(this.db, 'SELECT * FROM audit_log WHERE tenant = ? AND id < ? ORDER BY id DESC LIMIT ?').all(filter.tenant, before, filter.limit)
     ) as (Omit<AuditEntry, 'detail'> & { detail: string })[];
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  async createToken(input: { name: string; tenant: string | null; createdBy: string }): Promise<{ token: string; record: ApiToken }> {
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(24).toString('base64url');
+    const record: ApiToken = { id, name: input.name, tenant: input.tenant, createdBy: input.createdBy, createdAt: Date.now(), lastUsedAt: null };
+    sql(this.db, 'INSERT INTO api_tokens (id, secret_hash, name, tenant, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, hashOf(secret), record.name, record.tenant, record.createdBy, record.createdAt);
+    return { token: `hky_${id}_${secret}`, record };
+  }
+
+  async verifyToken(presented: string, now = Date.now()): Promise<ApiToken | undefined> {
+    const m = /^hky_([0-9a-f]{12})_([A-Za-z0-9_-]{32})$/.exec(presented);
+    if (!m) return undefined;
+    const row = sql(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(m[1]) as TokenRow | undefined;
+    if (!row || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hashOf(m[2]!)))) return undefined;
+    // Written at most once a minute: a busy automation does not turn every call into a write.
+    if (row.last_used_at === null || now - row.last_used_at > 60_000) sql(this.db, 'UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
+    return toToken(row);
+  }
+
+  async listTokens(tenant: string | null | undefined): Promise<ApiToken[]> {
+    const rows = tenant === undefined ? sql(this.db, 'SELECT * FROM api_tokens ORDER BY created_at').all() : sql(this.db, 'SELECT * FROM api_tokens WHERE tenant IS ? ORDER BY created_at').all(tenant);
+    return (rows as TokenRow[]).map(toToken);
+  }
+
+  async revokeToken(id: string, tenant: string | null | undefined): Promise<boolean> {
+    const r = tenant === undefined ? sql(this.db, 'DELETE FROM api_tokens WHERE id = ?').run(id) : sql(this.db, 'DELETE FROM api_tokens WHERE id = ? AND tenant IS ?').run(id, tenant);
+    return r.changes === 1;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Route schemas carry OpenAPI's summary and tags (@fastify/swagger's additions to FastifySchema).
 import type {} from '@fastify/swagger';
-import type { Authenticator, SessionStore } from '../../auth/index.js';
+import type { ApiTokenStore, Authenticator, SessionStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
@@ -31,6 +31,7 @@ export interface PortalDeps {
   readonly store: DirectoryStore;
   readonly authenticator: Authenticator;
   readonly sessions: SessionStore;
+  readonly tokens: ApiTokenStore;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
   readonly log: Logger;

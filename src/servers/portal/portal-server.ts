@@ -13,6 +13,7 @@ import { mailRoutingRoutes } from './routes/mail-routing.js';
 import { autoReplyRoutes } from './routes/auto-reply.js';
 import { policyRoutes } from './routes/policies.js';
 import { accountCsvRoutes } from './routes/accounts-csv.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -64,7 +65,9 @@ export class PortalServer {
     void app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
-        info: { title: 'Hikyaku member site API', version: '1', description: 'Every error is application/problem+json (RFC 9457) with a `code` and a sentence in `detail`. Calls that change something need the session\'s X-CSRF-Token header.' },
+        info: { title: 'Hikyaku member site API', version: '1', description: 'Every error is application/problem+json (RFC 9457) with a `code` and a sentence in `detail`. In a browser session, calls that change something need the session\'s X-CSRF-Token header; automation uses an API token (Authorization: Bearer hky_…) instead.' },
+        components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'hikyaku_session' }, token: { type: 'http', scheme: 'bearer' } } },
+        security: [{ session: [] }, { token: [] }],
       },
     });
     app.addHook('onSend', async (request, reply, payload) => {
@@ -91,6 +94,7 @@ export class PortalServer {
       autoReplyRoutes(api, deps);
       policyRoutes(api, deps);
       accountCsvRoutes(api, deps);
+      tokenRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;

@@ -60,6 +60,15 @@ const ALLOWED_BEFORE_PASSWORD_CHANGE = new Set(['GET /api/v1/session', 'DELETE /
  */
 export function authenticate(deps: PortalDeps) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (bearer) {
+      // Automation: no cookie, so no CSRF to fear; the token is the whole credential.
+      const found = await deps.tokens.verifyToken(bearer[1]!);
+      if (!found) throw new ApiProblem(401, 'ERR_TOKEN_INVALID', 'The API token is not valid (revoked, mistyped, or never made).');
+      if (found.tenant !== null && deps.directory.tenant(found.tenant)?.suspended !== false) throw new ApiProblem(403, 'ERR_ACCOUNT_DISABLED', 'The tenant of this API token is suspended or gone.');
+      request.actor = { kind: 'token', id: found.id, name: found.name, tenant: found.tenant };
+      return;
+    }
     const token = request.cookies[SESSION_COOKIE];
     if (!token) throw loginRequired('Please log in.');
     const now = Date.now();

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, enc } from '../api';
+import { api, enc, type Me } from '../api';
 import { Messages } from '../Messages';
 import { problemText, useI18n } from '../i18n';
 import { PolicyForm } from './PolicyForm';
+import { Tokens } from './Tokens';
 
 interface DomainRow {
   name: string;
@@ -12,7 +13,7 @@ interface DomainRow {
 }
 
 /** The domains an administrator manages, each with what its users may change. */
-export function Domains() {
+export function Domains({ me }: { me: Me }) {
   const { t, lang } = useI18n();
   const [items, setItems] = useState<DomainRow[]>();
   const [error, setError] = useState('');
@@ -33,6 +34,7 @@ export function Domains() {
           <PolicyForm path={`/domains/${enc(d.name)}/policy`} account={false} onMessage={setNotice} onError={onError} />
         </section>
       ))}
+      {(me.role === 'tenant-admin' || me.kind === 'operator') && <Tokens onMessage={setNotice} onError={onError} />}
     </section>
   );
 }

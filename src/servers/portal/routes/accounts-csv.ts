@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import iconv from 'iconv-lite';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashPassword, type AccountRole } from '../../../directory/index.js';
-import { actorName, manageableDomains, requireManaged, type Actor } from '../actor.js';
+import { actorName, isTenantAdmin, manageableDomains, requireManaged, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { decodeCsv, accountsCsv, planImport, type CsvEncoding, type ImportPlan } from '../account-import.js';
 import { ApiProblem, badRequest, problemOf } from '../problems.js';
@@ -13,7 +13,7 @@ const MAX_CSV_BYTES = 5 * 1024 * 1024;
 // argon2id runs on libuv's threads: this many hashes at once keep them busy.
 const HASH_CONCURRENCY = 4;
 
-const mayGrant = (actor: Actor) => (role: AccountRole) => role !== 'tenant-admin' || actor.kind === 'operator' || actor.account.role === 'tenant-admin';
+const mayGrant = (actor: Actor) => (role: AccountRole) => role !== 'tenant-admin' || isTenantAdmin(actor);
 
 /** CSV export and import of accounts (UTF-8 or Shift_JIS): a preview of every row first, then the import with progress. */
 export function accountCsvRoutes(app: FastifyInstance, deps: PortalDeps): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ACCOUNT_ROLES, generatePassword, hashPassword, passwordProblem, type AccountPatch, type AccountRecord, type AccountRole } from '../../../directory/index.js';
 import { withDeadline } from '../../../mailstore/index.js';
-import { actorName, manageableDomains, requireManaged, type Actor } from '../actor.js';
+import { actorName, isTenantAdmin, manageableDomains, requireManaged, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, badRequest, forbidden, notFound } from '../problems.js';
 import { authenticate } from '../session-auth.js';
@@ -60,7 +60,7 @@ interface Profile {
 
 /** A domain administrator may not make tenant administrators (no escalation past one's own role). */
 function checkRole(actor: Actor, role: AccountRole | undefined): void {
-  if (role === 'tenant-admin' && actor.kind === 'account' && actor.account.role !== 'tenant-admin') {
+  if (role === 'tenant-admin' && !isTenantAdmin(actor)) {
     throw forbidden('Only a tenant administrator can make another one.');
   }
 }
@@ -210,7 +210,7 @@ export function accountRoutes(app: FastifyInstance, deps: PortalDeps): void {
       const pw = choosePassword(deps, account.address, request.body.password);
       const mustChange = request.body.mustChangePassword ?? true;
       await deps.store.setPassword(account.address, await hashPassword(pw.value), mustChange);
-      await deps.sessions.removeSubject(account.address, request.portalSession!.token);
+      await deps.sessions.removeSubject(account.address, request.portalSession?.token);
       await audit(request, 'account.password-reset', account.address, tenant, { mustChangePassword: mustChange });
       await deps.directory.refresh();
       return { mustChangePassword: mustChange, ...(pw.generated ? { password: pw.value } : {}) };

@@ -51,7 +51,7 @@ export function autoReplyRoutes(app: FastifyInstance, deps: PortalDeps): void {
 
   const own = (request: FastifyRequest) => {
     const actor = request.actor!;
-    if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators have no mailbox; this menu is for accounts.');
+    if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators and API tokens have no mailbox; this menu is for accounts.');
     return actor;
   };
 

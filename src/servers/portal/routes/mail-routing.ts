@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { domainOf } from '../../../mail/index.js';
 import type { ForwardRecord } from '../../../directory/index.js';
-import { actorName, manageableDomains, requireManaged } from '../actor.js';
+import { actorName, isTenantAdmin, manageableDomains, requireManaged, tenantScope } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, notFound } from '../problems.js';
 import { authenticate } from '../session-auth.js';
@@ -79,7 +79,7 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
   // The user's own menu.
   const me = (request: FastifyRequest) => {
     const actor = request.actor!;
-    if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators have no mailbox; this menu is for accounts.');
+    if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators and API tokens have no mailbox; this menu is for accounts.');
     return actor;
   };
 
@@ -154,8 +154,8 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     },
     async (request) => {
       const actor = request.actor!;
-      if (actor.kind === 'account' && actor.account.role !== 'tenant-admin') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'The audit log is for tenant administrators and operators.');
-      const entries = await deps.audit.list({ tenant: actor.kind === 'account' ? actor.tenant : undefined, limit: request.query.limit ?? 100, beforeId: request.query.before });
+      if (!isTenantAdmin(actor)) throw new ApiProblem(403, 'ERR_FORBIDDEN', 'The audit log is for tenant administrators and operators.');
+      const entries = await deps.audit.list({ tenant: tenantScope(actor), limit: request.query.limit ?? 100, beforeId: request.query.before });
       return { items: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
     },
   );

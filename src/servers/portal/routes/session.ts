@@ -25,6 +25,7 @@ const passwordChange = {
 export function whoAmI(actor: Actor, deps: PortalDeps, csrf: string) {
   const domains = manageableDomains(actor, deps.directory).map((d) => d.name);
   if (actor.kind === 'operator') return { kind: 'operator', login: actor.login, role: 'operator', admin: true, domains, csrf, mustChangePassword: false };
+  if (actor.kind === 'token') return { kind: 'token', name: actor.name, tenant: actor.tenant, role: 'token', admin: true, domains, csrf, mustChangePassword: false };
   const a = actor.account;
   return { kind: 'account', address: a.address, name: a.name, role: a.role, tenant: actor.tenant, admin: isAdmin(actor), domains, csrf, mustChangePassword: a.mustChangePassword };
 }
@@ -51,7 +52,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
       const subject = 'operator' in result ? result.operator.login : result.account.address;
       const actor: Actor = 'operator' in result ? { kind: 'operator', login: subject } : { kind: 'account', account: result.account, tenant: deps.directory.tenantOf(result.account.domain)!.name };
       const csrf = randomBytes(24).toString('base64url');
-      const { token } = await deps.sessions.create({ subject, kind: actor.kind, ip: request.ip, ttlMs: deps.options.idleMinutes * 60_000, csrf });
+      const { token } = await deps.sessions.create({ subject, kind: actor.kind === 'operator' ? 'operator' : 'account', ip: request.ip, ttlMs: deps.options.idleMinutes * 60_000, csrf });
       await deps.sessions.recordLogin(subject, { at: Date.now(), ip: request.ip, protocol: 'portal' });
       setSessionCookie(reply, request, token, deps);
       deps.log.info({ user: subject, ip: request.ip }, 'portal login');
@@ -60,11 +61,11 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
   );
 
   app.get('/api/v1/session', { schema: { summary: 'Who is logged in', tags: ['session'] }, preHandler: authenticate(deps) }, async (request) =>
-    whoAmI(request.actor!, deps, request.portalSession!.session.csrf),
+    whoAmI(request.actor!, deps, request.portalSession?.session.csrf ?? ''),
   );
 
   app.delete('/api/v1/session', { schema: { summary: 'Log out', tags: ['session'] }, preHandler: authenticate(deps) }, async (request, reply) => {
-    await deps.sessions.remove(request.portalSession!.token);
+    if (request.portalSession) await deps.sessions.remove(request.portalSession.token);
     clearSessionCookie(reply);
     return reply.code(204).send();
   });
@@ -74,7 +75,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
     { schema: { summary: 'Change one\'s own password (needs the current one)', tags: ['me'], body: passwordChange }, preHandler: authenticate(deps) },
     async (request, reply) => {
       const actor = request.actor!;
-      if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators change their password with "hikyaku operator passwd".');
+      if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Only accounts change their password here; operators use "hikyaku operator passwd".');
       requirePermission(actor, deps, 'changePassword');
       const { current, password } = request.body;
       const check = await deps.authenticator.login(actor.account.address, current, request.ip);
@@ -84,7 +85,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
       if (password === current) throw badRequest('The new password must differ from the current one.', { field: 'password' });
       await deps.store.setPassword(actor.account.address, await hashPassword(password), false);
       // Other sessions (a stolen one among them) end; this one goes on.
-      await deps.sessions.removeSubject(actor.account.address, request.portalSession!.token);
+      await deps.sessions.removeSubject(actor.account.address, request.portalSession?.token);
       await deps.audit.append({ tenant: actor.tenant, actor: actorName(actor), ip: request.ip, action: 'password.change', target: actor.account.address, detail: {} });
       await deps.directory.refresh();
       return reply.code(204).send();
