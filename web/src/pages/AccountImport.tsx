@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { ApiError, csrfToken, type ImportPreview, type Problem } from '../api';
+import { Table } from '../parts';
 import { problemText, useI18n } from '../i18n';
 
 type Progress = { done: number; total: number };
@@ -104,18 +105,7 @@ export function AccountImport({ onImported }: { onImported(message: string): voi
           <button type="button" disabled={preview.counts.add + preview.counts.update === 0} onClick={() => void run()}>
             {t('csvImport', { n: preview.counts.add + preview.counts.update })}
           </button>
-          <table className="list">
-            <caption className="sr-only">{t('csvPreview')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('csvLine')}</th>
-                <th scope="col">{t('address')}</th>
-                <th scope="col">{t('name')}</th>
-                <th scope="col">{t('department')}</th>
-                <th scope="col">{t('csvResult')}</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table caption={t('csvPreview')} headers={[t('csvLine'), t('address'), t('name'), t('department'), t('csvResult')]}>
               {rows.map((r) => (
                 <tr key={r.line} className={r.action === 'error' ? 'bad' : undefined}>
                   <td>{r.line}</td>
@@ -125,8 +115,7 @@ export function AccountImport({ onImported }: { onImported(message: string): voi
                   <td>{r.action === 'error' ? r.error : t(r.action === 'add' ? 'csvAdd' : 'csvUpdate')}</td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </Table>
           {good.length > 10 && <p className="muted">{t('csvMore', { n: good.length - 10 })}</p>}
         </>
       )}

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, enc, type Account, type Me } from '../api';
-import { Messages } from '../Messages';
+import { Messages } from '../parts';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { ForwardForm } from './ForwardForm';
 import { AutoReplyForm } from './AutoReplyForm';

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, enc, type Alias, type Me } from '../api';
+import { Table } from '../parts';
 import { problemText, useI18n } from '../i18n';
 
 export function Aliases({ me }: { me: Me }) {
@@ -56,16 +57,7 @@ export function Aliases({ me }: { me: Me }) {
       </form>
       {items && items.length === 0 && <p className="muted">{t('noAliases')}</p>}
       {items && items.length > 0 && (
-        <table className="list">
-          <caption className="sr-only">{t('aliasesTitle')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('address')}</th>
-              <th scope="col">{t('targets')}</th>
-              <th scope="col">{t('actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table caption={t('aliasesTitle')} headers={[t('address'), t('targets'), t('actions')]}>
             {items.map((a) => (
               <tr key={a.address}>
                 <td>
@@ -79,8 +71,7 @@ export function Aliases({ me }: { me: Me }) {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       )}
     </section>
   );

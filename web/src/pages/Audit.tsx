@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, type AuditEntry } from '../api';
+import { Table } from '../parts';
 import { problemText, useI18n } from '../i18n';
 
 export function Audit() {
@@ -18,18 +19,7 @@ export function Audit() {
         </p>
       )}
       {items && (
-        <table className="list">
-          <caption className="sr-only">{t('auditTitle')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('when')}</th>
-              <th scope="col">{t('who')}</th>
-              <th scope="col">{t('from')}</th>
-              <th scope="col">{t('what')}</th>
-              <th scope="col">{t('object')}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table caption={t('auditTitle')} headers={[t('when'), t('who'), t('from'), t('what'), t('object')]}>
             {items.map((e) => (
               <tr key={e.id}>
                 <td>{new Date(e.at).toLocaleString(lang === 'ja' ? 'ja-JP' : 'en-GB')}</td>
@@ -41,8 +31,7 @@ export function Audit() {
                 <td>{e.target}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       )}
     </section>
   );

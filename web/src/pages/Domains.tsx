@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, enc, type Me } from '../api';
-import { Messages } from '../Messages';
+import { Messages } from '../parts';
 import { problemText, useI18n } from '../i18n';
 import { PolicyForm } from './PolicyForm';
 import { Tokens } from './Tokens';

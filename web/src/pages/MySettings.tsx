@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Account } from '../api';
-import { Messages } from '../Messages';
+import { Messages } from '../parts';
 import { formatBytes, problemText, useI18n } from '../i18n';
 import { ForwardForm } from './ForwardForm';
 import { AutoReplyForm } from './AutoReplyForm';

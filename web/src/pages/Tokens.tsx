@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
+import { Table } from '../parts';
 import { problemText, useI18n } from '../i18n';
 
 interface Token {
@@ -55,18 +56,7 @@ export function Tokens({ onMessage, onError }: { onMessage(m: string): void; onE
       </form>
       {secret && <p className="notice generated">{t('tokenShownOnce', { token: secret })}</p>}
       {items && items.length > 0 && (
-        <table className="list">
-          <caption className="sr-only">{t('tokensTitle')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('tokenName')}</th>
-              <th scope="col">{t('who')}</th>
-              <th scope="col">{t('when')}</th>
-              <th scope="col">{t('tokenLastUsed')}</th>
-              <th scope="col">{t('actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table caption={t('tokensTitle')} headers={[t('tokenName'), t('who'), t('when'), t('tokenLastUsed'), t('actions')]}>
             {items.map((token) => (
               <tr key={token.id}>
                 <td>{token.name}</td>
@@ -80,8 +70,7 @@ export function Tokens({ onMessage, onError }: { onMessage(m: string): void; onE
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       )}
     </section>
   );

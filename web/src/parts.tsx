@@ -1,0 +1,34 @@
+import type { ReactNode } from 'react';
+
+/** A page's last outcome: a notice (read out politely) and an error (read out at once), each empty when none. */
+export function Messages({ notice, error }: { notice: string; error: string }) {
+  return (
+    <>
+      <p role="status" className="notice">
+        {notice}
+      </p>
+      <p role="alert" className="error">
+        {error}
+      </p>
+    </>
+  );
+}
+
+/** A list table: a caption for screen readers, column headers, and the rows given. */
+export function Table({ caption, headers, children }: { caption: string; headers: readonly string[]; children: ReactNode }) {
+  return (
+    <table className="list">
+      <caption className="sr-only">{caption}</caption>
+      <thead>
+        <tr>
+          {headers.map((h) => (
+            <th scope="col" key={h}>
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
