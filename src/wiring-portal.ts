@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
@@ -19,6 +20,13 @@ const SWEEP_MS = 10 * 60_000;
 /** Where `npm install` put the built UI (vite build → dist/web). */
 export const UI_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
+/** The resolver relay uses (`relay.dnsServers`), with a short deadline: a page waits on it. */
+function checkResolver(config: Config): Resolver {
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  if (config['relay.dnsServers']) resolver.setServers(config['relay.dnsServers'].split(','));
+  return resolver;
+}
+
 /** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
 export async function startPortal(
   config: Config,
@@ -36,12 +44,14 @@ export async function startPortal(
     tokens: state,
     audit: state,
     mailStore: parts.mailStore,
+    resolver: checkResolver(config),
     log,
     metrics: parts.metrics,
     options: {
       idleMinutes: config['portal.sessionIdleMinutes'],
       maxHours: config['portal.sessionMaxHours'],
       minPasswordLength: config['auth.minPasswordLength'],
+      mailHost: config.hostname,
       autoReplyIntervalDays: config['delivery.autoReplyIntervalDays'],
       storeTimeoutMs: config['portal.storeTimeoutMs'],
       secureCookies: config['portal.secureCookies'],

@@ -45,20 +45,38 @@ function quoted(value: string): string {
   return parts.length > 1 ? `( ${parts.join(' ')} )` : parts[0]!;
 }
 
+/** One record a hosted domain needs published, and what it is for. */
+export interface ExpectedRecord {
+  readonly name: string;
+  readonly type: 'MX' | 'TXT';
+  readonly value: string;
+  readonly purpose: 'mx' | 'spf' | 'dkim' | 'dmarc';
+  /** DKIM only: the selector, and whether it signs now (retired keys stay published a while). */
+  readonly selector?: string;
+  readonly active?: boolean;
+}
+
 /**
- * The records a customer publishes for a hosted domain, in zone-file syntax: MX to our
- * host, SPF allowing it, every DKIM key (the retired ones stay published until mail
- * signed with them has been delivered), and a DMARC policy to start with.
+ * The records a customer publishes for a hosted domain: MX to our host, SPF allowing it,
+ * every DKIM key (the retired ones stay published until mail signed with them has been
+ * delivered), and a DMARC policy to start with.
  */
-export function dnsRecords(domain: string, mailHost: string, keys: readonly DkimKeyRecord[]): string[] {
-  const lines = [
-    `${domain}. 3600 IN MX 10 ${mailHost}.`,
-    `${domain}. 3600 IN TXT "v=spf1 mx a:${mailHost} ~all"`,
+export function expectedRecords(domain: string, mailHost: string, keys: readonly DkimKeyRecord[]): ExpectedRecord[] {
+  return [
+    { name: domain, type: 'MX', value: `10 ${mailHost}.`, purpose: 'mx' },
+    { name: domain, type: 'TXT', value: `v=spf1 mx a:${mailHost} ~all`, purpose: 'spf' },
+    ...keys.map((k): ExpectedRecord => ({ name: `${k.selector}._domainkey.${domain}`, type: 'TXT', value: dkimTxt(k), purpose: 'dkim', selector: k.selector, active: k.active })),
+    { name: `_dmarc.${domain}`, type: 'TXT', value: `v=DMARC1; p=none; rua=mailto:postmaster@${domain}`, purpose: 'dmarc' },
   ];
-  for (const k of keys) {
-    const note = k.active ? '' : ' ; retired: keep it published for a week after rotation, then remove it';
-    lines.push(`${k.selector}._domainkey.${domain}. 3600 IN TXT ${quoted(dkimTxt(k))}${note}`);
-  }
-  lines.push(`_dmarc.${domain}. 3600 IN TXT "v=DMARC1; p=none; rua=mailto:postmaster@${domain}"`);
-  return lines;
+}
+
+/** One record in zone-file syntax. */
+export function zoneLine(r: ExpectedRecord): string {
+  const note = r.purpose === 'dkim' && !r.active ? ' ; retired: keep it published for a week after rotation, then remove it' : '';
+  return `${r.name}. 3600 IN ${r.type} ${r.type === 'TXT' ? quoted(r.value) : r.value}${note}`;
+}
+
+/** The records of `expectedRecords`, in zone-file syntax. */
+export function dnsRecords(domain: string, mailHost: string, keys: readonly DkimKeyRecord[]): string[] {
+  return expectedRecords(domain, mailHost, keys).map(zoneLine);
 }

@@ -12,3 +12,4 @@ export * from './password.js';
 export * from './dkim.js';
 export * from './audit.js';
 export * from './policy.js';
+export * from './dns-check.js';

@@ -1,7 +1,7 @@
 // Route schemas carry OpenAPI's summary and tags (@fastify/swagger's additions to FastifySchema).
 import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore } from '../../auth/index.js';
-import type { AuditLog, DirectoryStore, LoginDirectory } from '../../directory/index.js';
+import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -11,6 +11,8 @@ export interface PortalOptions {
   /** A session ends this long after login, used or not. */
   readonly maxHours: number;
   readonly minPasswordLength: number;
+  /** The host name MX and SPF records point at (config `hostname`). */
+  readonly mailHost: string;
   /** How often an automatic reply may answer one sender (shown to the user). */
   readonly autoReplyIntervalDays: number;
   /** Deadline for a mailbox store call (usage figures, emptying a mailbox). */
@@ -34,6 +36,8 @@ export interface PortalDeps {
   readonly tokens: ApiTokenStore;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
+  /** For the live check of published DNS records (the resolver relay uses). */
+  readonly resolver: TxtMxResolver;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly options: PortalOptions;

@@ -4,6 +4,7 @@ import { Messages } from '../parts';
 import { problemText, useI18n } from '../i18n';
 import { PolicyForm } from './PolicyForm';
 import { Tokens } from './Tokens';
+import { DnsRecords } from './DnsRecords';
 
 interface DomainRow {
   name: string;
@@ -32,6 +33,7 @@ export function Domains({ me }: { me: Me }) {
           <p className="muted">{t('domainCounts', { accounts: d.accounts, aliases: d.aliases })}</p>
           <h3>{t('permissions')}</h3>
           <PolicyForm path={`/domains/${enc(d.name)}/policy`} account={false} onMessage={setNotice} onError={onError} />
+          <DnsRecords domain={d.name} onMessage={setNotice} onError={onError} />
         </section>
       ))}
       {(me.role === 'tenant-admin' || me.kind === 'operator') && <Tokens onMessage={setNotice} onError={onError} />}
