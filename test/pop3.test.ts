@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import { FaultInjectingMailStore } from '../src/mailstore/index.js';
 import { POPLIB_SESSION, RAW_SESSION, SMTPLIB_SEND } from './helpers/py.js';
+import { testMessage } from './helpers/smtp-client.js';
 import { mailboxMessages, python, removeDir, run, seedDirectory, startTestService, tempDir, type TestService } from './helpers/service.js';
 
 interface PopResult {
@@ -69,6 +70,18 @@ describe('POP3', () => {
     // poplib strips the dot-stuffing and the line endings; the lines must be what was stored.
     assert.equal(r.results[1], stored.replace(/\r\n$/, ''));
     assert.ok((r.results[1] as string).includes('\r\n.starts with a dot\r\n'));
+  });
+
+  test('RETR sends whole messages of every size around the socket\'s buffer and the one-write limit (1 KiB to 300 KiB)', async () => {
+    const sizes = [1_000, 15_000, 17_000, 40_000, 100_000, 130_000, 300_000];
+    for (const [i, size] of sizes.entries()) await put('frank@example.com', `size-${i}`, testMessage(`size-${i}`, size).toString('latin1'));
+    const r = await pop('plain', 'frank@example.com', sizes.map((_, i) => ['retr', i + 1]));
+    assert.equal(r.results.length, sizes.length);
+    for (const [i, size] of sizes.entries()) {
+      const text = r.results[i] as string;
+      assert.match(text, new RegExp(`X-Test-Id: size-${i}\r\n`), `message ${i + 1} (${size} bytes) came whole`);
+      assert.ok(text.length >= size - 200, `message ${i + 1}: ${text.length} of about ${size} bytes`);
+    }
   });
 
   test('implicit TLS, UIDL, TOP, LIST', async () => {

@@ -352,7 +352,7 @@ export class Pop3Session {
     const encoder = new Pop3Encoder(bodyLines);
     const socket = this.socket;
     // A small message leaves in one write (one syscall) instead of one per piece.
-    const corked = m.size <= CORK_MAX;
+    let corked = m.size <= CORK_MAX;
     if (corked) socket.cork();
     this.send(bodyLines === Infinity ? `+OK ${m.size} octets` : '+OK Top of message follows');
     try {
@@ -360,7 +360,12 @@ export class Pop3Session {
         if (this.closed) break;
         const out = encoder.push(chunk as Buffer);
         this.deps.metrics.pop3RetrBytes.inc(out.length);
-        if (!socket.write(out)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+        if (!socket.write(out)) {
+          // A corked socket never drains: let the buffered data go first.
+          if (corked) socket.uncork();
+          corked = false;
+          await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+        }
         if (encoder.finished) break;
       }
     } catch (err) {
