@@ -141,6 +141,7 @@ function deliveryService(config: Config, spool: Spool, mailStore: MailStore, dir
       delayWarningMs: config['delivery.delayWarningSeconds'] * 1000,
       quotaGraceMs: config['delivery.quotaGraceSeconds'] * 1000,
       autoReplyIntervalMs: config['delivery.autoReplyIntervalDays'] * 86_400_000,
+      quotaWarningPercent: config['delivery.quotaWarningPercent'],
     },
     log,
     metrics,

@@ -91,4 +91,22 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
     await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: goes');
     assert.ok((await mailbox('user2@a.test')).some((m) => /Subject: goes/.test(m)));
   });
+
+  test('a mailbox past 90% of its quota gets one warning from its postmaster, in Japanese and English, not one per message', async () => {
+    await t.directoryStore.addAccount({ address: 'small@a.test', passwordHash: await testPasswordHash(), quotaBytes: 40_000 });
+    await t.service.directory.refresh();
+    const big = 'x'.repeat(76) + '\r\n';
+    await send('carol@b.test', 'small@a.test', `To: small@a.test\r\nSubject: small one`);
+    assert.equal((await mailbox('small@a.test')).length, 1, 'far below the quota: no warning');
+    await send('carol@b.test', 'small@a.test', `To: small@a.test\r\nSubject: big one\r\nX-Fill: 1\r\n\r\n${big.repeat(460)}`);
+    await send('carol@b.test', 'small@a.test', 'To: small@a.test\r\nSubject: one more');
+    const all = await mailbox('small@a.test');
+    const warnings = all.filter((m) => /^Auto-Submitted: auto-generated$/m.test(m));
+    assert.equal(warnings.length, 1, 'one warning');
+    assert.match(warnings[0]!, /^From: <postmaster@a\.test>$/m);
+    assert.match(warnings[0]!, /^Return-Path: <>$/m);
+    const text = Buffer.from(warnings[0]!.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64').toString();
+    assert.match(text, /使用量が容量の 9\d% に達しました/);
+    assert.match(text, /The mailbox small@a\.test uses 9\d% of its quota: 3\d KB \/ 39 KB \(9\d%\)/);
+  });
 });

@@ -8,6 +8,7 @@ import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
 import { autoReplyNotices } from './auto-reply.js';
+import { quotaWarnings } from './quota-warning.js';
 import type { RemoteDelivery } from './remote.js';
 
 export interface DeliveryOptions {
@@ -32,7 +33,11 @@ export interface DeliveryOptions {
   readonly quotaGraceMs: number;
   /** One automatic reply per sender per account within this long. */
   readonly autoReplyIntervalMs: number;
+  /** A mailbox past this share of its quota (percent) gets a warning, again after a week if still so; 0: never. */
+  readonly quotaWarningPercent: number;
 }
+
+const WEEK_MS = 7 * 86_400_000;
 
 // Quota problems are the user's to fix, not the store's: retry far less often.
 const QUOTA_RETRY_FACTOR = 30;
@@ -213,7 +218,12 @@ export class DeliveryService {
     // Forwards to other domains become remote entries of the same message, in the commit that completes this one.
     const mailFrom = this.forwardSender(entry);
     const spawn: Spawn[] = remote.map((rcpt) => ({ rcpt, mailFrom, route: 'remote' }));
-    const replies = await autoReplyNotices(this.spool, this.directory, entry, accounts, { hostname: this.options.hostname, intervalMs: this.options.autoReplyIntervalMs }, log);
+    const replies = [
+      ...(await autoReplyNotices(this.spool, this.directory, entry, accounts, { hostname: this.options.hostname, intervalMs: this.options.autoReplyIntervalMs }, log)),
+      ...(this.options.quotaWarningPercent > 0
+        ? await quotaWarnings(this.store, this.directory, accounts, { hostname: this.options.hostname, percent: this.options.quotaWarningPercent, repeatMs: WEEK_MS, storeTimeoutMs: this.options.storeTimeoutMs }, log)
+        : []),
+    ];
     if (!(await this.spool.complete(entry, spawn, replies))) {
       log.warn('lease lost before completion; the entry will be retried and the append is idempotent');
     }

@@ -62,6 +62,38 @@ export function encodeWords(text: string): string {
   return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
 }
 
+/** A plain text message in UTF-8 (base64 when it is not ASCII), sent by the system. */
+interface TextMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly hostname: string;
+  readonly date: Date;
+  /** RFC 3834 §5: auto-replied for a reply, auto-generated for a notice. */
+  readonly autoSubmitted: 'auto-replied' | 'auto-generated';
+  readonly extraHeaders?: readonly string[];
+}
+
+function textMessage(m: TextMessage): Buffer {
+  const ascii = /^[\x00-\x7f]*$/.test(m.text);
+  const body = m.text.replace(/\r?\n/g, '\r\n');
+  const lines = [
+    `From: <${m.from}>`,
+    `To: <${m.to}>`,
+    `Subject: ${encodeWords(m.subject)}`,
+    `Date: ${rfc5322Date(m.date)}`,
+    `Message-ID: <${Date.now().toString(36)}.${randomBytes(6).toString('hex')}@${m.hostname}>`,
+    ...(m.extraHeaders ?? []),
+    `Auto-Submitted: ${m.autoSubmitted}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Transfer-Encoding: ${ascii ? '7bit' : 'base64'}`,
+  ];
+  const encoded = ascii ? body : (Buffer.from(body).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${encoded}\r\n`);
+}
+
 export interface AutoReplyInput {
   /** The user's address: the reply's From:. */
   readonly from: string;
@@ -81,23 +113,34 @@ export interface AutoReplyInput {
 export function composeAutoReply(r: AutoReplyInput): Buffer {
   const originalId = headerValues(r.original, 'Message-ID')[0]?.trim();
   const originalSubject = headerValues(r.original, 'Subject')[0] ?? '';
-  const subject = r.subject.trim() || `Auto: ${originalSubject}`.trim();
   const references = [...(headerValues(r.original, 'References')[0]?.split(/\s+/).filter(Boolean) ?? []), ...(originalId ? [originalId] : [])].slice(-10);
-  const ascii = /^[\x00-\x7f]*$/.test(r.text);
-  const body = r.text.replace(/\r?\n/g, '\r\n');
-  const lines = [
-    `From: <${r.from}>`,
-    `To: <${r.to}>`,
-    `Subject: ${encodeWords(subject)}`,
-    `Date: ${rfc5322Date(r.date)}`,
-    `Message-ID: <${Date.now().toString(36)}.${randomBytes(6).toString('hex')}@${r.hostname}>`,
-    ...(originalId ? [`In-Reply-To: ${originalId}`] : []),
-    ...(references.length ? [`References: ${references.join(' ')}`] : []),
-    'Auto-Submitted: auto-replied',
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Transfer-Encoding: ${ascii ? '7bit' : 'base64'}`,
-  ];
-  const encoded = ascii ? body : (Buffer.from(body).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
-  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${encoded}\r\n`);
+  return textMessage({
+    ...r,
+    subject: r.subject.trim() || `Auto: ${originalSubject}`.trim(),
+    autoSubmitted: 'auto-replied',
+    extraHeaders: [...(originalId ? [`In-Reply-To: ${originalId}`] : []), ...(references.length ? [`References: ${references.join(' ')}`] : [])],
+  });
+}
+
+const size = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MB` : `${Math.round(bytes / 1024)} KB`);
+
+/** The warning to a user whose mailbox passed a share of its quota, in Japanese and English. */
+export function composeQuotaWarning(w: { from: string; to: string; usedBytes: number; quotaBytes: number; hostname: string; date: Date }): Buffer {
+  const percent = Math.floor((w.usedBytes / w.quotaBytes) * 100);
+  const figures = `${size(w.usedBytes)} / ${size(w.quotaBytes)} (${percent}%)`;
+  return textMessage({
+    from: w.from,
+    to: w.to,
+    subject: `メールボックスの容量が残りわずかです / Your mailbox is ${percent}% full`,
+    text: [
+      `メールボックス ${w.to} の使用量が容量の ${percent}% に達しました: ${figures}`,
+      '容量を超えると新しいメールを受け取れなくなります。不要なメールを削除するか、管理者に容量の追加をご相談ください。',
+      '',
+      `The mailbox ${w.to} uses ${percent}% of its quota: ${figures}`,
+      'Once it is full, new mail cannot be delivered. Delete mail you no longer need, or ask your administrator for more space.',
+    ].join('\n'),
+    hostname: w.hostname,
+    date: w.date,
+    autoSubmitted: 'auto-generated',
+  });
 }
