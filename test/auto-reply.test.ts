@@ -85,7 +85,7 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
     assert.equal((await mailbox('user2@a.test')).length, before, 'not forwarded while off');
     assert.ok((await mailbox('user1@a.test')).some((m) => /Subject: stays/.test(m)));
     const me = await user.call('GET', '/api/v1/me');
-    assert.deepEqual(me.body.forward, { targets: ['user2@a.test'], keepCopy: false, enabled: false });
+    assert.deepEqual(me.body.forward, { targets: ['user2@a.test'], keepCopy: false, enabled: false, conditions: null });
     await user.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: false, enabled: true });
     await t.service.directory.refresh();
     await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: goes');
@@ -108,5 +108,24 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
     const text = Buffer.from(warnings[0]!.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64').toString();
     assert.match(text, /使用量が容量の 9\d% に達しました/);
     assert.match(text, /The mailbox small@a\.test uses 9\d% of its quota: 3\d KB \/ 39 KB \(9\d%\)/);
+  });
+
+  test('conditional forwarding: only mail whose (encoded) subject or sender matches goes on; the rest stays', async () => {
+    await user.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: true, enabled: true, conditions: { subjectContains: '至急', fromContains: '' } });
+    await t.service.directory.refresh();
+    const before = (await mailbox('user2@a.test')).length;
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: =?UTF-8?B?44CQ6Iez5oCl44CR6KaL56mN5pu4?=');
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: weekly newsletter');
+    const forwarded = (await mailbox('user2@a.test')).slice(before);
+    assert.equal(forwarded.length, 1, 'only the matching one');
+    assert.match(forwarded[0]!, /Subject: =\?UTF-8\?B\?44CQ6Iez5oCl44CR6KaL56mN5pu4\?=/);
+    assert.ok((await mailbox('user1@a.test')).some((m) => /weekly newsletter/.test(m)), 'the other stays with the user');
+    await user.call('PUT', '/api/v1/me/forward', { targets: ['user2@a.test'], keepCopy: true, conditions: { subjectContains: '', fromContains: 'dave@' } });
+    await t.service.directory.refresh();
+    await send('dave@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: from dave');
+    await send('carol@b.test', 'user1@a.test', 'To: user1@a.test\r\nSubject: from carol');
+    const now = (await mailbox('user2@a.test')).slice(before + 1);
+    assert.deepEqual(now.map((m) => /Subject: (.*)/.exec(m)?.[1]), ['from dave']);
+    await user.call('DELETE', '/api/v1/me/forward');
   });
 });

@@ -121,7 +121,7 @@ describe('hikyaku CLI', () => {
   test('forwards: set with and without a copy, list, remove', async () => {
     assert.equal((await hikyaku(dir, ['forward', 'set', 'bob@example.com', 'alice@example.com', '--keep-copy'])).code, 0);
     const list = JSON.parse((await hikyaku(dir, ['forward', 'list', '--json'])).stdout);
-    assert.deepEqual(list, [{ account: 'bob@example.com', targets: ['alice@example.com'], keepCopy: true, enabled: true }]);
+    assert.deepEqual(list, [{ account: 'bob@example.com', targets: ['alice@example.com'], keepCopy: true, enabled: true, conditions: null }]);
     assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 0);
     assert.equal((await hikyaku(dir, ['forward', 'remove', 'bob@example.com'])).code, 1);
     assert.equal((await hikyaku(dir, ['forward', 'set', 'nobody@example.com', 'alice@example.com'])).code, 1);

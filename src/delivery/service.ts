@@ -1,5 +1,5 @@
 import { HikyakuError, domainOf, isSrsAddress, srsDecode, srsEncode } from '../mail/index.js';
-import type { Expansion, RecipientDirectory } from '../directory/index.js';
+import type { Expansion, ForwardRecord, RecipientDirectory } from '../directory/index.js';
 import { withDeadline, type MailStore } from '../mailstore/index.js';
 import { retryDelay, type QueueEntry, type Route, type Spawn, type Spool } from '../queue/index.js';
 import { deliveryHeader, type DsnRecipient } from '../message/index.js';
@@ -7,7 +7,7 @@ import { crashPoint, type Logger, type Metrics } from '../observability/index.js
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
-import { autoReplyNotices } from './auto-reply.js';
+import { autoReplyNotices, forwardConditionTest } from './auto-reply.js';
 import { quotaWarnings } from './quota-warning.js';
 import type { RemoteDelivery } from './remote.js';
 
@@ -171,10 +171,11 @@ export class DeliveryService {
   private async deliver(entry: QueueEntry): Promise<void> {
     const log = this.log.child({ qid: entry.id, mid: entry.messageId, rcpt: entry.rcpt });
     if (isSrsAddress(entry.rcpt)) return this.srsBounce(entry, log);
-    let expansion = this.expand(entry);
+    const follows = this.directory.hasConditionalForwards ? await forwardConditionTest(this.spool, entry, log) : undefined;
+    let expansion = this.expand(entry, follows);
     if (expansion.accounts.length + expansion.remote.length === 0) {
       await this.directory.refresh();
-      expansion = this.expand(entry);
+      expansion = this.expand(entry, follows);
     }
     const { accounts, remote } = expansion;
     if (accounts.length + remote.length === 0 && entry.attempts < UNKNOWN_RECIPIENT_ATTEMPTS) {
@@ -236,10 +237,10 @@ export class DeliveryService {
    * reports) is never forwarded out, so bounce loops cannot start here; when it reaches no
    * mailbox it goes to the postmaster of the recipient's domain (Postfix's double bounce).
    */
-  private expand(entry: QueueEntry): Expansion {
-    if (!isAutomatedSender(entry.mailFrom)) return this.directory.expand(entry.rcpt);
-    const here = this.directory.expand(entry.rcpt, true);
-    return here.accounts.length > 0 ? here : this.directory.expand(`postmaster@${domainOf(entry.rcpt)}`, true);
+  private expand(entry: QueueEntry, follows?: (f: ForwardRecord) => boolean): Expansion {
+    if (!isAutomatedSender(entry.mailFrom)) return this.directory.expand(entry.rcpt, false, follows);
+    const here = this.directory.expand(entry.rcpt, true, follows);
+    return here.accounts.length > 0 ? here : this.directory.expand(`postmaster@${domainOf(entry.rcpt)}`, true, follows);
   }
 
   /**

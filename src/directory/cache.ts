@@ -2,7 +2,7 @@ import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
 import { OPEN_POLICY, type AccessPolicy } from './types.js';
-import type { AccountRecord, AutoReplyRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
+import type { AccountRecord, AutoReplyRecord, ForwardRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
@@ -13,8 +13,10 @@ export interface RecipientDirectory {
   readonly loaded: boolean;
   isHostedDomain(domain: string): boolean;
   isKnownRecipient(address: string): boolean;
-  /** Where mail for `address` goes; `localOnly` follows no target outside (see expandRecipient). */
-  expand(address: string, localOnly?: boolean): Expansion;
+  /** Where mail for `address` goes; `localOnly` follows no target outside, `follows` picks conditional forwards (see expandRecipient). */
+  expand(address: string, localOnly?: boolean, follows?: (f: ForwardRecord) => boolean): Expansion;
+  /** True when some forward has conditions: delivery then reads each message's header to decide. */
+  readonly hasConditionalForwards: boolean;
   /** The address a bare `RCPT TO:<postmaster>` stands for (RFC 5321 §4.5.1), if any domain is hosted. */
   postmaster(): string | undefined;
   account(address: string): AccountRecord | undefined;
@@ -51,6 +53,7 @@ interface CacheIndex extends DirectoryIndex {
   readonly operators: ReadonlyMap<string, OperatorRecord>;
   readonly autoReplies: ReadonlyMap<string, AutoReplyRecord>;
   readonly policies: ReadonlyMap<string, AccessPolicy>;
+  readonly conditional: boolean;
   /** The oldest hosted domain: the server's own postmaster is postmaster@ it. */
   readonly firstDomain: string | undefined;
 }
@@ -81,6 +84,7 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
     forwards: new Map(snapshot.forwards.filter((f) => f.enabled).map((f) => [f.account, f])),
     autoReplies: new Map(snapshot.autoReplies.map((r) => [r.account, r])),
     policies: new Map(snapshot.policies.map((p) => [p.scope, p.policy])),
+    conditional: snapshot.forwards.some((f) => f.enabled && f.conditions !== null),
   };
 }
 
@@ -170,8 +174,12 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
     return this.index.domains.has(domainOf(address)) && isKnownRecipient(this.index, address);
   }
 
-  expand(address: string, localOnly = false): Expansion {
-    return expandRecipient(this.index, address, localOnly);
+  expand(address: string, localOnly = false, follows?: (f: ForwardRecord) => boolean): Expansion {
+    return expandRecipient(this.index, address, localOnly, follows);
+  }
+
+  get hasConditionalForwards(): boolean {
+    return this.index.conditional;
   }
 
   postmaster(): string | undefined {

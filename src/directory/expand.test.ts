@@ -9,7 +9,7 @@ function index(accounts: string[], aliases: Record<string, string[]>, forwards: 
     domains: new Set(acc.map((a) => a.domain)),
     accounts: new Map(acc.map((a) => [a.address, a])),
     aliases: new Map(Object.entries(aliases).map(([address, targets]): [string, AliasRecord] => [address, { address, domain: address.split('@')[1]!, targets }])),
-    forwards: new Map(Object.entries(forwards).map(([account, [targets, keepCopy]]): [string, ForwardRecord] => [account, { account, targets, keepCopy, enabled: true }])),
+    forwards: new Map(Object.entries(forwards).map(([account, [targets, keepCopy]]): [string, ForwardRecord] => [account, { account, targets, keepCopy, enabled: true, conditions: null }])),
     postmaster: new Map(Object.entries(postmaster)),
   };
 }

@@ -47,9 +47,10 @@ export interface Expansion {
  * mail itself, because mail that got a 250 must never vanish (DESIGN.md principle 2).
  * `localOnly`: targets outside are not followed (mail from a null sender, postmaster or
  * MAILER-DAEMON is never forwarded out: that is how bounce loops start), so an account
- * forwarding only outside keeps such mail.
+ * forwarding only outside keeps such mail. `follows` decides, per forward, whether this
+ * message takes it (conditional forwarding); one it does not take is as if absent.
  */
-export function expandRecipient(index: DirectoryIndex, address: string, localOnly = false): Expansion {
+export function expandRecipient(index: DirectoryIndex, address: string, localOnly = false, follows: (f: ForwardRecord) => boolean = () => true): Expansion {
   const out = new Map<number, AccountRecord>();
   const remote = new Set<string>();
   const walk = (addr: string, depth: number, path: Set<string>): boolean => {
@@ -64,7 +65,8 @@ export function expandRecipient(index: DirectoryIndex, address: string, localOnl
     if (alias) return walkAll(alias.targets, depth, next);
     const account = index.accounts.get(addr);
     if (account) {
-      const forward = index.forwards.get(addr);
+      const found = index.forwards.get(addr);
+      const forward = found && follows(found) ? found : undefined;
       const reached = forward ? walkAll(forward.targets, depth, next) : false;
       if (!forward || forward.keepCopy || !reached) out.set(account.id, account);
       return true;

@@ -102,6 +102,15 @@ export interface ForwardRecord {
   readonly keepCopy: boolean;
   /** Off keeps the targets for later; mail then stays in the mailbox only. */
   readonly enabled: boolean;
+  /** Forward only the mail that matches; null: all of it. */
+  readonly conditions: ForwardConditions | null;
+}
+
+/** Which mail a forward takes: each non-empty text must occur (case-insensitive) in the Subject / the sender. */
+export interface ForwardConditions {
+  readonly subjectContains: string;
+  /** Matched against the From: field and the envelope sender. */
+  readonly fromContains: string;
 }
 
 /**
@@ -191,7 +200,7 @@ export interface DirectoryStore {
   listAliases(domain?: string): Promise<AliasRecord[]>;
 
   /** Creates or replaces the forward; `enabled` (default true) false keeps it without forwarding. */
-  setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled?: boolean): Promise<ForwardRecord>;
+  setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled?: boolean, conditions?: ForwardConditions | null): Promise<ForwardRecord>;
   removeForward(account: string): Promise<void>;
   listForwards(domain?: string): Promise<ForwardRecord[]>;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressesIn, autoReplyRefusal, composeAutoReply, encodeWords } from './autoreply.js';
+import { addressesIn, autoReplyRefusal, composeAutoReply, decodeWords, encodeWords } from './autoreply.js';
 import { parseHeaderFields } from './headers.js';
 
 const fields = (text: string) => parseHeaderFields(Buffer.from(text.replace(/\n/g, '\r\n') + '\r\n\r\n'));
@@ -48,4 +48,13 @@ test('the reply: Auto-Submitted, In-Reply-To, References, the subject and a UTF-
   assert.match(head!, /^Auto-Submitted: auto-replied$/m);
   assert.match(head!, /^Content-Transfer-Encoding: base64$/m);
   assert.equal(Buffer.from(body!.replace(/\r\n/g, ''), 'base64').toString(), '休暇中です。\r\n1月5日に戻ります。');
+});
+
+test('encoded words decode: B and Q, UTF-8, ISO-2022-JP and Shift_JIS, adjacent words joined; broken ones stay', () => {
+  assert.equal(decodeWords(encodeWords('至急：見積書の件について確認をお願いいたします')), '至急：見積書の件について確認をお願いいたします');
+  assert.equal(decodeWords('=?ISO-2022-JP?B?GyRCO2o1XhsoQg==?= report'), '至急 report');
+  assert.equal(decodeWords('=?shift_jis?B?gXmOiot9gXo=?='), '【至急】');
+  assert.equal(decodeWords('=?utf-8?q?caf=C3=A9_ok?='), 'café ok');
+  assert.equal(decodeWords('=?x-unknown?B?AAAA?= and =?utf-8?B?!!!?='), '=?x-unknown?B?AAAA?= and =?utf-8?B?!!!?=');
+  assert.equal(decodeWords('plain subject'), 'plain subject');
 });

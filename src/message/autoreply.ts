@@ -94,6 +94,24 @@ function textMessage(m: TextMessage): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${encoded}\r\n`);
 }
 
+/**
+ * An unstructured header value with its RFC 2047 encoded words decoded (B and Q, any
+ * charset the runtime knows: UTF-8, ISO-2022-JP, Shift_JIS…); a word it cannot decode
+ * stays as written.
+ */
+export function decodeWords(value: string): string {
+  // RFC 2047 §6.2: white space between adjacent encoded words is dropped.
+  return value.replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (word, charset: string, enc: string, text: string) => {
+    if (enc.toUpperCase() === 'B' && !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return word;
+    try {
+      const bytes = enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      return new TextDecoder(charset.split('*')[0]!.toLowerCase(), { fatal: true }).decode(bytes);
+    } catch {
+      return word;
+    }
+  });
+}
+
 export interface AutoReplyInput {
   /** The user's address: the reply's From:. */
   readonly from: string;

@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
         assert.equal(snap.version, v1);
         assert.equal(snap.accounts.length, 1);
         assert.deepEqual(snap.aliases.map((a) => a.address), ['al@a.test']);
-        assert.deepEqual(snap.forwards, [{ account: 'x@a.test', targets: ['al@a.test'], keepCopy: true, enabled: true }]);
+        assert.deepEqual(snap.forwards, [{ account: 'x@a.test', targets: ['al@a.test'], keepCopy: true, enabled: true, conditions: null }]);
         await assert.rejects(s.removeDomain('a.test', false), code('ERR_DOMAIN_NOT_EMPTY'));
         await s.removeAccount('x@a.test');
         assert.deepEqual(await s.listForwards(), [], 'the forward goes with its account');

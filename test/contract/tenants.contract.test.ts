@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
         await s.setForward('a@r.test', ['x@elsewhere.test'], false, false);
         const snap = await s.snapshot();
         assert.deepEqual(snap.autoReplies, [{ account: 'a@r.test', ...reply, enabled: false }]);
-        assert.deepEqual(snap.forwards, [{ account: 'a@r.test', targets: ['x@elsewhere.test'], keepCopy: false, enabled: false }]);
+        assert.deepEqual(snap.forwards, [{ account: 'a@r.test', targets: ['x@elsewhere.test'], keepCopy: false, enabled: false, conditions: null }]);
         await assert.rejects(s.setAutoReply('none@r.test', reply), code('ERR_ACCOUNT_UNKNOWN'));
         await s.removeAccount('a@r.test');
         assert.deepEqual(await s.listAutoReplies(), []);

@@ -85,6 +85,7 @@ export interface Forward {
   targets: string[];
   keepCopy: boolean;
   enabled: boolean;
+  conditions: { subjectContains: string; fromContains: string } | null;
 }
 
 export interface AutoReply {

@@ -38,7 +38,7 @@ export function autoRepliesNow(db: Db, domain?: string): AutoReplyRecord[] {
 }
 
 export function forwardsNow(db: Db, domain?: string): ForwardRecord[] {
-  const sql = 'SELECT a.address, f.targets, f.keep_copy, f.enabled FROM forwards f JOIN accounts a ON a.id = f.account_id';
+  const sql = 'SELECT a.address, f.targets, f.keep_copy, f.enabled, f.conditions FROM forwards f JOIN accounts a ON a.id = f.account_id';
   const rows = domain ? db.prepare(`${sql} WHERE a.domain = ? ORDER BY a.address`).all(domain) : db.prepare(`${sql} ORDER BY a.address`).all();
   return (rows as Parameters<typeof toForward>[0][]).map(toForward);
 }

@@ -90,6 +90,8 @@ export const DIRECTORY_MIGRATIONS = [
      created_by TEXT NOT NULL,
      created_at INTEGER NOT NULL,
      last_used_at INTEGER);`,
+  // Conditional forwarding (JSON of ForwardConditions; NULL: everything).
+  `ALTER TABLE forwards ADD COLUMN conditions TEXT;`,
 ];
 
 export interface DkimRow {
@@ -146,11 +148,12 @@ export const toAlias = (r: { address: string; domain: string; targets: string })
   targets: JSON.parse(r.targets) as string[],
 });
 
-export const toForward = (r: { address: string; targets: string; keep_copy: number; enabled: number }): ForwardRecord => ({
+export const toForward = (r: { address: string; targets: string; keep_copy: number; enabled: number; conditions: string | null }): ForwardRecord => ({
   account: r.address,
   targets: JSON.parse(r.targets) as string[],
   keepCopy: r.keep_copy === 1,
   enabled: r.enabled === 1,
+  conditions: r.conditions === null ? null : (JSON.parse(r.conditions) as ForwardRecord['conditions']),
 });
 
 export interface AutoReplyRow {

@@ -12,6 +12,7 @@ import {
   type NewDkimKey,
   type DomainRecord,
   type ForwardRecord,
+  type ForwardConditions,
   type OperatorRecord,
   type AccessPolicy,
   type TenantRecord,
@@ -257,15 +258,16 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
 
-  async setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled = true): Promise<ForwardRecord> {
+  async setForward(account: string, targets: readonly string[], keepCopy: boolean, enabled = true, conditions: ForwardConditions | null = null): Promise<ForwardRecord> {
     return this.change(() => {
       const row = this.accountRow(account);
       this.db
         .prepare(
-          'INSERT INTO forwards (account_id, targets, keep_copy, enabled) VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET targets = excluded.targets, keep_copy = excluded.keep_copy, enabled = excluded.enabled',
+          `INSERT INTO forwards (account_id, targets, keep_copy, enabled, conditions) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (account_id) DO UPDATE SET targets = excluded.targets, keep_copy = excluded.keep_copy, enabled = excluded.enabled, conditions = excluded.conditions`,
         )
-        .run(row.id, JSON.stringify(targets), keepCopy ? 1 : 0, enabled ? 1 : 0);
-      return { account, targets: [...targets], keepCopy, enabled };
+        .run(row.id, JSON.stringify(targets), keepCopy ? 1 : 0, enabled ? 1 : 0, conditions ? JSON.stringify(conditions) : null);
+      return { account, targets: [...targets], keepCopy, enabled, conditions };
     });
   }
 

@@ -8,6 +8,8 @@ export function ForwardForm({ path, initial, onMessage, onError }: { path: strin
   const [on, setOn] = useState(initial !== null && initial.enabled && initial.targets.length > 0);
   const [targets, setTargets] = useState((initial?.targets ?? []).join('\n'));
   const [keepCopy, setKeepCopy] = useState(initial?.keepCopy ?? true);
+  const [subject, setSubject] = useState(initial?.conditions?.subjectContains ?? '');
+  const [from, setFrom] = useState(initial?.conditions?.fromContains ?? '');
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -15,11 +17,11 @@ export function ForwardForm({ path, initial, onMessage, onError }: { path: strin
     try {
       const list = targets.split(/[\s,]+/).filter(Boolean);
       if (on) {
-        await api('PUT', path, { targets: list, keepCopy, enabled: true });
+        await api('PUT', path, { targets: list, keepCopy, enabled: true, conditions: { subjectContains: subject, fromContains: from } });
         onMessage(t('saved'));
       } else {
         // Off keeps the targets for the next time it is switched on.
-        await (list.length ? api('PUT', path, { targets: list, keepCopy, enabled: false }) : api('DELETE', path));
+        await (list.length ? api('PUT', path, { targets: list, keepCopy, enabled: false, conditions: { subjectContains: subject, fromContains: from } }) : api('DELETE', path));
         onMessage(t('forwardRemoved'));
       }
     } catch (err) {
@@ -43,6 +45,14 @@ export function ForwardForm({ path, initial, onMessage, onError }: { path: strin
       <label className="wide">
         {t('forwardTargets')}
         <textarea name="targets" rows={3} value={targets} onChange={(e) => setTargets(e.target.value)} />
+      </label>
+      <label>
+        {t('forwardIfSubject')}
+        <input name="if-subject" maxLength={200} value={subject} onChange={(e) => setSubject(e.target.value)} />
+      </label>
+      <label>
+        {t('forwardIfFrom')}
+        <input name="if-from" maxLength={200} value={from} onChange={(e) => setFrom(e.target.value)} />
       </label>
       <label className="check wide">
         <input type="checkbox" name="keep-copy" checked={keepCopy} disabled={!on} onChange={(e) => setKeepCopy(e.target.checked)} />

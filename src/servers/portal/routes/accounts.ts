@@ -162,7 +162,7 @@ export function accountRoutes(app: FastifyInstance, deps: PortalDeps): void {
       const { account } = await managed(request, request.params.address);
       const [usage, last, forwards] = await Promise.all([usageOf(deps, [account]), deps.sessions.lastLogins([account.address]), deps.store.listForwards(account.domain)]);
       const forward = forwards.find((f) => f.account === account.address);
-      return { ...accountView(account, usage.get(account.id), last.get(account.address)), forward: forward ? { targets: forward.targets, keepCopy: forward.keepCopy, enabled: forward.enabled } : null };
+      return { ...accountView(account, usage.get(account.id), last.get(account.address)), forward: forward ? { targets: forward.targets, keepCopy: forward.keepCopy, enabled: forward.enabled, conditions: forward.conditions } : null };
     },
   );
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { domainOf } from '../../../mail/index.js';
-import type { ForwardRecord } from '../../../directory/index.js';
+import type { ForwardConditions, ForwardRecord } from '../../../directory/index.js';
 import { actorName, isTenantAdmin, manageableDomains, requireManaged, tenantScope } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, notFound } from '../problems.js';
@@ -12,11 +12,19 @@ const forwardBody = {
   type: 'object',
   required: ['targets'],
   additionalProperties: false,
-  properties: { targets: addressList, keepCopy: { type: 'boolean' }, enabled: { type: 'boolean' } },
+  properties: {
+    targets: addressList,
+    keepCopy: { type: 'boolean' },
+    enabled: { type: 'boolean' },
+    conditions: {
+      anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { subjectContains: text(200), fromContains: text(200) } }],
+    },
+  },
 } as const;
 
 const aliasBody = { type: 'object', required: ['targets'], additionalProperties: false, properties: { targets: addressList } } as const;
-const forwardView = (f: ForwardRecord | undefined) => (f ? { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled } : { targets: [], keepCopy: true, enabled: false });
+const forwardView = (f: ForwardRecord | undefined) =>
+  f ? { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled, conditions: f.conditions } : { targets: [], keepCopy: true, enabled: false, conditions: null };
 
 const addressParams = { type: 'object', required: ['address'], properties: { address: text(320) } } as const;
 
@@ -31,11 +39,13 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     if (!(await deps.store.listAccounts(domainOf(address))).some((a) => a.address === address)) throw notFound(`The account ${address}`);
   };
 
-  const setForward = async (request: FastifyRequest<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>, address: string, tenant: string) => {
+  const setForward = async (request: FastifyRequest<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>, address: string, tenant: string) => {
     const targets = targetsParam(request.body.targets);
     if (targets.includes(address)) throw new ApiProblem(400, 'ERR_BAD_REQUEST', 'An account cannot forward to itself; use "keep a copy" instead.', { field: 'targets' });
-    const f = await deps.store.setForward(address, targets, request.body.keepCopy ?? false, request.body.enabled ?? true);
-    await audit(request, 'forward.set', address, tenant, { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled });
+    const c = request.body.conditions;
+    const conditions = c && (c.subjectContains?.trim() || c.fromContains?.trim()) ? { subjectContains: c.subjectContains?.trim() ?? '', fromContains: c.fromContains?.trim() ?? '' } : null;
+    const f = await deps.store.setForward(address, targets, request.body.keepCopy ?? false, request.body.enabled ?? true, conditions);
+    await audit(request, 'forward.set', address, tenant, { targets: f.targets, keepCopy: f.keepCopy, enabled: f.enabled, conditions: f.conditions });
     await deps.directory.refresh();
     return forwardView(f);
   };
@@ -57,7 +67,7 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     return forwardView(f);
   });
 
-  app.put<{ Params: { address: string }; Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>(
+  app.put<{ Params: { address: string }; Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>(
     '/api/v1/accounts/:address/forward',
     { ...pre, schema: { tags: ['forwarding'], summary: 'Set an account\'s forwarding', params: addressParams, body: forwardBody } },
     async (request) => {
@@ -89,7 +99,7 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? forwardView(forward) : null, policy: deps.directory.policyFor(actor.account.address) };
   });
 
-  app.put<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
+  app.put<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
     const actor = me(request);
     requireForwardTargets(actor, deps, targetsParam(request.body.targets));
     return setForward(request, actor.account.address, actor.tenant);
