@@ -8,11 +8,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config/index.js';
 import { createLogger } from './observability/index.js';
-import { openDeliveryStack } from './wiring.js';
+import { openDeliveryStack } from './wiring-delivery.js';
 
 const config = (workerData as { config: Config }).config;
 const log = createLogger(config['log.level']).child({ mod: 'delivery', thread: (workerData as { index: number }).index });
-const stack = await openDeliveryStack(config, log);
+const stack = await openDeliveryStack(config, log, (workerData as { index: number }).index);
 stack.delivery.start();
 parentPort!.on('message', (m: unknown) => {
   if (m === 'wake') stack.delivery.wake();

@@ -1,188 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from './config/index.js';
-import { DirectoryCache, type DirectoryStore } from './directory/index.js';
-import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
-import { switchedMailStore, writeFaultSetting } from './fault-switch.js';
+import { DirectoryCache } from './directory/index.js';
+import { parseFault, type MailStore } from './mailstore/index.js';
+import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
-import { DeliveryService, RemoteDelivery, SmtpRelay, ThreadSupervisor } from './delivery/index.js';
+import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { followQueueMetrics, startMetricsListener } from './wiring-metrics.js';
 import { startPortal } from './wiring-portal.js';
-import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool, newLeaseOwner } from './backends/sqlite/index.js';
+import { configuredFault, openDirectoryStore, openMailStore, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
+import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
+
+export { configuredFault, openDirectoryStore, openMailStore, openSpool, srsSecret } from './wiring-stores.js';
+export { openDeliveryStack } from './wiring-delivery.js';
 
 /**
  * The one wiring point: configuration → backends → services → listeners.
  * Layout of the data dir: directory.db, spool/ (spool.db, messages/), mail/
  * (mailstore.db, blobs/), tls/, hikyaku.json.
  */
-/**
- * `forCache`: the service's own connection, read by the directory cache. It waits only
- * briefly for another process's lock, because SQLite calls block the thread that makes them
- * (the one answering SMTP); the cache keeps its last copy and tries again later.
- */
-export function openDirectoryStore(config: Config, forCache = false): DirectoryStore {
-  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'), forCache ? CACHE_BUSY_TIMEOUT_MS : undefined);
-}
-
-const CACHE_BUSY_TIMEOUT_MS = 100;
-
-export function openSpool(config: Config): SqliteSpool {
-  return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
-}
-
-/**
- * `onMainThread`: the connection POP3 uses, on the thread that also answers SMTP; it waits
- * only briefly for a delivery thread's write lock (SQLite blocks the thread meanwhile), so a
- * stuck writer costs a reader a temporary error, not every SMTP session a stall.
- */
-export function openMailStore(config: Config, onMainThread = false): SqliteMailStore {
-  // Keys of expunged messages outlive every queue entry that could deliver them again.
-  const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
-  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs, onMainThread ? MAIN_THREAD_BUSY_TIMEOUT_MS : undefined);
-}
-
-const MAIN_THREAD_BUSY_TIMEOUT_MS = 250;
-
-/** The fault rehearsals configured (`fault.mailstore`, `fault.crashAt`), or undefined when off. */
-export function configuredFault(config: Config): string | undefined {
-  const fault = parseFault(config['fault.mailstore']);
-  const faults = [fault.kind === 'none' ? '' : `mailstore=${describeFault(fault)}`, config['fault.crashAt'] ? `crashAt=${config['fault.crashAt']}` : ''].filter(Boolean);
-  return faults.length ? faults.join(' ') : undefined;
-}
-
-/**
- * The mailbox store as the service's roles use it: opened on first use (a broken mail/
- * fails deliveries, which retry, and never the start), under the fault rehearsal's switch.
- */
-function serviceMailStore(config: Config, onMainThread: boolean, log: Logger): MailStore {
-  return switchedMailStore(new LazyMailStore(() => openMailStore(config, onMainThread)), config.dataDir, log);
-}
-
-/**
- * The SRS secret: configured, or generated once into DATA_DIR/srs.secret (created
- * exclusively and fsynced, so every thread and restart reads the same one).
- */
-export function srsSecret(config: Config): string {
-  if (config['srs.secret']) return config['srs.secret'];
-  const path = join(config.dataDir, 'srs.secret');
-  try {
-    const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, randomBytes(24).toString('base64url'));
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFileSync(path, 'utf8').trim();
-}
-
-function relayResolver(config: Config): Resolver {
-  const resolver = new Resolver({ timeout: 5000, tries: 2 });
-  if (config['relay.dnsServers']) resolver.setServers(config['relay.dnsServers'].split(','));
-  return resolver;
-}
-
-function deliveryService(config: Config, spool: Spool, mailStore: MailStore, directory: DirectoryCache, log: Logger, metrics: Metrics): DeliveryService {
-  const owner = newLeaseOwner();
-  const relay = new SmtpRelay(
-    relayResolver(config),
-    {
-      hostname: config.hostname,
-      port: config['relay.port'],
-      smarthost: config['relay.smarthost'],
-      smarthostUser: config['relay.smarthostUser'],
-      smarthostPassword: config['relay.smarthostPassword'],
-      smarthostCa: config['relay.smarthostCa'] ? readFileSync(config['relay.smarthostCa']) : undefined,
-      maxConnectionsPerDestination: config['relay.maxConnectionsPerDomain'],
-      connectTimeoutMs: config['relay.connectTimeoutMs'],
-      replyTimeoutMs: config['relay.replyTimeoutMs'],
-    },
-    log.child({ mod: 'relay' }),
-  );
-  const remote = new RemoteDelivery(
-    spool,
-    directory,
-    relay,
-    {
-      owner,
-      hostname: config.hostname,
-      leaseMs: config['delivery.leaseMs'],
-      retryBaseMs: config['relay.retryBaseMs'],
-      retryMaxMs: config['relay.retryMaxMs'],
-      maxAgeMs: config['relay.maxQueueSeconds'] * 1000,
-      delayWarningMs: config['relay.delayWarningSeconds'] * 1000,
-    },
-    log.child({ mod: 'relay' }),
-    metrics,
-  );
-  return new DeliveryService(
-    spool,
-    mailStore,
-    directory,
-    remote,
-    {
-      owner,
-      hostname: config.hostname,
-      relayConcurrency: config['relay.concurrency'],
-      srsSecret: srsSecret(config),
-      concurrency: config['delivery.concurrency'],
-      leaseMs: config['delivery.leaseMs'],
-      pollMs: config['delivery.pollMs'],
-      retryBaseMs: config['delivery.retryBaseMs'],
-      retryMaxMs: config['delivery.retryMaxMs'],
-      storeTimeoutMs: config['delivery.storeTimeoutMs'],
-      maxAgeMs: config['delivery.maxQueueSeconds'] * 1000,
-      delayWarningMs: config['delivery.delayWarningSeconds'] * 1000,
-      quotaGraceMs: config['delivery.quotaGraceSeconds'] * 1000,
-      autoReplyIntervalMs: config['delivery.autoReplyIntervalDays'] * 86_400_000,
-      quotaWarningPercent: config['delivery.quotaWarningPercent'],
-    },
-    log,
-    metrics,
-  );
-}
-
-/** Everything a delivery thread needs, on its own connections (see delivery-thread.ts). */
-export async function openDeliveryStack(config: Config, log: Logger): Promise<{ delivery: DeliveryService; metrics: Metrics; stop(): Promise<void> }> {
-  armCrashPoints(config['fault.crashAt']);
-  const directoryStore = openDirectoryStore(config, true);
-  const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log, config['postmaster.mailbox']);
-  await directory.start();
-  const spool = openSpool(config);
-  const mailStore = serviceMailStore(config, false, log);
-  const metrics = new Metrics();
-  const delivery = deliveryService(config, spool, mailStore, directory, log, metrics);
-  return {
-    delivery,
-    metrics,
-    async stop() {
-      await delivery.stop();
-      directory.stop();
-      await spool.close();
-      await mailStore.close();
-      await directoryStore.close();
-    },
-  };
-}
-
-/** Starts a supervised delivery worker thread (restarted if it dies); its stop() is graceful, then firm. */
-async function startDeliveryThread(config: Config, index: number, spool: Spool, log: Logger): Promise<ThreadSupervisor> {
-  const thread = new ThreadSupervisor(
-    // A graceful stop waits up to 10 s for deliveries in flight (DeliveryService.stop), then hands back leases.
-    { url: new URL('./delivery-thread.js', import.meta.url), workerData: { config, index }, restartDelayMs: 500, maxRestartDelayMs: 30_000, stopTimeoutMs: 20_000 },
-    log.child({ mod: 'delivery', thread: index }),
-  );
-  await thread.start();
-  spool.onCommit(() => thread.post('wake'));
-  return thread;
-}
-
 export interface Listener {
   readonly role: string;
   readonly url: string;
@@ -353,6 +191,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     if (threads === 0) {
       const delivery = deliveryService(config, spool, mailStore(), directory, log.child({ mod: 'delivery' }), metrics);
       delivery.start();
+      const retention = retentionJob(config, directory, mailStore(), log, metrics);
+      stops.push(() => retention.stop());
       stops.push(() => delivery.stop());
     }
     for (let i = 0; i < threads; i++) {

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMTPLIB_SEND } from './helpers/py.js';
-import { python, queueDrained, removeDir, startTestService, tempDir, testPasswordHash, type TestService } from './helpers/service.js';
+import { Readable } from 'node:stream';
+import { python, queueDrained, removeDir, startTestService, tempDir, testPasswordHash, waitFor, type TestService } from './helpers/service.js';
 import { PortalClient, readMailbox, seedTenants } from './helpers/portal.js';
 
-describe('automatic replies and forwards set in the portal, as delivery carries them out', () => {
+describe('automatic replies, forwards, quotas and retention set in the portal, as delivery carries them out', () => {
   let dir: string;
   let t: TestService;
   let user: PortalClient;
@@ -23,7 +24,7 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir);
+    t = await startTestService(dir, { 'delivery.retentionIntervalSeconds': 1 });
     await seedTenants(t.directoryStore);
     // Senders in a hosted domain, so replies land in mailboxes here (bob@ forwards, so not him).
     for (const local of ['carol', 'dave']) await t.directoryStore.addAccount({ address: `${local}@b.test`, passwordHash: await testPasswordHash(), quotaBytes: 0 });
@@ -127,5 +128,36 @@ describe('automatic replies and forwards set in the portal, as delivery carries 
     const now = (await mailbox('user2@a.test')).slice(before + 1);
     assert.deepEqual(now.map((m) => /Subject: (.*)/.exec(m)?.[1]), ['from dave']);
     await user.call('DELETE', '/api/v1/me/forward');
+  });
+
+  test('a domain\'s retention rule removes mail older than its days from every mailbox of the domain, and only that', async () => {
+    await t.directoryStore.addDomain('keep.test', undefined, 'acme');
+    const old = await t.directoryStore.addAccount({ address: 'archive@keep.test', passwordHash: await testPasswordHash(), quotaBytes: 0 });
+    const put = (key: string, ageDays: number) =>
+      t.service.mailStore.append({
+        accountId: old.id,
+        messageKey: key,
+        header: Buffer.from('Delivered-To: archive@keep.test\r\n'),
+        openBody: () => Readable.from([Buffer.from(`Subject: ${key}\r\n\r\nbody\r\n`)]),
+        bodySize: Buffer.byteLength(`Subject: ${key}\r\n\r\nbody\r\n`),
+        internalDate: Date.now() - ageDays * 86_400_000,
+        quotaBytes: 0,
+      });
+    await put('forty-days', 40);
+    await put('twenty-days', 20);
+    await put('today', 0);
+    const other = await mailbox('user1@a.test');
+    await t.service.directory.refresh();
+    const admin = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+    await admin.login('admin@a.test');
+    assert.equal((await admin.call('PUT', '/api/v1/domains/keep.test/retention', { days: 30 })).status, 200);
+    assert.equal((await admin.call('PUT', '/api/v1/domains/keep.test/retention', { days: 0 })).status, 400);
+    assert.ok(await waitFor(async () => (await t.service.mailStore.list(old.id)).length === 2, 15_000), 'the old message goes within a run');
+    const left = (await mailbox('archive@keep.test')).map((m) => /Subject: (\S+)/.exec(m)?.[1]);
+    assert.deepEqual(left.sort(), ['today', 'twenty-days']);
+    assert.equal((await mailbox('user1@a.test')).length, other.length, 'another domain is untouched');
+    const domains = (await admin.call('GET', '/api/v1/domains')).body.items;
+    assert.equal(domains.find((d: { name: string }) => d.name === 'keep.test').retentionDays, 30);
+    assert.equal((await admin.call('PUT', '/api/v1/domains/keep.test/retention', { days: null })).status, 200);
   });
 });

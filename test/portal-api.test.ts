@@ -100,6 +100,7 @@ describe('portal JSON API', () => {
       ['PUT', `/api/v1/accounts/${bob}/policy`, { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
       ['DELETE', `/api/v1/accounts/${bob}/policy`],
       ['GET', '/api/v1/domains/b.test/policy'],
+      ['PUT', '/api/v1/domains/b.test/retention', { days: 1 }],
       ['GET', '/api/v1/domains/b.test/dns'],
       ['GET', '/api/v1/domains/b.test/dns/check'],
       ['POST', '/api/v1/domains/b.test/dkim/rotate', {}],
@@ -152,6 +153,7 @@ describe('portal JSON API', () => {
     assert.ok(!snapshot.accounts.some((x) => x.address === 'intruder@b.test'));
     assert.deepEqual(snapshot.autoReplies, [], 'no automatic reply was set on B\'s account');
     assert.deepEqual(snapshot.policies, [], 'no permissions were changed in B');
+    assert.equal(snapshot.domains.find((d) => d.name === 'b.test')?.retentionDays, null, 'no retention rule was set on B');
     assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
   });
 
@@ -206,7 +208,7 @@ describe('portal JSON API', () => {
     assert.deepEqual((await u.call('GET', '/api/v1/accounts')).body.items, [], 'a user manages no accounts');
     const fwd = await u.call('PUT', '/api/v1/me/forward', { targets: ['User2@A.test'], keepCopy: true });
     assert.equal(fwd.status, 200, fwd.text);
-    assert.deepEqual(fwd.body, { targets: ['user2@a.test'], keepCopy: true, enabled: true });
+    assert.deepEqual(fwd.body, { targets: ['user2@a.test'], keepCopy: true, enabled: true, conditions: null });
     await t.service.directory.refresh();
     assert.deepEqual(t.service.directory.expand('user1@a.test').accounts.map((a) => a.address).sort(), ['user1@a.test', 'user2@a.test'], 'delivery follows the new forward');
     assert.equal((await u.call('DELETE', '/api/v1/me/forward')).status, 204);
@@ -232,7 +234,7 @@ describe('portal JSON API', () => {
     assert.equal((await h.call('GET', '/api/v1/me')).body.name, '佐藤 花子');
 
     const fwd = await a.call('PUT', `/api/v1/accounts/${enc('hanako@a.test')}/forward`, { targets: ['user1@a.test'], keepCopy: false });
-    assert.deepEqual(fwd.body, { targets: ['user1@a.test'], keepCopy: false, enabled: true });
+    assert.deepEqual(fwd.body, { targets: ['user1@a.test'], keepCopy: false, enabled: true, conditions: null });
     const reset = await a.call('POST', `/api/v1/accounts/${enc('hanako@a.test')}/password`, { password: 'another-secret-88' });
     assert.equal(reset.body.mustChangePassword, true);
     assert.equal((await h.call('GET', '/api/v1/session')).status, 401, 'a reset ends the user\'s sessions');

@@ -5,7 +5,7 @@ import { Authenticator } from './authenticator.js';
 
 test('a remembered login is accepted without argon2, and forgotten when the password changes', async () => {
   let account: AccountRecord = { id: 1, address: 'a@x.test', domain: 'x.test', passwordHash: await hashPassword('first-pass'), quotaBytes: 0, createdAt: 0, name: '', department: '', role: 'user', disabled: false, mustChangePassword: false };
-  const directory = { loaded: true, account: () => account, operator: () => undefined, tenantOf: () => undefined, tenant: () => undefined, domains: () => [], policyFor: () => OPEN_POLICY, policyOf: () => undefined } satisfies LoginDirectory;
+  const directory = { loaded: true, account: () => account, operator: () => undefined, tenantOf: () => undefined, tenant: () => undefined, domains: () => [], accountsIn: () => [], policyFor: () => OPEN_POLICY, policyOf: () => undefined } satisfies LoginDirectory;
   let argon2Checks = 0;
   const counting = (hash: string, password: string) => {
     argon2Checks++;
@@ -24,7 +24,7 @@ test('a remembered login is accepted without argon2, and forgotten when the pass
 });
 
 test('before the directory has loaded, a login is a temporary failure, not a wrong password', async () => {
-  const directory = { loaded: false, account: () => undefined, operator: () => undefined, tenantOf: () => undefined, tenant: () => undefined, domains: () => [], policyFor: () => OPEN_POLICY, policyOf: () => undefined } satisfies LoginDirectory;
+  const directory = { loaded: false, account: () => undefined, operator: () => undefined, tenantOf: () => undefined, tenant: () => undefined, domains: () => [], accountsIn: () => [], policyFor: () => OPEN_POLICY, policyOf: () => undefined } satisfies LoginDirectory;
   const auth = new Authenticator(directory, { failureDelayMs: 0, cacheMs: 60_000, maxFailuresPerIp: 1, maxFailuresPerAccount: 1, windowMs: 60_000 });
   for (let i = 0; i < 3; i++) assert.deepEqual(await auth.login('a@x.test', 'any', '127.0.0.1'), { ok: false, reason: 'unavailable' }, 'and it counts as no failed login');
 });

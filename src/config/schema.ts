@@ -137,6 +137,7 @@ export const SCHEMA = {
   'delivery.quotaGraceSeconds': key(86_400, int(0, 60 * 86_400), 'A message for a mailbox over quota is retried this long (from its arrival), then bounced with 5.2.2.'),
   'delivery.autoReplyIntervalDays': key(7, int(1, 365), 'An automatic reply answers each sender at most once in this many days (RFC 3834 §2; Sieve vacation\'s default).'),
   'delivery.quotaWarningPercent': key(90, int(0, 100), 'A mailbox past this share of its quota gets a warning from its domain\'s postmaster (again after a week if still so); 0: no warnings.'),
+  'delivery.retentionIntervalSeconds': key(3600, int(1, 7 * 86_400), 'How often the domains\' retention rules (delete mail older than N days, set in the portal) are applied.'),
   'delivery.pollMs': key(500, int(10, 60_000), 'How often idle workers look for work written by other processes.'),
   'relay.port': key(25, PORT, 'SMTP port of remote MX hosts (tests point it elsewhere).'),
   'relay.dnsServers': key('', text(/^([0-9A-Fa-f:.\[\]]+(,[0-9A-Fa-f:.\[\]]+)*)?$/, 'a comma-separated list of IP[:port]'), 'DNS servers for MX lookups, comma-separated IP or IP:port; empty: the system resolver.'),

@@ -40,6 +40,8 @@ export interface LoginDirectory {
   tenant(name: string): TenantRecord | undefined;
   /** Hosted domains, sorted by name; only the tenant's when one is named. */
   domains(tenant?: string): DomainRecord[];
+  /** The domain's accounts (from memory; for jobs that walk them). */
+  accountsIn(domain: string): AccountRecord[];
   /** What the account may do: its own policy, else its domain's, else everything. */
   policyFor(address: string): AccessPolicy;
   /** The policy set on `domain:<name>` or `account:<address>` itself, if any. */
@@ -218,6 +220,10 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
   domains(tenant?: string): DomainRecord[] {
     const all = [...this.index.domainRecords.values()].filter((d) => tenant === undefined || d.tenant === tenant);
     return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  accountsIn(domain: string): AccountRecord[] {
+    return [...this.index.accounts.values()].filter((a) => a.domain === domain);
   }
 
   tenant(name: string): TenantRecord | undefined {

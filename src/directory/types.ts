@@ -19,6 +19,8 @@ export interface DomainRecord {
   readonly name: string;
   readonly tenant: string;
   readonly createdAt: number;
+  /** Mail older than this many days is deleted from the domain's mailboxes; null: kept (the default). */
+  readonly retentionDays: number | null;
 }
 
 /**
@@ -178,6 +180,8 @@ export interface DirectoryStore {
   setTenantSuspended(name: string, suspended: boolean): Promise<void>;
   /** Moves a domain (with its accounts and aliases) to another tenant. */
   setDomainTenant(domain: string, tenant: string): Promise<void>;
+  /** Sets the domain's retention rule (days), or removes it (null). */
+  setDomainRetention(domain: string, days: number | null): Promise<void>;
 
   /** Adds the domain to `tenant` (default: DEFAULT_TENANT) and, in the same transaction, its first DKIM key. */
   addDomain(name: string, dkim?: NewDkimKey, tenant?: string): Promise<DomainRecord>;

@@ -54,6 +54,8 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
   });
+  readonly retentionRemoved = new Counter({ name: 'hikyaku_retention_messages_removed_total', help: 'Messages removed by domains\' retention rules', registers: [this.registry] });
+  readonly retentionRuns = new Counter({ name: 'hikyaku_retention_runs_total', help: 'Completed passes of the retention job', registers: [this.registry] });
   readonly relayed = new Counter({ name: 'hikyaku_relay_recipients_total', help: 'Recipients handed to remote servers, by outcome (sent, deferred, bounced)', registers: [this.registry], labelNames: ['outcome'] });
   readonly relaySeconds = new Histogram({
     name: 'hikyaku_relay_transaction_seconds',

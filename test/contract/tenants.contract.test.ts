@@ -27,6 +27,11 @@ for (const backend of BACKENDS) {
         assert.deepEqual(snap.domains.map((d) => d.tenant), ['acme', 'acme']);
         await assert.rejects(s.setDomainTenant('old.test', 'nobody'), code('ERR_TENANT_UNKNOWN'));
         await assert.rejects(s.setTenantSuspended('nobody', true), code('ERR_TENANT_UNKNOWN'));
+        await s.setDomainRetention('acme.test', 30);
+        assert.equal((await s.snapshot()).domains.find((d) => d.name === 'acme.test')?.retentionDays, 30);
+        await s.setDomainRetention('acme.test', null);
+        assert.equal((await s.listDomains()).find((d) => d.name === 'acme.test')?.retentionDays, null);
+        await assert.rejects(s.setDomainRetention('none.test', 1), code('ERR_DOMAIN_UNKNOWN'));
       });
     });
 

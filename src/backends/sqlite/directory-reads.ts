@@ -3,14 +3,14 @@ import type { Db } from './db.js';
 import { toAccount, toAlias, toAutoReply, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type TenantRow } from './directory-schema.js';
 
 /** The directory's lists, each read as one statement: for list calls and, in one transaction, snapshots. */
-const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at FROM domains d JOIN tenants t ON t.id = d.tenant_id';
+const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at, d.retention_days FROM domains d JOIN tenants t ON t.id = d.tenant_id';
 
 export function tenantsNow(db: Db): TenantRecord[] {
   return (db.prepare('SELECT * FROM tenants ORDER BY name').all() as TenantRow[]).map(toTenant);
 }
 
 export function domainsNow(db: Db): DomainRecord[] {
-  return (db.prepare(`${DOMAIN_SQL} ORDER BY d.name`).all() as { name: string; tenant: string; created_at: number }[]).map(toDomain);
+  return (db.prepare(`${DOMAIN_SQL} ORDER BY d.name`).all() as Parameters<typeof toDomain>[0][]).map(toDomain);
 }
 
 export function policiesNow(db: Db): PolicyRecord[] {

@@ -92,6 +92,8 @@ export const DIRECTORY_MIGRATIONS = [
      last_used_at INTEGER);`,
   // Conditional forwarding (JSON of ForwardConditions; NULL: everything).
   `ALTER TABLE forwards ADD COLUMN conditions TEXT;`,
+  // Retention rule per domain (days; NULL: off).
+  `ALTER TABLE domains ADD COLUMN retention_days INTEGER;`,
 ];
 
 export interface DkimRow {
@@ -177,6 +179,6 @@ export interface TenantRow {
 
 export const toTenant = (r: TenantRow): TenantRecord => ({ name: r.name, displayName: r.display_name, suspended: r.suspended === 1, createdAt: r.created_at });
 
-export const toDomain = (r: { name: string; tenant: string; created_at: number }): DomainRecord => ({ name: r.name, tenant: r.tenant, createdAt: r.created_at });
+export const toDomain = (r: { name: string; tenant: string; created_at: number; retention_days: number | null }): DomainRecord => ({ name: r.name, tenant: r.tenant, createdAt: r.created_at, retentionDays: r.retention_days });
 
 export const toOperator = (r: { login: string; password_hash: string; created_at: number }): OperatorRecord => ({ login: r.login, passwordHash: r.password_hash, createdAt: r.created_at });

@@ -17,7 +17,7 @@ test('upgrade: a directory from before tenants gets the default tenant, users ke
     old.close();
     const store = new SqliteDirectoryStore(path);
     const snap = await store.snapshot();
-    assert.deepEqual(snap.domains, [{ name: 'old.test', tenant: 'default', createdAt: 1 }]);
+    assert.deepEqual(snap.domains, [{ name: 'old.test', tenant: 'default', createdAt: 1, retentionDays: null }]);
     const a = snap.accounts[0]!;
     assert.deepEqual([a.address, a.passwordHash, a.quotaBytes, a.role, a.disabled, a.mustChangePassword, a.name], ['a@old.test', 'hash', 7, 'user', false, false, '']);
     assert.deepEqual(snap.tenants.map((t) => [t.name, t.suspended]), [['default', false]]);

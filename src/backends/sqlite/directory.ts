@@ -111,13 +111,20 @@ export class SqliteDirectoryStore implements DirectoryStore {
     });
   }
 
+  async setDomainRetention(domain: string, days: number | null): Promise<void> {
+    this.change(() => {
+      this.requireDomain(domain);
+      this.db.prepare('UPDATE domains SET retention_days = ? WHERE name = ?').run(days, domain);
+    });
+  }
+
   async addDomain(name: string, dkim?: NewDkimKey, tenant = DEFAULT_TENANT): Promise<DomainRecord> {
     return this.change(() => {
       const createdAt = Date.now();
       const r = this.db.prepare('INSERT INTO domains (name, created_at, tenant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(name, createdAt, this.tenantRow(tenant).id);
       if (r.changes === 0) throw new HikyakuError('ERR_DOMAIN_EXISTS', name);
       if (dkim) this.insertDkimKey(name, dkim);
-      return { name, tenant, createdAt };
+      return { name, tenant, createdAt, retentionDays: null };
     });
   }
 

@@ -149,7 +149,7 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
   app.get('/api/v1/domains', { ...pre, schema: { tags: ['domains'], summary: 'The domains one manages' } }, async (request) => {
     const domains = manageableDomains(request.actor!, deps.directory);
     const counts = await Promise.all(domains.map(async (d) => [(await deps.store.listAccounts(d.name)).length, (await deps.store.listAliases(d.name)).length] as const));
-    return { items: domains.map((d, i) => ({ name: d.name, tenant: d.tenant, accounts: counts[i]![0], aliases: counts[i]![1], createdAt: new Date(d.createdAt).toISOString() })) };
+    return { items: domains.map((d, i) => ({ name: d.name, tenant: d.tenant, accounts: counts[i]![0], aliases: counts[i]![1], retentionDays: d.retentionDays, createdAt: new Date(d.createdAt).toISOString() })) };
   });
 
   app.get<{ Querystring: { limit?: number; before?: number } }>(

@@ -89,6 +89,26 @@ export function policyRoutes(app: FastifyInstance, deps: PortalDeps): void {
     },
   );
 
+  app.put<{ Params: { domain: string }; Body: { days: number | null } }>(
+    '/api/v1/domains/:domain/retention',
+    {
+      ...pre,
+      schema: {
+        tags: ['domains'],
+        summary: 'Delete mail older than this many days from the domain\'s mailboxes (null: keep it, the default)',
+        params: domainParams,
+        body: { type: 'object', required: ['days'], additionalProperties: false, properties: { days: { type: ['integer', 'null'], minimum: 1, maximum: 3650 } } },
+      },
+    },
+    async (request) => {
+      const d = domainOf(request);
+      await deps.store.setDomainRetention(d.name, request.body.days);
+      await deps.audit.append({ tenant: d.tenant, actor: actorName(request.actor!), ip: request.ip, action: 'retention.set', target: d.name, detail: { days: request.body.days } });
+      await deps.directory.refresh();
+      return { days: request.body.days };
+    },
+  );
+
   app.get<{ Params: { address: string } }>('/api/v1/accounts/:address/policy', { ...pre, schema: { tags: ['accounts'], summary: 'An account\'s permissions: its own, or inherited from its domain', params: addressParams } }, async (request) => {
     const { address } = await accountOf(request);
     const own = deps.directory.policyOf(`account:${address}`);

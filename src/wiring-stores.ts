@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config/index.js';
+import type { DirectoryStore } from './directory/index.js';
+import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
+import { switchedMailStore } from './fault-switch.js';
+import type { Logger } from './observability/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool } from './backends/sqlite/index.js';
+
+// Wiring: how each store is opened from the configuration (the embedded backend: SQLite + files).
+/**
+ * `forCache`: the service's own connection, read by the directory cache. It waits only
+ * briefly for another process's lock, because SQLite calls block the thread that makes them
+ * (the one answering SMTP); the cache keeps its last copy and tries again later.
+ */
+export function openDirectoryStore(config: Config, forCache = false): DirectoryStore {
+  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'), forCache ? CACHE_BUSY_TIMEOUT_MS : undefined);
+}
+
+const CACHE_BUSY_TIMEOUT_MS = 100;
+
+export function openSpool(config: Config): SqliteSpool {
+  return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
+}
+
+/**
+ * `onMainThread`: the connection POP3 uses, on the thread that also answers SMTP; it waits
+ * only briefly for a delivery thread's write lock (SQLite blocks the thread meanwhile), so a
+ * stuck writer costs a reader a temporary error, not every SMTP session a stall.
+ */
+export function openMailStore(config: Config, onMainThread = false): SqliteMailStore {
+  // Keys of expunged messages outlive every queue entry that could deliver them again.
+  const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
+  return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs, onMainThread ? MAIN_THREAD_BUSY_TIMEOUT_MS : undefined);
+}
+
+const MAIN_THREAD_BUSY_TIMEOUT_MS = 250;
+
+/** The fault rehearsals configured (`fault.mailstore`, `fault.crashAt`), or undefined when off. */
+export function configuredFault(config: Config): string | undefined {
+  const fault = parseFault(config['fault.mailstore']);
+  const faults = [fault.kind === 'none' ? '' : `mailstore=${describeFault(fault)}`, config['fault.crashAt'] ? `crashAt=${config['fault.crashAt']}` : ''].filter(Boolean);
+  return faults.length ? faults.join(' ') : undefined;
+}
+
+/**
+ * The mailbox store as the service's roles use it: opened on first use (a broken mail/
+ * fails deliveries, which retry, and never the start), under the fault rehearsal's switch.
+ */
+export function serviceMailStore(config: Config, onMainThread: boolean, log: Logger): MailStore {
+  return switchedMailStore(new LazyMailStore(() => openMailStore(config, onMainThread)), config.dataDir, log);
+}
+
+/**
+ * The SRS secret: configured, or generated once into DATA_DIR/srs.secret (created
+ * exclusively and fsynced, so every thread and restart reads the same one).
+ */
+export function srsSecret(config: Config): string {
+  if (config['srs.secret']) return config['srs.secret'];
+  const path = join(config.dataDir, 'srs.secret');
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, randomBytes(24).toString('base64url'));
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(path, 'utf8').trim();
+}
