@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
 # Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser,
-# Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages.
+# Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages,
+# oathtool for one-time codes that our TOTP code did not make.
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
 command -v swaks >/dev/null || need+=(swaks)
 command -v mpop >/dev/null || need+=(mpop)
 command -v curl >/dev/null || need+=(curl)
+command -v oathtool >/dev/null || need+=(oathtool)
 command -v mount >/dev/null || need+=(mount)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -d /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)

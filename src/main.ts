@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
-import { configuredFault, openDirectoryStore, openSpool, startService } from './wiring.js';
+import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
+import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 
@@ -165,6 +165,15 @@ async function main(argv: string[]): Promise<number> {
       await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state, id: args[0] }, io);
     } finally {
       await spool.close();
+    }
+    return 0;
+  }
+  if (command === 'totp') {
+    const state = openPortalState(config);
+    try {
+      await runTotpCommand(state, action, args, io);
+    } finally {
+      await state.close();
     }
     return 0;
   }

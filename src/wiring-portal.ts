@@ -7,7 +7,8 @@ import type { DirectoryCache } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
-import { SqliteDirectoryStore, SqlitePortalState } from './backends/sqlite/index.js';
+import { SqliteDirectoryStore } from './backends/sqlite/index.js';
+import { openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
 
 // The portal runs on the thread that answers SMTP: a write waits only briefly for another
@@ -35,13 +36,14 @@ export async function startPortal(
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
   const path = join(config.dataDir, 'directory.db');
   const store = new SqliteDirectoryStore(path, PORTAL_BUSY_TIMEOUT_MS);
-  const state = new SqlitePortalState(path, PORTAL_BUSY_TIMEOUT_MS);
+  const state = openPortalState(config, PORTAL_BUSY_TIMEOUT_MS);
   const portal = new PortalServer({
     directory: parts.directory,
     store,
     authenticator: parts.authenticator,
     sessions: state,
     tokens: state,
+    totp: state,
     audit: state,
     mailStore: parts.mailStore,
     resolver: checkResolver(config),

@@ -6,7 +6,7 @@ import type { DirectoryStore } from './directory/index.js';
 import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
-import { SqliteDirectoryStore, SqliteMailStore, SqliteSpool } from './backends/sqlite/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
 
 // Wiring: how each store is opened from the configuration (the embedded backend: SQLite + files).
 /**
@@ -68,4 +68,9 @@ export function srsSecret(config: Config): string {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   return readFileSync(path, 'utf8').trim();
+}
+
+/** The portal's state beside the directory (sessions, tokens, second factors, audit log). */
+export function openPortalState(config: Config, busyTimeoutMs?: number): SqlitePortalState {
+  return new SqlitePortalState(join(config.dataDir, 'directory.db'), busyTimeoutMs);
 }

@@ -13,7 +13,7 @@ import { startPortal } from './wiring-portal.js';
 import { configuredFault, openDirectoryStore, openMailStore, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
 
-export { configuredFault, openDirectoryStore, openMailStore, openSpool, srsSecret } from './wiring-stores.js';
+export { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, srsSecret } from './wiring-stores.js';
 export { openDeliveryStack } from './wiring-delivery.js';
 
 /**

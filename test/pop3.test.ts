@@ -73,9 +73,11 @@ describe('POP3', () => {
   });
 
   test('RETR sends whole messages of every size around the socket\'s buffer and the one-write limit (1 KiB to 300 KiB)', async () => {
+    for (const [address, id] of await seedDirectory(t.directoryStore, 'example.com', ['sizes'])) ids.set(address, id);
+    await t.service.directory.refresh();
     const sizes = [1_000, 15_000, 17_000, 40_000, 100_000, 130_000, 300_000];
-    for (const [i, size] of sizes.entries()) await put('frank@example.com', `size-${i}`, testMessage(`size-${i}`, size).toString('latin1'));
-    const r = await pop('plain', 'frank@example.com', sizes.map((_, i) => ['retr', i + 1]));
+    for (const [i, size] of sizes.entries()) await put('sizes@example.com', `size-${i}`, testMessage(`size-${i}`, size).toString('latin1'));
+    const r = await pop('plain', 'sizes@example.com', sizes.map((_, i) => ['retr', i + 1]));
     assert.equal(r.results.length, sizes.length);
     for (const [i, size] of sizes.entries()) {
       const text = r.results[i] as string;

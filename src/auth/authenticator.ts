@@ -63,13 +63,7 @@ export class Authenticator {
    * is told only to someone who knew the password.
    */
   async login(username: string, password: string, remoteIp: string, protocol?: PolicedProtocol): Promise<LoginResult> {
-    let key: string;
-    try {
-      key = loginKey(username);
-    } catch (err) {
-      if (!(err instanceof AddressError)) throw err;
-      key = username.toLowerCase();
-    }
+    const key = safeKey(username);
     const account = this.directory.loaded ? this.directory.account(key) : undefined;
     const result = await this.check(key, account?.passwordHash, password, remoteIp);
     if (!result.ok) return result;
@@ -88,6 +82,12 @@ export class Authenticator {
     const operator = this.directory.loaded ? this.directory.operator(key) : undefined;
     const result = await this.check(key, operator?.passwordHash, password, remoteIp);
     return result.ok ? { ok: true, operator: operator! } : result;
+  }
+
+  /** A failed second factor after a right password: counted like a failed login. */
+  async secondFactorFailed(username: string, remoteIp: string): Promise<void> {
+    this.guard.failed(remoteIp, username.includes('@') || username.includes('%') ? safeKey(username) : username.trim().toLowerCase());
+    await new Promise((r) => setTimeout(r, this.options.failureDelayMs));
   }
 
   private async check(key: string, hash: string | undefined, password: string, remoteIp: string): Promise<{ ok: true } | LoginFailure> {
@@ -112,5 +112,15 @@ export class Authenticator {
     this.guard.failed(remoteIp, key);
     await new Promise((r) => setTimeout(r, this.options.failureDelayMs));
     return { ok: false, reason: 'invalid' };
+  }
+}
+
+/** The key a login name is counted and looked up under; a name that is no address counts as typed. */
+function safeKey(username: string): string {
+  try {
+    return loginKey(username);
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    return username.toLowerCase();
   }
 }

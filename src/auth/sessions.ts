@@ -66,3 +66,21 @@ export interface ApiTokenStore {
   /** Only within `tenant` when one is given; true if a token went. */
   revokeToken(id: string, tenant: string | null | undefined): Promise<boolean>;
 }
+
+/** A second login factor (TOTP) of an account or operator. */
+export interface TotpRecord {
+  readonly secret: string;
+  /** False until the user proved, with a code, that their app has it. */
+  readonly confirmed: boolean;
+}
+
+/**
+ * TOTP secrets, beside the sessions. Contract: `useStep` records a code's time step and
+ * answers false for one not later than the last used (a code works once, RFC 6238 §5.2).
+ */
+export interface TotpStore {
+  getTotp(subject: string): Promise<TotpRecord | undefined>;
+  setTotp(subject: string, secret: string, confirmed: boolean): Promise<void>;
+  useTotpStep(subject: string, step: number): Promise<boolean>;
+  removeTotp(subject: string): Promise<boolean>;
+}

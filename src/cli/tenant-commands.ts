@@ -3,7 +3,8 @@ import { CliError, printTable, type Io } from './output.js';
 
 export const TENANT_USAGE = `  tenant add NAME [--name "Display name"] | list | suspend NAME | resume NAME
          domain DOMAIN TENANT           (move a domain, with its accounts, to a tenant)
-  operator add LOGIN [--password-stdin] | list | passwd LOGIN [--password-stdin] | remove LOGIN`;
+  operator add LOGIN [--password-stdin] | list | passwd LOGIN [--password-stdin] | remove LOGIN
+  totp reset ADDRESS|operator:LOGIN     (turn off two-step login for someone who lost their phone)`;
 
 /** A tenant key: lower-case letters, digits and dashes, as in a host name label. */
 export function tenantName(text: string | undefined): string {
@@ -91,4 +92,12 @@ export async function runTenantCommand(
     default:
       throw new CliError(`unknown command "${group}${action ? ' ' + action : ''}"; commands:\n${TENANT_USAGE}`, 2);
   }
+}
+
+/** `hikyaku totp reset SUBJECT`: an operator turns off someone's second factor (they lost the phone). */
+export async function runTotpCommand(store: { removeTotp(subject: string): Promise<boolean> }, action: string | undefined, args: string[], io: Io): Promise<void> {
+  if (action !== 'reset' || !args[0]) throw new CliError(`usage: hikyaku totp reset ADDRESS|operator:LOGIN`, 2);
+  const subject = args[0].startsWith('operator:') ? args[0] : args[0].toLowerCase();
+  if (!(await store.removeTotp(subject))) throw new CliError(`${subject} has no two-step login`, 1);
+  io.out(`two-step login of ${subject} turned off; they log in with the password alone and may turn it on again`);
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { removeDir, tempDir } from '../helpers/service.js';
 import type { AuditLog, DirectoryStore } from '../../src/directory/index.js';
-import type { ApiTokenStore, SessionStore } from '../../src/auth/index.js';
+import type { ApiTokenStore, SessionStore, TotpStore } from '../../src/auth/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
@@ -13,7 +13,7 @@ export interface BackendUnderTest {
   spool(dir: string): Spool;
   mailStore(dir: string): MailStore;
   /** Portal sessions, last logins and the audit log, beside the directory of the same `dir`. */
-  portalState(dir: string): SessionStore & AuditLog & ApiTokenStore & { close(): Promise<void> };
+  portalState(dir: string): SessionStore & AuditLog & ApiTokenStore & TotpStore & { close(): Promise<void> };
 }
 
 const ALL: BackendUnderTest[] = [

@@ -153,6 +153,22 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('second factors: pending until confirmed, each time step used once and only forward, removed on request', async () => {
+      await withStore(backend.portalState, async (s) => {
+        assert.equal(await s.getTotp('a@p.test'), undefined);
+        await s.setTotp('a@p.test', 'SECRET', false);
+        assert.deepEqual(await s.getTotp('a@p.test'), { secret: 'SECRET', confirmed: false });
+        assert.equal(await s.useTotpStep('a@p.test', 100), true);
+        assert.equal(await s.useTotpStep('a@p.test', 100), false, 'a code works once');
+        assert.equal(await s.useTotpStep('a@p.test', 99), false, 'and an older one not at all');
+        assert.equal(await s.useTotpStep('a@p.test', 101), true);
+        await s.setTotp('a@p.test', 'SECRET', true);
+        assert.deepEqual(await s.getTotp('a@p.test'), { secret: 'SECRET', confirmed: true });
+        assert.equal(await s.removeTotp('a@p.test'), true);
+        assert.equal(await s.removeTotp('a@p.test'), false);
+      });
+    });
+
     test('last logins and the audit log: newest first, per tenant, paged', async () => {
       await withStore(backend.portalState, async (s) => {
         await s.recordLogin('a@p.test', { at: 1, ip: '192.0.2.1', protocol: 'portal' });

@@ -147,6 +147,8 @@ export function run(cmd: string, args: string[], options: { input?: string; env?
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command that does not read its input may be gone before it is written (EPIPE).
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -6,11 +6,12 @@ import { Accounts } from './pages/Accounts';
 import { Aliases } from './pages/Aliases';
 import { Audit } from './pages/Audit';
 import { Domains } from './pages/Domains';
+import { Security } from './pages/Security';
 import { MySettings, PasswordForm } from './pages/MySettings';
 
-type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'me';
+type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'security' | 'me';
 
-const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', me: '/me' };
+const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', security: '/security', me: '/me' };
 
 function pageOf(path: string, me: Me): Page {
   const found = (Object.keys(PATHS) as Page[]).find((p) => PATHS[p] === path);
@@ -84,7 +85,7 @@ export function App() {
     );
   else {
     const page = pageOf(path, me);
-    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : <MySettings />;
+    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : page === 'security' ? <Security /> : <MySettings />;
   }
 
   const current = me ? pageOf(path, me) : undefined;
@@ -92,6 +93,7 @@ export function App() {
     ? [
         ...(me.admin ? ([['accounts', 'navAccounts'], ['aliases', 'navAliases'], ['domains', 'navDomains']] as [Page, Key][]) : []),
         ...(me.role === 'tenant-admin' || me.kind === 'operator' ? ([['audit', 'navAudit']] as [Page, Key][]) : []),
+        ...(me.admin ? ([['security', 'navSecurity']] as [Page, Key][]) : []),
         ...(me.kind === 'account' ? ([['me', 'navMe']] as [Page, Key][]) : []),
       ]
     : [];

@@ -94,6 +94,8 @@ export const DIRECTORY_MIGRATIONS = [
   `ALTER TABLE forwards ADD COLUMN conditions TEXT;`,
   // Retention rule per domain (days; NULL: off).
   `ALTER TABLE domains ADD COLUMN retention_days INTEGER;`,
+  // Second login factor (RFC 6238) of accounts and operators.
+  `CREATE TABLE totp (subject TEXT PRIMARY KEY, secret TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT 0);`,
 ];
 
 export interface DkimRow {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '../../directory/index.js';
-import type { ApiToken, ApiTokenStore, LastLogin, PortalSession, SessionKind, SessionStore } from '../../auth/index.js';
+import type { ApiToken, ApiTokenStore, LastLogin, PortalSession, SessionKind, SessionStore, TotpRecord, TotpStore } from '../../auth/index.js';
 import { openDb, sql, type Db } from './db.js';
 import { DIRECTORY_MIGRATIONS } from './directory-schema.js';
 
@@ -35,7 +35,7 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('bas
  * (its own connection: these writes do not bump the directory's version, so caches do
  * not reload on every login).
  */
-export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore {
+export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore, TotpStore {
   private opened: Db | undefined;
 
   constructor(
@@ -136,6 +136,23 @@ export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore 
   async revokeToken(id: string, tenant: string | null | undefined): Promise<boolean> {
     const r = tenant === undefined ? sql(this.db, 'DELETE FROM api_tokens WHERE id = ?').run(id) : sql(this.db, 'DELETE FROM api_tokens WHERE id = ? AND tenant IS ?').run(id, tenant);
     return r.changes === 1;
+  }
+
+  async getTotp(subject: string): Promise<TotpRecord | undefined> {
+    const row = sql(this.db, 'SELECT secret, confirmed FROM totp WHERE subject = ?').get(subject) as { secret: string; confirmed: number } | undefined;
+    return row && { secret: row.secret, confirmed: row.confirmed === 1 };
+  }
+
+  async setTotp(subject: string, secret: string, confirmed: boolean): Promise<void> {
+    sql(this.db, 'INSERT INTO totp (subject, secret, confirmed) VALUES (?, ?, ?) ON CONFLICT (subject) DO UPDATE SET secret = excluded.secret, confirmed = excluded.confirmed').run(subject, secret, confirmed ? 1 : 0);
+  }
+
+  async useTotpStep(subject: string, step: number): Promise<boolean> {
+    return sql(this.db, 'UPDATE totp SET last_step = ? WHERE subject = ? AND last_step < ?').run(step, subject, step).changes === 1;
+  }
+
+  async removeTotp(subject: string): Promise<boolean> {
+    return sql(this.db, 'DELETE FROM totp WHERE subject = ?').run(subject).changes === 1;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Route schemas carry OpenAPI's summary and tags (@fastify/swagger's additions to FastifySchema).
 import type {} from '@fastify/swagger';
-import type { ApiTokenStore, Authenticator, SessionStore } from '../../auth/index.js';
+import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
@@ -34,6 +34,7 @@ export interface PortalDeps {
   readonly authenticator: Authenticator;
   readonly sessions: SessionStore;
   readonly tokens: ApiTokenStore;
+  readonly totp: TotpStore;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
   /** For the live check of published DNS records (the resolver relay uses). */

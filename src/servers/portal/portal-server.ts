@@ -15,6 +15,7 @@ import { policyRoutes } from './routes/policies.js';
 import { accountCsvRoutes } from './routes/accounts-csv.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { dnsRoutes } from './routes/dns.js';
+import { totpRoutes } from './routes/totp.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -97,6 +98,7 @@ export class PortalServer {
       accountCsvRoutes(api, deps);
       tokenRoutes(api, deps);
       dnsRoutes(api, deps);
+      totpRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, type Me } from '../api';
+import { ApiError, api, type Me } from '../api';
 import { problemText, useI18n } from '../i18n';
 
 export function Login({ onLogin }: { onLogin(me: Me): void }) {
@@ -8,15 +8,18 @@ export function Login({ onLogin }: { onLogin(me: Me): void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [totp, setTotp] = useState<string>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError('');
     try {
-      onLogin(await api<Me>('POST', '/session', { username, password }));
+      onLogin(await api<Me>('POST', '/session', { username, password, ...(totp !== undefined ? { totp } : {}) }));
     } catch (err) {
-      setError(problemText(t, lang, err));
+      // The password was right; the second factor comes next.
+      if (err instanceof ApiError && err.problem.code === 'ERR_TOTP_REQUIRED') setTotp('');
+      else setError(problemText(t, lang, err));
     } finally {
       setBusy(false);
     }
@@ -35,6 +38,12 @@ export function Login({ onLogin }: { onLogin(me: Me): void }) {
           {t('password')}
           <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
+        {totp !== undefined && (
+          <label>
+            {t('totpLoginHint')}
+            <input name="totp" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" required autoFocus value={totp} onChange={(e) => setTotp(e.target.value)} />
+          </label>
+        )}
         <p role="alert" className="error">
           {error}
         </p>

@@ -5,13 +5,14 @@ import { actorName, isAdmin, manageableDomains, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, badRequest } from '../problems.js';
 import { requirePermission } from './policies.js';
+import { checkSecondFactor, totpSubject } from './totp.js';
 import { authenticate, clearSessionCookie, setSessionCookie } from '../session-auth.js';
 
 const credentials = {
   type: 'object',
   required: ['username', 'password'],
   additionalProperties: false,
-  properties: { username: { type: 'string', minLength: 1, maxLength: 320 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+  properties: { username: { type: 'string', minLength: 1, maxLength: 320 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, totp: { type: 'string', maxLength: 10 } },
 } as const;
 
 const passwordChange = {
@@ -31,7 +32,7 @@ export function whoAmI(actor: Actor, deps: PortalDeps, csrf: string) {
 }
 
 export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
-  app.post<{ Body: { username: string; password: string } }>(
+  app.post<{ Body: { username: string; password: string; totp?: string } }>(
     '/api/v1/session',
     { schema: { summary: 'Log in with a mail address (or user%domain) and password; operators with their login name', tags: ['session'], body: credentials } },
     async (request, reply) => {
@@ -51,6 +52,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
       }
       const subject = 'operator' in result ? result.operator.login : result.account.address;
       const actor: Actor = 'operator' in result ? { kind: 'operator', login: subject } : { kind: 'account', account: result.account, tenant: deps.directory.tenantOf(result.account.domain)!.name };
+      await checkSecondFactor(deps, totpSubject(actor), request.body.totp, username, request.ip);
       const csrf = randomBytes(24).toString('base64url');
       const { token } = await deps.sessions.create({ subject, kind: actor.kind === 'operator' ? 'operator' : 'account', ip: request.ip, ttlMs: deps.options.idleMinutes * 60_000, csrf });
       await deps.sessions.recordLogin(subject, { at: Date.now(), ip: request.ip, protocol: 'portal' });
