@@ -6,11 +6,11 @@ import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
-import { Authenticator } from './auth/index.js';
+import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { followQueueMetrics, startMetricsListener } from './wiring-metrics.js';
 import { startPortal } from './wiring-portal.js';
-import { configuredFault, openDirectoryStore, openMailStore, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
+import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
 
 export { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, srsSecret } from './wiring-stores.js';
@@ -21,6 +21,9 @@ export { openDeliveryStack } from './wiring-delivery.js';
  * Layout of the data dir: directory.db, spool/ (spool.db, messages/), mail/
  * (mailstore.db, blobs/), tls/, hikyaku.json.
  */
+// The main thread waits at most this long for another process's lock when recording logins.
+const LOGIN_STATE_BUSY_TIMEOUT_MS = 100;
+
 export interface Listener {
   readonly role: string;
   readonly url: string;
@@ -92,6 +95,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
     maxFailuresPerIp: config['auth.maxFailuresPerIp'],
     maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
     windowMs: config['auth.failureWindowSeconds'] * 1000,
+  });
+  // Protocol logins show as the accounts' "last login" in the portal: written in batches.
+  const loginState = openPortalState(config, LOGIN_STATE_BUSY_TIMEOUT_MS);
+  const logins = new LoginRecorder(loginState, 5000, (err) => log.warn({ err }, 'could not record last logins; the figures lag'));
+  logins.start();
+  authenticator.onLogin = (address, ip, protocol) => logins.record(address, { at: Date.now(), ip, protocol });
+  stops.push(async () => {
+    await logins.stop();
+    await loginState.close();
   });
   const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
 

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { POPLIB_SESSION, SMTPLIB_SUBMIT } from './helpers/py.js';
-import { python, removeDir, startTestService, tempDir, type TestService } from './helpers/service.js';
-import { seedTenants } from './helpers/portal.js';
+import { python, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { PortalClient, seedTenants } from './helpers/portal.js';
 
 interface PopResult {
   login: string;
@@ -35,6 +35,19 @@ describe('logins over POP3 and submission: user%domain, disabled accounts, suspe
     const s = await submit('User1%A.TEST');
     assert.equal(s.auth[0], 235, s.auth[1]);
     assert.equal(s.code, 250);
+  });
+
+  test('a protocol login shows as the account\'s last login in the portal', async () => {
+    assert.match((await pop('user2@a.test')).login, /^\+OK/);
+    const admin = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+    await admin.login('admin@a.test');
+    let last: { protocol: string } | null = null;
+    await waitFor(async () => {
+      const items = (await admin.call('GET', '/api/v1/accounts?q=user2')).body.items as { lastLogin: { protocol: string } | null }[];
+      last = items[0]?.lastLogin ?? null;
+      return last !== null;
+    }, 15_000, 250);
+    assert.deepEqual(last, { at: (last as { at?: string } | null)?.at, protocol: 'pop3' });
   });
 
   test('a disabled account and a suspended tenant\'s account are refused with a sentence that says so, the right password notwithstanding', async () => {

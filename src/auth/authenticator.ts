@@ -49,6 +49,9 @@ export class Authenticator {
   private readonly secret = randomBytes(32);
 
   /** `verify` checks a password against a stored hash (argon2id and imported schemes by default). */
+  /** Told of every protocol login that succeeded (for the accounts' "last login"). */
+  onLogin: ((address: string, ip: string, protocol: PolicedProtocol) => void) | undefined;
+
   constructor(
     private readonly directory: LoginDirectory,
     private readonly options: AuthenticatorOptions,
@@ -72,6 +75,7 @@ export class Authenticator {
       const policy = this.directory.policyFor(account!.address);
       if (!policy[protocol]) return { ok: false, reason: 'not-allowed', detail: `${PROTOCOL_NAMES[protocol]} is turned off for this account; ask your administrator` };
       if (!allowedFrom(policy, remoteIp)) return { ok: false, reason: 'not-allowed', detail: `This account may not log in from ${remoteIp}; ask your administrator` };
+      this.onLogin?.(account!.address, remoteIp, protocol);
     }
     return { ok: true, account: account! };
   }

@@ -7,3 +7,4 @@ export * from './login-guard.js';
 export * from './authenticator.js';
 export * from './sessions.js';
 export * from './totp.js';
+export * from './login-recorder.js';

@@ -1,0 +1,44 @@
+import type { LastLogin, SessionStore } from './sessions.js';
+
+/**
+ * Remembers each account's latest protocol login (POP3, SMTP submission) in memory and
+ * writes them to the store every few seconds, so a busy POP3 server does not turn every
+ * login into a write. Best effort: a store that fails costs the figure, never a login.
+ */
+export class LoginRecorder {
+  private pending = new Map<string, LastLogin>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Pick<SessionStore, 'recordLogin'>,
+    private readonly flushMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  record(subject: string, login: LastLogin): void {
+    this.pending.set(subject, login);
+  }
+
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    for (const [subject, login] of batch) {
+      try {
+        await this.store.recordLogin(subject, login);
+      } catch (err) {
+        this.onError(err);
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
