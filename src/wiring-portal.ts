@@ -5,9 +5,10 @@ import type { Config } from './config/index.js';
 import type { Authenticator } from './auth/index.js';
 import type { DirectoryCache } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
+import type { Spool } from './queue/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
-import { SqliteDirectoryStore } from './backends/sqlite/index.js';
+import { SqliteDirectoryStore, SqliteNoticeStore } from './backends/sqlite/index.js';
 import { openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
 
@@ -31,12 +32,13 @@ function checkResolver(config: Config): Resolver {
 /** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
 export async function startPortal(
   config: Config,
-  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; metrics: Metrics },
+  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; metrics: Metrics },
   log: Logger,
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
   const path = join(config.dataDir, 'directory.db');
   const store = new SqliteDirectoryStore(path, PORTAL_BUSY_TIMEOUT_MS);
   const state = openPortalState(config, PORTAL_BUSY_TIMEOUT_MS);
+  const notices = new SqliteNoticeStore(path, PORTAL_BUSY_TIMEOUT_MS);
   const portal = new PortalServer({
     directory: parts.directory,
     store,
@@ -44,8 +46,10 @@ export async function startPortal(
     sessions: state,
     tokens: state,
     totp: state,
+    notices,
     audit: state,
     mailStore: parts.mailStore,
+    spool: parts.spool,
     resolver: checkResolver(config),
     log,
     metrics: parts.metrics,
@@ -59,6 +63,7 @@ export async function startPortal(
       secureCookies: config['portal.secureCookies'],
       trustProxy: config['portal.trustProxy'].split(',').map((s) => s.trim()).filter(Boolean),
       uiDir: UI_DIR,
+      status: { delayedSeconds: config['status.delayedSeconds'], disruptedSeconds: config['status.disruptedSeconds'] },
     },
   });
   const address = await portal.listen(config['listen.host'], config['portal.port']);
@@ -73,6 +78,7 @@ export async function startPortal(
       await portal.close();
       await store.close();
       await state.close();
+      await notices.close();
     },
   };
 }

@@ -193,7 +193,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
   if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), metrics }, log.child({ mod: 'portal' }));
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, metrics }, log.child({ mod: 'portal' }));
     listeners.push(portal.listener);
     stops.unshift(() => portal.close());
   }

@@ -117,6 +117,8 @@ export const SCHEMA = {
   'portal.secureCookies': key<'always' | 'auto'>('auto', oneOf('always', 'auto'), 'Secure flag of the session cookie: always, or auto (left off only for plain HTTP from a loopback client, so dev on http://127.0.0.1 works).'),
   'portal.storeTimeoutMs': key(2000, int(1, 60_000), 'Deadline for mailbox figures on portal pages; past it they read "temporarily unavailable".'),
   'portal.trustProxy': key('', text(), 'Addresses (comma-separated, CIDR allowed) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the portal believes; empty: none.'),
+  'status.delayedSeconds': key(900, int(1, 86_400 * 30), 'The status page shows sending as delayed when the oldest waiting mail is older than this.'),
+  'status.disruptedSeconds': key(3600, int(1, 86_400 * 30), 'The status page shows sending as disrupted when the oldest waiting mail is older than this.'),
   'auth.minPasswordLength': key(10, int(8, 128), 'Shortest password a person may choose in the portal.'),
   'auth.cacheSeconds': key(300, int(0, 86400), 'How long a successful password check is remembered (0: never), so repeated logins skip argon2id.'),
   'auth.failureDelayMs': key(2000, int(0, 60_000), 'Delay before answering a failed login.'),

@@ -7,14 +7,16 @@ import { Aliases } from './pages/Aliases';
 import { Audit } from './pages/Audit';
 import { Domains } from './pages/Domains';
 import { Security } from './pages/Security';
+import { NoticeBanner, Notices, type PublicNotice } from './pages/Notices';
 import { MySettings, PasswordForm } from './pages/MySettings';
 
-type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'security' | 'me';
+type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'notices' | 'security' | 'me';
 
-const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', security: '/security', me: '/me' };
+const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', notices: '/notices', security: '/security', me: '/me' };
 
 function pageOf(path: string, me: Me): Page {
   const found = (Object.keys(PATHS) as Page[]).find((p) => PATHS[p] === path);
+  if (found === 'notices' && me.kind !== 'operator') return me.admin ? 'accounts' : 'me';
   if (found && (me.admin || found === 'me') && !(found === 'me' && me.kind === 'operator')) return found;
   return me.admin ? 'accounts' : 'me';
 }
@@ -28,11 +30,20 @@ export function App() {
   }, []);
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [path, setPath] = useState(location.pathname);
+  const [notices, setNotices] = useState<PublicNotice[]>([]);
 
   useEffect(() => {
     document.documentElement.lang = lang;
     document.title = t('appName');
   }, [lang, t]);
+
+  // Notices for everybody before login; those for one's company after.
+  useEffect(() => {
+    api<{ items: PublicNotice[] }>('GET', me ? '/me/notices' : '/notices/current').then(
+      (r) => setNotices(r.items),
+      () => setNotices([]),
+    );
+  }, [me]);
 
   useEffect(() => {
     api<Me>('GET', '/session').then(
@@ -85,7 +96,7 @@ export function App() {
     );
   else {
     const page = pageOf(path, me);
-    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : page === 'security' ? <Security /> : <MySettings />;
+    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : page === 'security' ? <Security /> : page === 'notices' ? <Notices /> : <MySettings />;
   }
 
   const current = me ? pageOf(path, me) : undefined;
@@ -93,6 +104,7 @@ export function App() {
     ? [
         ...(me.admin ? ([['accounts', 'navAccounts'], ['aliases', 'navAliases'], ['domains', 'navDomains']] as [Page, Key][]) : []),
         ...(me.role === 'tenant-admin' || me.kind === 'operator' ? ([['audit', 'navAudit']] as [Page, Key][]) : []),
+        ...(me.kind === 'operator' ? ([['notices', 'navNotices']] as [Page, Key][]) : []),
         ...(me.admin ? ([['security', 'navSecurity']] as [Page, Key][]) : []),
         ...(me.kind === 'account' ? ([['me', 'navMe']] as [Page, Key][]) : []),
       ]
@@ -125,7 +137,13 @@ export function App() {
           </button>
         )}
       </header>
-      <main>{body}</main>
+      <main>
+        <NoticeBanner items={notices} />
+        {body}
+        <p className="footer">
+          <a href="/status">{t('statusLink')}</a>
+        </p>
+      </main>
     </I18n.Provider>
   );
 }

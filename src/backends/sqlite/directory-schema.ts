@@ -1,3 +1,4 @@
+import { openDb, type Db } from './db.js';
 import type { AccountRecord, AccountRole, AliasRecord, AutoReplyRecord, DkimKeyRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../../directory/index.js';
 
 /** The schema of directory.db: `MIGRATIONS[i]` brings it from user_version i to i+1. */
@@ -96,6 +97,22 @@ export const DIRECTORY_MIGRATIONS = [
   `ALTER TABLE domains ADD COLUMN retention_days INTEGER;`,
   // Second login factor (RFC 6238) of accounts and operators.
   `CREATE TABLE totp (subject TEXT PRIMARY KEY, secret TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT 0);`,
+  // Maintenance and incident notices for customers.
+  `CREATE TABLE notices (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     title TEXT NOT NULL,
+     body TEXT NOT NULL,
+     services TEXT NOT NULL,
+     tenants TEXT NOT NULL,
+     starts_at INTEGER NOT NULL,
+     ends_at INTEGER,
+     service_stops INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     revision INTEGER NOT NULL DEFAULT 0,
+     closed_at INTEGER,
+     author TEXT NOT NULL);`,
 ];
 
 export interface DkimRow {
@@ -184,3 +201,27 @@ export const toTenant = (r: TenantRow): TenantRecord => ({ name: r.name, display
 export const toDomain = (r: { name: string; tenant: string; created_at: number; retention_days: number | null }): DomainRecord => ({ name: r.name, tenant: r.tenant, createdAt: r.created_at, retentionDays: r.retention_days });
 
 export const toOperator = (r: { login: string; password_hash: string; created_at: number }): OperatorRecord => ({ login: r.login, passwordHash: r.password_hash, createdAt: r.created_at });
+
+/**
+ * A connection to directory.db, opened on first use and again after a failed open (a
+ * locked or broken file at start costs the first calls an error, never the start). The
+ * directory, the portal's state and the notices each keep their own.
+ */
+export class DirectoryFile {
+  private opened: Db | undefined;
+
+  /** `busyTimeoutMs`: how long a call waits for another process's lock (it blocks its thread). */
+  constructor(
+    private readonly path: string,
+    private readonly busyTimeoutMs = 5000,
+  ) {}
+
+  protected get db(): Db {
+    return (this.opened ??= openDb(this.path, DIRECTORY_MIGRATIONS, this.busyTimeoutMs));
+  }
+
+  async close(): Promise<void> {
+    this.opened?.close();
+    this.opened = undefined;
+  }
+}

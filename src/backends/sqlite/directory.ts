@@ -17,8 +17,7 @@ import {
   type AccessPolicy,
   type TenantRecord,
 } from '../../directory/index.js';
-import { openDb, type Db } from './db.js';
-import { DIRECTORY_MIGRATIONS, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
+import { DirectoryFile, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
 import { accountsNow, aliasesNow, autoRepliesNow, domainsNow, forwardsNow, operatorsNow, policiesNow, tenantsNow } from './directory-reads.js';
 
 
@@ -36,19 +35,7 @@ const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
  * The file is opened on first use and again after a failed open, so a service whose
  * directory is locked or broken at start still starts (and answers 4xx until it loads).
  */
-export class SqliteDirectoryStore implements DirectoryStore {
-  private opened: Db | undefined;
-
-  /** `busyTimeoutMs`: how long a call waits for another process's lock (it blocks its thread). */
-  constructor(
-    private readonly path: string,
-    private readonly busyTimeoutMs = 5000,
-  ) {}
-
-  private get db(): Db {
-    return (this.opened ??= openDb(this.path, DIRECTORY_MIGRATIONS, this.busyTimeoutMs));
-  }
-
+export class SqliteDirectoryStore extends DirectoryFile implements DirectoryStore {
   /** Runs a change in one transaction and bumps the version, so caches reload. */
   private change<T>(fn: () => T): T {
     return this.db.transaction(() => {
@@ -367,8 +354,4 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return (this.db.prepare(`SELECT v FROM meta WHERE k = 'version'`).get() as { v: number }).v;
   }
 
-  async close(): Promise<void> {
-    this.opened?.close();
-    this.opened = undefined;
-  }
 }

@@ -8,3 +8,4 @@ export * from './directory.js';
 export * from './spool.js';
 export * from './mailstore.js';
 export * from './portal-state.js';
+export * from './notices.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '../../directory/index.js';
 import type { ApiToken, ApiTokenStore, LastLogin, PortalSession, SessionKind, SessionStore, TotpRecord, TotpStore } from '../../auth/index.js';
-import { openDb, sql, type Db } from './db.js';
-import { DIRECTORY_MIGRATIONS } from './directory-schema.js';
+import { sql } from './db.js';
+import { DirectoryFile } from './directory-schema.js';
 
 interface SessionRow {
   subject: string;
@@ -35,18 +35,7 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('bas
  * (its own connection: these writes do not bump the directory's version, so caches do
  * not reload on every login).
  */
-export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore, TotpStore {
-  private opened: Db | undefined;
-
-  constructor(
-    private readonly path: string,
-    private readonly busyTimeoutMs = 5000,
-  ) {}
-
-  private get db(): Db {
-    return (this.opened ??= openDb(this.path, DIRECTORY_MIGRATIONS, this.busyTimeoutMs));
-  }
-
+export class SqlitePortalState extends DirectoryFile implements SessionStore, AuditLog, ApiTokenStore, TotpStore {
   async create(input: { subject: string; kind: SessionKind; ip: string; ttlMs: number; csrf: string }): Promise<{ token: string; session: PortalSession }> {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
@@ -155,8 +144,4 @@ export class SqlitePortalState implements SessionStore, AuditLog, ApiTokenStore,
     return sql(this.db, 'DELETE FROM totp WHERE subject = ?').run(subject).changes === 1;
   }
 
-  async close(): Promise<void> {
-    this.opened?.close();
-    this.opened = undefined;
-  }
 }

@@ -3,6 +3,8 @@ import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
+import type { NoticeStore } from '../../notices/index.js';
+import type { Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
 export interface PortalOptions {
@@ -21,6 +23,8 @@ export interface PortalOptions {
   readonly secureCookies: 'always' | 'auto';
   /** Reverse proxies whose X-Forwarded-* headers are believed (fastify trustProxy); empty: none. */
   readonly trustProxy: readonly string[];
+  /** The status page's thresholds (seconds). */
+  readonly status: { readonly delayedSeconds: number; readonly disruptedSeconds: number };
   /** The built web UI (index.html and assets); absent: the API only. */
   readonly uiDir: string | undefined;
 }
@@ -35,8 +39,11 @@ export interface PortalDeps {
   readonly sessions: SessionStore;
   readonly tokens: ApiTokenStore;
   readonly totp: TotpStore;
+  readonly notices: NoticeStore;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
+  /** For the status page: whether the spool answers and how old the oldest waiting mail is. */
+  readonly spool: Pick<Spool, 'ping' | 'stats'>;
   /** For the live check of published DNS records (the resolver relay uses). */
   readonly resolver: TxtMxResolver;
   readonly log: Logger;

@@ -16,6 +16,8 @@ import { accountCsvRoutes } from './routes/accounts-csv.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { dnsRoutes } from './routes/dns.js';
 import { totpRoutes } from './routes/totp.js';
+import { noticeRoutes } from './routes/notices.js';
+import { statusRoutes } from './routes/status.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -99,6 +101,8 @@ export class PortalServer {
       tokenRoutes(api, deps);
       dnsRoutes(api, deps);
       totpRoutes(api, deps);
+      noticeRoutes(api, deps);
+      statusRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;

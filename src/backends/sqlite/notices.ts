@@ -1,0 +1,73 @@
+import type { NoticeInput, NoticeStore, ServiceNotice } from '../../notices/index.js';
+import { sql } from './db.js';
+import { DirectoryFile } from './directory-schema.js';
+
+interface NoticeRow {
+  id: number;
+  kind: ServiceNotice['kind'];
+  title: string;
+  body: string;
+  services: string;
+  tenants: string;
+  starts_at: number;
+  ends_at: number | null;
+  service_stops: number;
+  created_at: number;
+  updated_at: number;
+  revision: number;
+  closed_at: number | null;
+  author: string;
+}
+
+const toNotice = (r: NoticeRow): ServiceNotice => ({
+  id: r.id,
+  kind: r.kind,
+  title: r.title,
+  body: r.body,
+  services: JSON.parse(r.services) as ServiceNotice['services'],
+  tenants: JSON.parse(r.tenants) as string[],
+  startsAt: r.starts_at,
+  endsAt: r.ends_at,
+  serviceStops: r.service_stops === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  revision: r.revision,
+  closedAt: r.closed_at,
+  author: r.author,
+});
+
+/** Notices in directory.db, on their own connection (as the portal's other state). */
+export class SqliteNoticeStore extends DirectoryFile implements NoticeStore {
+  async createNotice(input: NoticeInput, author: string): Promise<ServiceNotice> {
+    const now = Date.now();
+    const row = sql(
+      this.db,
+      `INSERT INTO notices (kind, title, body, services, tenants, starts_at, ends_at, service_stops, created_at, updated_at, author)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    ).get(input.kind, input.title, input.body, JSON.stringify(input.services), JSON.stringify(input.tenants), input.startsAt, input.endsAt, input.serviceStops ? 1 : 0, now, now, author) as NoticeRow;
+    return toNotice(row);
+  }
+
+  async reviseNotice(id: number, input: NoticeInput): Promise<ServiceNotice | undefined> {
+    const row = sql(
+      this.db,
+      `UPDATE notices SET kind = ?, title = ?, body = ?, services = ?, tenants = ?, starts_at = ?, ends_at = ?, service_stops = ?, updated_at = ?, revision = revision + 1
+       WHERE id = ? RETURNING *`,
+    ).get(input.kind, input.title, input.body, JSON.stringify(input.services), JSON.stringify(input.tenants), input.startsAt, input.endsAt, input.serviceStops ? 1 : 0, Date.now(), id) as NoticeRow | undefined;
+    return row && toNotice(row);
+  }
+
+  async closeNotice(id: number): Promise<ServiceNotice | undefined> {
+    const now = Date.now();
+    const row = sql(this.db, 'UPDATE notices SET closed_at = coalesce(closed_at, ?), updated_at = CASE WHEN closed_at IS NULL THEN ? ELSE updated_at END WHERE id = ? RETURNING *').get(now, now, id) as NoticeRow | undefined;
+    return row && toNotice(row);
+  }
+
+  async listNotices(filter: { open?: boolean; since?: number; limit: number }): Promise<ServiceNotice[]> {
+    const rows = filter.open
+      ? sql(this.db, 'SELECT * FROM notices WHERE closed_at IS NULL ORDER BY starts_at DESC, id DESC LIMIT ?').all(filter.limit)
+      : sql(this.db, 'SELECT * FROM notices WHERE coalesce(closed_at, updated_at) >= ? ORDER BY starts_at DESC, id DESC LIMIT ?').all(filter.since ?? 0, filter.limit);
+    return (rows as NoticeRow[]).map(toNotice);
+  }
+
+}

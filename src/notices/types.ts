@@ -1,0 +1,45 @@
+/** The services a notice can be about, as the status page names them. */
+export const SERVICES = ['receiving', 'sending', 'mailboxes', 'member-site'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/**
+ * A maintenance or incident notice that operators write for customers: shown on the status
+ * page and the member site (login page and every page), revised in place (the revision is
+ * counted and dated, as in "updated 10/19"), closed when over.
+ */
+export interface ServiceNotice {
+  readonly id: number;
+  readonly kind: 'maintenance' | 'incident';
+  readonly title: string;
+  readonly body: string;
+  readonly services: readonly ServiceName[];
+  /** Tenants it concerns; empty: every customer. */
+  readonly tenants: readonly string[];
+  readonly startsAt: number;
+  readonly endsAt: number | null;
+  /** True when the service stops during it (not just slows down). */
+  readonly serviceStops: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** 0 for the first text; each revision adds one. */
+  readonly revision: number;
+  readonly closedAt: number | null;
+  readonly author: string;
+}
+
+export type NoticeInput = Pick<ServiceNotice, 'kind' | 'title' | 'body' | 'services' | 'tenants' | 'startsAt' | 'endsAt' | 'serviceStops'>;
+
+/**
+ * Notices, where every portal instance reads them (the directory store). Contract: `revise`
+ * bumps `revision` and `updatedAt`; `close` sets `closedAt` once; `list` answers newest
+ * first, `open` ones only (not closed) when asked, within `since` otherwise.
+ */
+export interface NoticeStore {
+  createNotice(input: NoticeInput, author: string): Promise<ServiceNotice>;
+  reviseNotice(id: number, input: NoticeInput): Promise<ServiceNotice | undefined>;
+  closeNotice(id: number): Promise<ServiceNotice | undefined>;
+  listNotices(filter: { open?: boolean; since?: number; limit: number }): Promise<ServiceNotice[]>;
+}
+
+/** Whether a notice concerns a tenant (or, with none given, everybody). */
+export const noticeConcerns = (n: ServiceNotice, tenant: string | undefined) => n.tenants.length === 0 || (tenant !== undefined && n.tenants.includes(tenant));

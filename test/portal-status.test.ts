@@ -1,0 +1,120 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { FaultInjectingMailStore } from '../src/mailstore/index.js';
+import { SMTPLIB_SEND } from './helpers/py.js';
+import { python, queueDrained, removeDir, run, startTestService, tempDir, testPasswordHash, waitFor, type TestService } from './helpers/service.js';
+import { PortalClient, seedTenants } from './helpers/portal.js';
+import { launchBrowser, screenshot, watchErrors } from './helpers/browser.js';
+
+describe('the status page and the notices customers read', () => {
+  let dir: string;
+  let t: TestService;
+  let faulty!: FaultInjectingMailStore;
+  let browser: Browser;
+  let ops: PortalClient;
+  const base = () => `http://127.0.0.1:${t.portalPort}`;
+  /** The status page as curl fetches it, in a language. */
+  const page = async (lang: 'ja' | 'en') => {
+    const r = await run('curl', ['-sS', '-H', `Accept-Language: ${lang}`, `${base()}/status`]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const row = (html: string, service: string) => new RegExp(`<th scope="row">${service.replace(/[()]/g, '\\$&')}</th><td class="state (\\w+)">`).exec(html)?.[1];
+
+  before(async () => {
+    dir = tempDir();
+    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    await seedTenants(t.directoryStore);
+    await t.directoryStore.addOperator('ops', await testPasswordHash());
+    await t.service.directory.refresh();
+    ops = new PortalClient(base());
+    await ops.login('ops');
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser.close();
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('notices: an operator publishes, revises and closes them; customers see those for everyone before login, their company\'s after', async () => {
+    const admin = new PortalClient(base());
+    await admin.login('admin@a.test');
+    const forbidden = await admin.call('POST', '/api/v1/notices', { kind: 'incident', title: 'x', body: '', services: [], startsAt: new Date().toISOString() });
+    assert.equal(forbidden.status, 403);
+    const all = await ops.call('POST', '/api/v1/notices', { kind: 'maintenance', title: 'Storage upgrade', body: 'Mail may arrive late for an hour.', services: ['sending', 'mailboxes'], startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    assert.equal(all.status, 201, all.text);
+    const beta = await ops.call('POST', '/api/v1/notices', { kind: 'incident', title: 'Beta only', body: 'Your forwarding is slow.', services: ['sending'], tenants: ['beta'], startsAt: new Date().toISOString() });
+    assert.equal(beta.status, 201);
+    assert.equal((await ops.call('POST', '/api/v1/notices', { kind: 'incident', title: 'x', body: '', services: [], tenants: ['nobody'], startsAt: new Date().toISOString() })).status, 400);
+    const current = await new PortalClient(base()).call('GET', '/api/v1/notices/current');
+    assert.deepEqual(current.body.items.map((n: { title: string }) => n.title), ['Storage upgrade'], 'before login: only what concerns everyone');
+    assert.ok(current.body.items.every((n: object) => !('author' in n) && !('tenants' in n)), 'no author or tenant list shown');
+    assert.deepEqual((await admin.call('GET', '/api/v1/me/notices')).body.items.map((n: { title: string }) => n.title), ['Storage upgrade']);
+    const b = new PortalClient(base());
+    await b.login('admin@b.test');
+    assert.deepEqual((await b.call('GET', '/api/v1/me/notices')).body.items.map((n: { title: string }) => n.title).sort(), ['Beta only', 'Storage upgrade']);
+    const revised = await ops.call('PUT', `/api/v1/notices/${all.body.id}`, { kind: 'maintenance', title: 'Storage upgrade', body: 'Mail may arrive late for two hours.', services: ['sending', 'mailboxes'], startsAt: all.body.startsAt, endsAt: new Date(Date.now() + 7_200_000).toISOString() });
+    assert.equal(revised.body.revision, 1);
+    assert.equal((await ops.call('POST', `/api/v1/notices/${beta.body.id}/close`)).body.closedAt !== null, true);
+    assert.deepEqual((await b.call('GET', '/api/v1/me/notices')).body.items.map((n: { title: string }) => n.title), ['Storage upgrade'], 'a closed notice is no longer current');
+    const html = await page('en');
+    assert.match(html, /Storage upgrade <span class="rev">\(updated /, 'the revision is marked on the status page');
+    assert.doesNotMatch(html, /Beta only/, 'a tenant\'s notice is not public');
+  });
+
+  test('the store fails: the status page says reading is disrupted and sending delayed while mail waits, and normal again once it drained', async () => {
+    let html = await page('ja');
+    assert.equal(row(html, 'メールの閲覧（POP3/IMAP）'), 'ok');
+    assert.match(html, /<html lang="ja">/);
+    faulty.setFault({ kind: 'fail' }, 'append');
+    faulty.setFault({ kind: 'hang' }, 'reads');
+    try {
+      const sent = await python<{ code: number }>(SMTPLIB_SEND, [t.port, 0, 's@client.test', 'user1@a.test', 'Subject: waits\r\n\r\nwaits\r\n']);
+      assert.equal(sent.code, 250, 'receiving goes on');
+      assert.ok(await waitFor(async () => row(await page('en'), 'Delivering and sending mail') === 'degraded', 20_000, 500), 'sending shows delayed');
+      html = await page('en');
+      assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'disrupted');
+      assert.equal(row(html, 'Receiving mail'), 'ok');
+      assert.match(html, /1 message\(s\) waiting; the oldest for \d+ min\./);
+      const json = await new PortalClient(base()).call('GET', '/api/v1/status');
+      assert.equal(json.body.services.mailboxes.state, 'disrupted');
+      const shown = await browser.newPage({ locale: 'ja-JP', javaScriptEnabled: false });
+      await shown.goto(`${base()}/status`);
+      assert.equal(await shown.getByRole('cell', { name: '障害' }).count(), 1, 'readable with JavaScript off');
+      await screenshot(shown, 'status');
+      await shown.close();
+    } finally {
+      faulty.setFault({ kind: 'none' }, 'append');
+      faulty.setFault({ kind: 'none' }, 'reads');
+    }
+    assert.ok(await queueDrained(dir, 30_000));
+    html = await page('en');
+    assert.equal(row(html, 'Delivering and sending mail'), 'ok');
+    assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'ok');
+    assert.match(html, /No mail waiting\./);
+  });
+
+  test('the login page shows the current notice; an operator writes one in the Notices page', async () => {
+    const p = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(p);
+    await p.goto(base());
+    await p.getByRole('region', { name: 'Notices' }).getByText('Storage upgrade').waitFor();
+    await screenshot(p, 'login-notice');
+    await p.getByLabel('Mail address').fill('ops');
+    await p.getByLabel('Password').fill('test-password');
+    await p.getByRole('button', { name: 'Log in' }).click();
+    await p.getByRole('link', { name: 'Notices' }).click();
+    const form = p.getByRole('form', { name: 'Write a notice' });
+    await form.getByLabel('Kind').selectOption('incident');
+    await form.getByLabel('Title').fill('Delayed delivery');
+    await form.getByLabel('Text').fill('We are working on it.');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await p.getByRole('status').filter({ hasText: 'Notice published.' }).waitFor();
+    const current = await new PortalClient(base()).call('GET', '/api/v1/notices/current');
+    assert.ok(current.body.items.some((n: { title: string; kind: string }) => n.title === 'Delayed delivery' && n.kind === 'incident'));
+    assert.deepEqual(errors, []);
+    await p.close();
+  });
+});
