@@ -140,7 +140,7 @@ for (const backend of BACKENDS) {
         const p = await s.createToken({ name: 'billing', tenant: null, createdBy: 'operator:ops' });
         assert.equal((await s.verifyToken(a.token))?.name, 'hr');
         assert.equal((await s.verifyToken(a.token))?.lastUsedAt !== null, true, 'use is recorded');
-        assert.equal(await s.verifyToken(a.token.slice(0, -2) + 'xx'), undefined);
+        assert.equal(await s.verifyToken(a.token.slice(0, -1) + (a.token.endsWith('A') ? 'B' : 'A')), undefined, 'one character off');
         assert.equal(await s.verifyToken(`${a.token}x`), undefined);
         assert.equal(await s.verifyToken('hky_nonsense'), undefined);
         assert.deepEqual((await s.listTokens('acme')).map((t) => t.name), ['hr']);
