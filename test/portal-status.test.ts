@@ -78,6 +78,18 @@ describe('the status page and the notices customers read', () => {
       assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'disrupted');
       assert.equal(row(html, 'Receiving mail'), 'ok');
       assert.match(html, /1 message\(s\) waiting; the oldest for \d+ min\./);
+      // The recipient sees it in the member site.
+      const user = new PortalClient(base());
+      await user.login('user1@a.test');
+      assert.ok(await waitFor(async () => (await user.call('GET', '/api/v1/me')).body.waiting?.count === 1, 10_000, 250), 'your mail is delayed: 1 message');
+      const mine = await browser.newPage({ locale: 'en-US' });
+      await mine.goto(base());
+      await mine.getByLabel('Mail address').fill('user1@a.test');
+      await mine.getByLabel('Password').fill('test-password');
+      await mine.getByRole('button', { name: 'Log in' }).click();
+      await mine.getByRole('status').filter({ hasText: /^1 message\(s\) for you are delayed \(the oldest arrived \d+ min ago\)\. Nothing is lost/ }).waitFor();
+      await screenshot(mine, 'mail-delayed');
+      await mine.close();
       const json = await new PortalClient(base()).call('GET', '/api/v1/status');
       assert.equal(json.body.services.mailboxes.state, 'disrupted');
       const shown = await browser.newPage({ locale: 'ja-JP', javaScriptEnabled: false });
@@ -94,6 +106,9 @@ describe('the status page and the notices customers read', () => {
     assert.equal(row(html, 'Delivering and sending mail'), 'ok');
     assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'ok');
     assert.match(html, /No mail waiting\./);
+    const user = new PortalClient(base());
+    await user.login('user1@a.test');
+    assert.deepEqual((await user.call('GET', '/api/v1/me')).body.waiting, { count: 0, oldestSeconds: 0 });
   });
 
   test('the login page shows the current notice; an operator writes one in the Notices page', async () => {

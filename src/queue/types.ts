@@ -178,6 +178,11 @@ export interface Spool {
    * not taken (or has passed its time) is queued and takes the key, all in the same commit.
    */
   complete(entry: QueueEntry, spawn?: readonly Spawn[], once?: readonly OnceNotice[]): Promise<boolean>;
+  /**
+   * Mail for these (local) recipients that is waiting after a failed attempt — what a user
+   * is told as "your mail is delayed". Cheap: only retried entries are looked at.
+   */
+  waitingFor(rcpts: readonly string[]): Promise<{ count: number; oldestReceivedAt: number | null }>;
   /** True while a OnceNotice with `key` holds it (queued, and its `until` not passed). */
   noticeKeyTaken(key: string, now?: number): Promise<boolean>;
   /** Retry at `retryAt`; a `notice` (delay warning) is queued with it and marks the entry warned. */

@@ -234,6 +234,24 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('waiting mail for recipients: entries that failed once count, with the oldest arrival; first attempts and other recipients do not', async () => {
+      await withStore(backend.spool, async (spool) => {
+        await accept(spool, 'Subject: w\r\n\r\n', ['u@here.test', 'alias@here.test', 'other@here.test']);
+        assert.deepEqual(await spool.waitingFor(['u@here.test', 'alias@here.test']), { count: 0, oldestReceivedAt: null }, 'queued only');
+        const leased = await spool.lease('w', 10, 60_000);
+        assert.deepEqual((await spool.waitingFor(['u@here.test'])).count, 0, 'a first attempt is not a delay');
+        for (const e of leased) await spool.defer(e, '451 store down', Date.now() - 1);
+        const w = await spool.waitingFor(['u@here.test', 'alias@here.test']);
+        assert.equal(w.count, 2);
+        assert.ok(w.oldestReceivedAt !== null && w.oldestReceivedAt <= Date.now());
+        const again = await spool.lease('w', 10, 60_000);
+        assert.equal((await spool.waitingFor(['u@here.test'])).count, 1, 'a retry in flight still waits');
+        for (const e of again) await spool.complete(e);
+        assert.deepEqual(await spool.waitingFor(['u@here.test', 'alias@here.test', 'other@here.test']), { count: 0, oldestReceivedAt: null });
+        assert.deepEqual(await spool.waitingFor([]), { count: 0, oldestReceivedAt: null });
+      });
+    });
+
     test('committed messages survive reopening', async () => {
       const dir = tempDir();
       let spool = backend.spool(dir);

@@ -79,6 +79,8 @@ export interface Account {
   forward?: Forward | null;
   /** One's own effective permissions (GET /me). */
   policy?: Policy;
+  /** Mail for one that waits after a failed attempt (GET /me); null when it could not be told. */
+  waiting?: { count: number; oldestSeconds: number } | null;
 }
 
 export interface Forward {

@@ -25,6 +25,7 @@ export const en = {
   service_mailboxes: 'Reading mail (POP3/IMAP)',
   'service_member-site': 'Member site',
   statusLink: 'Service status',
+  mailWaiting: '{n} message(s) for you are delayed (the oldest arrived {minutes} min ago). Nothing is lost: they are delivered as soon as the mail storage works again.',
   appName: 'Hikyaku member site',
   language: 'Language',
   switchTo: '日本語',

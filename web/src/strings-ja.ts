@@ -27,6 +27,7 @@ export const ja: Record<Key, string> = {
   service_mailboxes: 'メールの閲覧（POP3/IMAP）',
   'service_member-site': '会員サイト',
   statusLink: 'サービス稼働状況',
+  mailWaiting: 'あなた宛てのメール {n} 通の配送が遅れています（最も古いものは {minutes} 分前に到着）。メールは失われていません。保存先が復旧し次第、配送されます。',
   appName: 'Hikyaku 会員サイト',
   language: '言語',
   switchTo: 'English',

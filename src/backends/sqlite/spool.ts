@@ -46,6 +46,9 @@ const MIGRATIONS = [
    CREATE INDEX attempt_log_entry ON attempt_log(entry_id);`,
   // Keys of notices sent at most once per interval (automatic replies per sender).
   `CREATE TABLE notice_keys (key TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
+  // Mail waiting for a recipient, for "your mail is delayed": only entries that failed once
+  // are in it, so accepting and first deliveries never write to it.
+  `CREATE INDEX entries_waiting_rcpt ON entries(rcpt) WHERE state = 'deferred' OR attempts > 1;`,
 ];
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
@@ -224,6 +227,14 @@ export class SqliteSpool implements Spool {
     });
     if (ok && queued > 0) for (const l of this.listeners) l();
     return ok;
+  }
+
+  async waitingFor(rcpts: readonly string[]): Promise<{ count: number; oldestReceivedAt: number | null }> {
+    if (rcpts.length === 0) return { count: 0, oldestReceivedAt: null };
+    const marks = rcpts.map(() => '?').join(', ');
+    // INDEXED BY: the planner would take the route index and scan every local entry.
+    const row = sql(this.leaseDb, `SELECT count(*) AS n, min(m.received_at) AS oldest FROM entries e INDEXED BY entries_waiting_rcpt JOIN messages m ON m.id = e.message_id WHERE e.rcpt IN (${marks}) AND (e.state = 'deferred' OR e.attempts > 1) AND e.route = 'local'`).get(...rcpts) as { n: number; oldest: number | null };
+    return { count: row.n, oldestReceivedAt: row.oldest };
   }
 
   async noticeKeyTaken(key: string, now = Date.now()): Promise<boolean> {

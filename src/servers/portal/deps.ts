@@ -42,8 +42,8 @@ export interface PortalDeps {
   readonly notices: NoticeStore;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
-  /** For the status page: whether the spool answers and how old the oldest waiting mail is. */
-  readonly spool: Pick<Spool, 'ping' | 'stats'>;
+  /** For the status page (does the spool answer, how old is the oldest waiting mail) and "your mail is delayed". */
+  readonly spool: Pick<Spool, 'ping' | 'stats' | 'waitingFor'>;
   /** For the live check of published DNS records (the resolver relay uses). */
   readonly resolver: TxtMxResolver;
   readonly log: Logger;

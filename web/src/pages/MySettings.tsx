@@ -21,6 +21,11 @@ export function MySettings() {
       <Messages notice={notice} error={error} />
       {me && (
         <>
+          {me.waiting && me.waiting.count > 0 && (
+            <p className="warning" role="status">
+              {t('mailWaiting', { n: me.waiting.count, minutes: Math.max(1, Math.round(me.waiting.oldestSeconds / 60)) })}
+            </p>
+          )}
           <section className="card">
             <h2>{t('myUsage')}</h2>
             <p>{me.address}</p>

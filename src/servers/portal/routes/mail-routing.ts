@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { domainOf } from '../../../mail/index.js';
+import { withDeadline } from '../../../mailstore/index.js';
 import type { ForwardConditions, ForwardRecord } from '../../../directory/index.js';
 import { actorName, isTenantAdmin, manageableDomains, requireManaged, tenantScope } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
@@ -86,6 +87,17 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     return reply.code(204).send();
   });
 
+  /** Mail for the user (their address and the aliases that reach them) waiting after a failed attempt; null when the spool does not answer in time. */
+  const waitingFor = async (address: string) => {
+    const aliases = (await deps.store.listAliases(domainOf(address))).filter((a) => a.targets.includes(address)).map((a) => a.address);
+    try {
+      const w = await withDeadline(deps.spool.waitingFor([address, ...aliases]), deps.options.storeTimeoutMs);
+      return { count: w.count, oldestSeconds: w.oldestReceivedAt === null ? 0 : Math.round((Date.now() - w.oldestReceivedAt) / 1000) };
+    } catch {
+      return null;
+    }
+  };
+
   // The user's own menu.
   const me = (request: FastifyRequest) => {
     const actor = request.actor!;
@@ -95,8 +107,13 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
 
   app.get('/api/v1/me', { ...pre, schema: { tags: ['me'], summary: 'One\'s own account: usage against quota, forwarding' } }, async (request) => {
     const actor = me(request);
-    const [usage, last, forward] = await Promise.all([usageOf(deps, [actor.account]), deps.sessions.lastLogins([actor.account.address]), forwardOf(actor.account.address)]);
-    return { ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)), forward: forward ? forwardView(forward) : null, policy: deps.directory.policyFor(actor.account.address) };
+    const [usage, last, forward, waiting] = await Promise.all([usageOf(deps, [actor.account]), deps.sessions.lastLogins([actor.account.address]), forwardOf(actor.account.address), waitingFor(actor.account.address)]);
+    return {
+      ...accountView(actor.account, usage.get(actor.account.id), last.get(actor.account.address)),
+      forward: forward ? forwardView(forward) : null,
+      policy: deps.directory.policyFor(actor.account.address),
+      waiting,
+    };
   });
 
   app.put<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>('/api/v1/me/forward', { ...pre, schema: { tags: ['me'], summary: 'Set one\'s own forwarding', body: forwardBody } }, async (request) => {
