@@ -20,13 +20,18 @@ export interface MetricsSources {
   readonly mailStore: () => MailStore;
 }
 
+/** The Prometheus text of this process: the main thread's figures with every delivery thread's merged in. */
+export function metricsScraper(sources: Pick<MetricsSources, 'metrics' | 'deliveryThreads'>): () => Promise<{ contentType: string; text: string }> {
+  return async () => {
+    const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
+    return mergeMetrics(sources.metrics, answers.filter((a) => a !== undefined) as MetricsSnapshot[]);
+  };
+}
+
 export async function startMetricsListener(config: Config, sources: MetricsSources, log: Logger): Promise<{ listener: { role: string; url: string; port: number; note: string }; close(): Promise<void> }> {
   const server = new MetricsServer(
     {
-      metrics: async () => {
-        const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
-        return mergeMetrics(sources.metrics, answers.filter((a) => a !== undefined) as MetricsSnapshot[]);
-      },
+      metrics: metricsScraper(sources),
       readiness: () => readiness(healthChecks(config, sources), config['metrics.readyTimeoutMs']),
     },
     log,

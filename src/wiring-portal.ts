@@ -32,7 +32,7 @@ function checkResolver(config: Config): Resolver {
 /** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
 export async function startPortal(
   config: Config,
-  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; metrics: Metrics },
+  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; metrics: Metrics; scrape: () => Promise<{ contentType: string; text: string }> },
   log: Logger,
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
   const path = join(config.dataDir, 'directory.db');
@@ -53,6 +53,7 @@ export async function startPortal(
     resolver: checkResolver(config),
     log,
     metrics: parts.metrics,
+    scrapeMetrics: parts.scrape,
     options: {
       idleMinutes: config['portal.sessionIdleMinutes'],
       maxHours: config['portal.sessionMaxHours'],
@@ -63,6 +64,7 @@ export async function startPortal(
       secureCookies: config['portal.secureCookies'],
       trustProxy: config['portal.trustProxy'].split(',').map((s) => s.trim()).filter(Boolean),
       uiDir: UI_DIR,
+      metricsFrom: config['portal.metricsFrom'].split(',').map((s) => s.trim()).filter(Boolean),
       status: { delayedSeconds: config['status.delayedSeconds'], disruptedSeconds: config['status.disruptedSeconds'] },
     },
   });

@@ -8,7 +8,7 @@ import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
-import { followQueueMetrics, startMetricsListener } from './wiring-metrics.js';
+import { followQueueMetrics, metricsScraper, startMetricsListener } from './wiring-metrics.js';
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
@@ -193,7 +193,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
   if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, metrics }, log.child({ mod: 'portal' }));
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, metrics, scrape: metricsScraper({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
     listeners.push(portal.listener);
     stops.unshift(() => portal.close());
   }

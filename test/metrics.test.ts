@@ -65,13 +65,14 @@ describe('metrics and health listener on the real process', () => {
   let port: number;
   let pop3Port: number;
   let metricsPort: number;
+  let portalPort: number;
   let base: string;
 
   before(async () => {
     ({ dir, ids } = await seededDataDir('metrics.test', ['a', 'b']));
-    [port, pop3Port, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    [port, pop3Port, metricsPort, portalPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${metricsPort}`;
-    server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, HIKYAKU_HOSTNAME: 'mx.metrics.test', HIKYAKU_AUTH_FAILURE_DELAY_MS: '10' });
+    server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_POP3_PORT: String(pop3Port), HIKYAKU_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, HIKYAKU_PORTAL_PORT: String(portalPort), HIKYAKU_HOSTNAME: 'mx.metrics.test', HIKYAKU_AUTH_FAILURE_DELAY_MS: '10' });
   });
 
   after(() => {
@@ -123,6 +124,10 @@ describe('metrics and health listener on the real process', () => {
     assert.ok(value(samples, 'hikyaku_pop3_replies_total', { status: '+OK', code: '' })! >= 9);
     assert.ok(value(samples, 'hikyaku_process_resident_memory_bytes')! > 1e6, 'process figures are there');
     assert.ok(samples.every(([n]) => n.startsWith('hikyaku_')), 'every series is named hikyaku_*');
+    // The portal role serves the same scrape (from loopback, portal.metricsFrom's default).
+    const viaPortal = await scrape(`http://127.0.0.1:${portalPort}/metrics`);
+    assert.equal(value(viaPortal, 'hikyaku_delivery_attempts_total', { outcome: 'delivered' }), 7);
+    assert.equal(value(viaPortal, 'hikyaku_smtp_messages_accepted_total'), 5);
   });
 
   test('/healthz answers alive; /readyz is ready, goes not ready within its deadline while the store hangs, and ready again after', async () => {

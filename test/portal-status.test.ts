@@ -24,7 +24,7 @@ describe('the status page and the notices customers read', () => {
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
     await seedTenants(t.directoryStore);
     await t.directoryStore.addOperator('ops', await testPasswordHash());
     await t.service.directory.refresh();
@@ -62,6 +62,8 @@ describe('the status page and the notices customers read', () => {
     const html = await page('en');
     assert.match(html, /Storage upgrade <span class="rev">\(updated /, 'the revision is marked on the status page');
     assert.doesNotMatch(html, /Beta only/, 'a tenant\'s notice is not public');
+    const metrics = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${base()}/metrics`]);
+    assert.equal(metrics.stdout, '404', 'GET /metrics only for the networks in portal.metricsFrom');
   });
 
   test('the store fails: the status page says reading is disrupted and sending delayed while mail waits, and normal again once it drained', async () => {

@@ -25,6 +25,8 @@ export interface PortalOptions {
   readonly trustProxy: readonly string[];
   /** The status page's thresholds (seconds). */
   readonly status: { readonly delayedSeconds: number; readonly disruptedSeconds: number };
+  /** Networks (CIDR) that may read GET /metrics on the portal; empty: nobody. */
+  readonly metricsFrom: readonly string[];
   /** The built web UI (index.html and assets); absent: the API only. */
   readonly uiDir: string | undefined;
 }
@@ -48,5 +50,7 @@ export interface PortalDeps {
   readonly resolver: TxtMxResolver;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The process's Prometheus text, delivery threads merged (GET /metrics). */
+  readonly scrapeMetrics: () => Promise<{ contentType: string; text: string }>;
   readonly options: PortalOptions;
 }

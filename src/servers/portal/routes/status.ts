@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { allowedFrom, OPEN_POLICY } from '../../../directory/index.js';
 import type { PortalDeps } from '../deps.js';
+import { ApiProblem, sendProblem } from '../problems.js';
 import { statusReport } from '../status-page.js';
 import { STATUS_CSS, statusHtml, type StatusLang } from '../status-html.js';
 
@@ -21,6 +23,13 @@ export function statusRoutes(app: FastifyInstance, deps: PortalDeps): void {
   app.get<{ Querystring: { lang?: string } }>('/api/v1/status', { schema: { tags: ['status'], summary: 'The status page\'s figures as JSON (no login)', security: [] } }, async () => {
     const r = await statusReport(deps, thresholds);
     return { at: new Date(r.at).toISOString(), services: r.services, queue: r.queue, open: r.open.map((n) => n.id) };
+  });
+  // For Prometheus: only from the configured networks; anyone else sees nothing there.
+  const scrapers = { ...OPEN_POLICY, allowFrom: deps.options.metricsFrom };
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (deps.options.metricsFrom.length === 0 || !allowedFrom(scrapers, request.ip)) return sendProblem(reply, new ApiProblem(404, 'ERR_NOT_FOUND', 'There is no GET /metrics here.'), '/metrics');
+    const { contentType, text } = await deps.scrapeMetrics();
+    return reply.type(contentType).header('Cache-Control', 'no-store').send(text);
   });
   app.get('/status.css', { schema: { hide: true } }, async (_request, reply) => reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(STATUS_CSS));
 }
