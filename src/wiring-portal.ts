@@ -16,6 +16,8 @@ import type { Listener } from './wiring.js';
 // process's lock (SQLite blocks the thread meanwhile) and then answers 503.
 const PORTAL_BUSY_TIMEOUT_MS = 250;
 
+const WEEK_MS = 7 * 86_400_000;
+
 // Expired sessions are swept this often.
 const SWEEP_MS = 10 * 60_000;
 
@@ -47,6 +49,7 @@ export async function startPortal(
     tokens: state,
     totp: state,
     notices,
+    backlog: notices,
     audit: state,
     mailStore: parts.mailStore,
     spool: parts.spool,
@@ -73,10 +76,20 @@ export async function startPortal(
     state.sweep().catch((err: unknown) => log.warn({ err }, 'could not sweep expired portal sessions'));
   }, SWEEP_MS);
   sweep.unref();
+  // The backlog for the status page's plots, sampled by every instance (same interval, same row).
+  const intervalMs = config['status.sampleSeconds'] * 1000;
+  const sampler = setInterval(() => {
+    parts.spool
+      .stats()
+      .then((s) => notices.recordSample({ at: Date.now(), waiting: s.byState.queued + s.byState.active + s.byState.deferred, deferred: s.byState.deferred, oldestSeconds: s.oldestSeconds }, intervalMs, WEEK_MS))
+      .catch((err: unknown) => log.debug({ err }, 'backlog not sampled this time'));
+  }, intervalMs);
+  sampler.unref();
   return {
     listener: { role: 'portal', url: `http://${address.address}:${address.port}`, port: address.port, note: 'member site and JSON API (/api/v1)' },
     async close() {
       clearInterval(sweep);
+      clearInterval(sampler);
       await portal.close();
       await store.close();
       await state.close();

@@ -24,7 +24,7 @@ describe('the status page and the notices customers read', () => {
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'status.sampleSeconds': 1, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
     await seedTenants(t.directoryStore);
     await t.directoryStore.addOperator('ops', await testPasswordHash());
     await t.service.directory.refresh();
@@ -94,6 +94,8 @@ describe('the status page and the notices customers read', () => {
       await mine.close();
       const json = await new PortalClient(base()).call('GET', '/api/v1/status');
       assert.equal(json.body.services.mailboxes.state, 'disrupted');
+      const status = () => new PortalClient(base()).call('GET', '/api/v1/status');
+      assert.ok(await waitFor(async () => (await status()).body.day.some((x: { waiting: number }) => x.waiting >= 1), 10_000, 500), 'the backlog plot rises');
       const shown = await browser.newPage({ locale: 'ja-JP', javaScriptEnabled: false });
       await shown.goto(`${base()}/status`);
       assert.equal(await shown.getByRole('cell', { name: '障害' }).count(), 1, 'readable with JavaScript off');
@@ -108,6 +110,10 @@ describe('the status page and the notices customers read', () => {
     assert.equal(row(html, 'Delivering and sending mail'), 'ok');
     assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'ok');
     assert.match(html, /No mail waiting\./);
+    const samples = async () => (await new PortalClient(base()).call('GET', '/api/v1/status')).body.day as { waiting: number }[];
+    assert.ok(await waitFor(async () => (await samples()).at(-1)?.waiting === 0, 10_000, 500), 'and falls to zero after recovery');
+    assert.ok((await samples()).some((x) => x.waiting >= 1), 'with the rise still in the history');
+    assert.match(await page('en'), /<figcaption>Messages waiting, last 24 hours<\/figcaption>\s*<svg [^>]*role="img" aria-label="Messages waiting, last 24 hours: max \d+, now 0">[\s\S]*?<polyline points="[\d., ]+"/);
     const user = new PortalClient(base());
     await user.login('user1@a.test');
     assert.deepEqual((await user.call('GET', '/api/v1/me')).body.waiting, { count: 0, oldestSeconds: 0 });

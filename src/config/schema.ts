@@ -119,6 +119,7 @@ export const SCHEMA = {
   'portal.storeTimeoutMs': key(2000, int(1, 60_000), 'Deadline for mailbox figures on portal pages; past it they read "temporarily unavailable".'),
   'portal.trustProxy': key('', text(), 'Addresses (comma-separated, CIDR allowed) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the portal believes; empty: none.'),
   'portal.metricsFrom': key('127.0.0.0/8,::1', parsedBy((v) => v.split(',').map((n) => n.trim()).filter(Boolean).forEach(parseCidr)), 'Networks (comma-separated CIDR) that may read GET /metrics on the portal port, for Prometheus; empty: nobody (the node\'s metrics.listen serves it too).'),
+  'status.sampleSeconds': key(60, int(1, 3600), 'How often the backlog is sampled for the status page\'s plots (a week of samples is kept).'),
   'status.delayedSeconds': key(900, int(1, 86_400 * 30), 'The status page shows sending as delayed when the oldest waiting mail is older than this.'),
   'status.disruptedSeconds': key(3600, int(1, 86_400 * 30), 'The status page shows sending as disrupted when the oldest waiting mail is older than this.'),
   'auth.minPasswordLength': key(10, int(8, 128), 'Shortest password a person may choose in the portal.'),

@@ -43,3 +43,23 @@ export interface NoticeStore {
 
 /** Whether a notice concerns a tenant (or, with none given, everybody). */
 export const noticeConcerns = (n: ServiceNotice, tenant: string | undefined) => n.tenants.length === 0 || (tenant !== undefined && n.tenants.includes(tenant));
+
+/** One sample of the backlog, for the status page's plots. */
+export interface BacklogSample {
+  /** The moment the sample stands for (ms, floored to the sampling interval). */
+  readonly at: number;
+  /** Entries not yet done (queued, in delivery, deferred). */
+  readonly waiting: number;
+  readonly deferred: number;
+  readonly oldestSeconds: number;
+}
+
+/**
+ * The backlog over time, kept compact (one sample per interval, a week of them). Contract: a
+ * second sample for the same interval replaces the first (several portal instances sample);
+ * older than `keepMs` ones go; `samples` answers oldest first.
+ */
+export interface BacklogHistory {
+  recordSample(sample: BacklogSample, intervalMs: number, keepMs: number): Promise<void>;
+  samples(since: number): Promise<BacklogSample[]>;
+}

@@ -113,6 +113,8 @@ export const DIRECTORY_MIGRATIONS = [
      revision INTEGER NOT NULL DEFAULT 0,
      closed_at INTEGER,
      author TEXT NOT NULL);`,
+  // The backlog a minute at a time, for the status page's plots.
+  `CREATE TABLE backlog_samples (at INTEGER PRIMARY KEY, waiting INTEGER NOT NULL, deferred INTEGER NOT NULL, oldest_seconds INTEGER NOT NULL);`,
 ];
 
 export interface DkimRow {

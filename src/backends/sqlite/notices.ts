@@ -1,4 +1,4 @@
-import type { NoticeInput, NoticeStore, ServiceNotice } from '../../notices/index.js';
+import type { BacklogHistory, BacklogSample, NoticeInput, NoticeStore, ServiceNotice } from '../../notices/index.js';
 import { sql } from './db.js';
 import { DirectoryFile } from './directory-schema.js';
 
@@ -36,8 +36,8 @@ const toNotice = (r: NoticeRow): ServiceNotice => ({
   author: r.author,
 });
 
-/** Notices in directory.db, on their own connection (as the portal's other state). */
-export class SqliteNoticeStore extends DirectoryFile implements NoticeStore {
+/** Notices and the backlog's history in directory.db, on their own connection (as the portal's other state). */
+export class SqliteNoticeStore extends DirectoryFile implements NoticeStore, BacklogHistory {
   async createNotice(input: NoticeInput, author: string): Promise<ServiceNotice> {
     const now = Date.now();
     const row = sql(
@@ -70,4 +70,15 @@ export class SqliteNoticeStore extends DirectoryFile implements NoticeStore {
     return (rows as NoticeRow[]).map(toNotice);
   }
 
+
+  async recordSample(sample: BacklogSample, intervalMs: number, keepMs: number): Promise<void> {
+    const at = Math.floor(sample.at / intervalMs) * intervalMs;
+    sql(this.db, 'INSERT OR REPLACE INTO backlog_samples (at, waiting, deferred, oldest_seconds) VALUES (?, ?, ?, ?)').run(at, sample.waiting, sample.deferred, sample.oldestSeconds);
+    sql(this.db, 'DELETE FROM backlog_samples WHERE at < ?').run(at - keepMs);
+  }
+
+  async samples(since: number): Promise<BacklogSample[]> {
+    const rows = sql(this.db, 'SELECT at, waiting, deferred, oldest_seconds FROM backlog_samples WHERE at >= ? ORDER BY at').all(since) as { at: number; waiting: number; deferred: number; oldest_seconds: number }[];
+    return rows.map((r) => ({ at: r.at, waiting: r.waiting, deferred: r.deferred, oldestSeconds: r.oldest_seconds }));
+  }
 }

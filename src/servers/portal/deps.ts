@@ -3,7 +3,7 @@ import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
-import type { NoticeStore } from '../../notices/index.js';
+import type { BacklogHistory, NoticeStore } from '../../notices/index.js';
 import type { Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -42,6 +42,7 @@ export interface PortalDeps {
   readonly tokens: ApiTokenStore;
   readonly totp: TotpStore;
   readonly notices: NoticeStore;
+  readonly backlog: BacklogHistory;
   readonly audit: AuditLog;
   readonly mailStore: MailStore;
   /** For the status page (does the spool answer, how old is the oldest waiting mail) and "your mail is delayed". */

@@ -1,4 +1,4 @@
-import type { ServiceName, ServiceNotice } from '../../notices/index.js';
+import type { BacklogSample, ServiceName, ServiceNotice } from '../../notices/index.js';
 import type { ServiceState, StatusReport } from './status-page.js';
 
 export type StatusLang = 'ja' | 'en';
@@ -23,6 +23,11 @@ const WORDS = {
     updatedRev: 'updated',
     closed: 'Closed',
     other: '日本語',
+    plots: 'Mail waiting',
+    plotWaiting: 'Messages waiting, last 24 hours',
+    plotOldest: 'Age of the oldest waiting message (minutes), last 24 hours',
+    plotWeek: 'Messages waiting, last 7 days (hourly peaks)',
+    noSamples: 'No figures yet.',
   },
   ja: {
     title: 'サービス稼働状況',
@@ -43,6 +48,11 @@ const WORDS = {
     updatedRev: '更新',
     closed: '終了',
     other: 'English',
+    plots: '配送待ちのメール',
+    plotWaiting: '配送待ちの通数（過去 24 時間）',
+    plotOldest: '最も古い配送待ちメールの経過時間（分、過去 24 時間）',
+    plotWeek: '配送待ちの通数（過去 7 日間、1 時間ごとの最大）',
+    noSamples: 'まだデータがありません。',
   },
 } as const;
 
@@ -69,6 +79,31 @@ ${n.serviceStops ? `<p class="stops">${w.stops}</p>` : ''}
 </article>`;
 }
 
+/**
+ * A line plot as inline SVG, drawn on the server so the page needs no script: the series
+ * over [from, to], its maximum on the y axis, the period's ends on the x axis. The title
+ * and a text summary make it readable to screen readers.
+ */
+function plot(samples: readonly BacklogSample[], value: (s: BacklogSample) => number, title: string, from: number, to: number, lang: StatusLang): string {
+  const W = 640;
+  const H = 160;
+  const pad = { l: 44, r: 8, t: 10, b: 22 };
+  if (samples.length === 0) return `<figure><figcaption>${title}</figcaption><p class="muted">${WORDS[lang].noSamples}</p></figure>`;
+  const max = Math.max(1, ...samples.map(value));
+  const x = (t: number) => pad.l + ((t - from) / Math.max(1, to - from)) * (W - pad.l - pad.r);
+  const y = (v: number) => H - pad.b - (v / max) * (H - pad.t - pad.b);
+  const points = samples.map((s) => `${x(s.at).toFixed(1)},${y(value(s)).toFixed(1)}`).join(' ');
+  const last = samples[samples.length - 1]!;
+  const tick = (t: number) => new Date(t).toLocaleString(lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return `<figure><figcaption>${title}</figcaption>
+<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(`${title}: max ${max}, now ${value(last)}`)}">
+<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#b8c0cc"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#b8c0cc"/>
+<text x="${pad.l - 6}" y="${pad.t + 10}" text-anchor="end" font-size="11" fill="#5b6472">${max}</text><text x="${pad.l - 6}" y="${H - pad.b}" text-anchor="end" font-size="11" fill="#5b6472">0</text>
+<text x="${pad.l}" y="${H - 6}" font-size="11" fill="#5b6472">${esc(tick(from))}</text><text x="${W - pad.r}" y="${H - 6}" text-anchor="end" font-size="11" fill="#5b6472">${esc(tick(to))}</text>
+<polyline points="${points}" fill="none" stroke="#1f5fbf" stroke-width="2"/>${samples.length === 1 ? `<circle cx="${x(last.at).toFixed(1)}" cy="${y(value(last)).toFixed(1)}" r="3" fill="#1f5fbf"/>` : ''}
+</svg></figure>`;
+}
+
 /** The status page as HTML that needs no JavaScript (DESIGN.md: server-rendered). */
 export function statusHtml(r: StatusReport, lang: StatusLang): string {
   const w = WORDS[lang];
@@ -86,6 +121,11 @@ export function statusHtml(r: StatusReport, lang: StatusLang): string {
 <p class="updated">${w.updated}: ${date(r.at, lang)}</p>
 <table class="services"><caption class="sr-only">${w.title}</caption>${rows}</table>
 <p class="queue">${queue}</p>
+<section><h2>${w.plots}</h2>
+${plot(r.day, (x) => x.waiting, w.plotWaiting, r.at - 86_400_000, r.at, lang)}
+${plot(r.day, (x) => Math.round(x.oldestSeconds / 60), w.plotOldest, r.at - 86_400_000, r.at, lang)}
+${plot(r.week, (x) => x.waiting, w.plotWeek, r.at - 7 * 86_400_000, r.at, lang)}
+</section>
 <section><h2>${w.open}</h2>${r.open.length ? r.open.map((n) => notice(n, lang)).join('\n') : `<p>${w.none}</p>`}</section>
 <section><h2>${w.history}</h2>${r.history.length ? r.history.map((n) => notice(n, lang)).join('\n') : `<p>${w.noHistory}</p>`}</section>
 </main>
@@ -94,7 +134,8 @@ export function statusHtml(r: StatusReport, lang: StatusLang): string {
 `;
 }
 
-export const STATUS_CSS = `body{margin:0;font-family:system-ui,'Hiragino Sans','Noto Sans JP','IPAGothic',sans-serif;color:#1d2430;background:#f5f7fa;line-height:1.5}
+export const STATUS_CSS = `figure{margin:1rem 0;background:#fff;border:1px solid #d8dde5;border-radius:6px;padding:.6rem .8rem}figcaption{font-size:.9rem;color:#5b6472;margin-bottom:.3rem}.muted{color:#5b6472}
+body{margin:0;font-family:system-ui,'Hiragino Sans','Noto Sans JP','IPAGothic',sans-serif;color:#1d2430;background:#f5f7fa;line-height:1.5}
 header{display:flex;justify-content:space-between;align-items:center;padding:.8rem 1.5rem;background:#fff;border-bottom:1px solid #d8dde5}
 h1{font-size:1.3rem;margin:0}main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}
 table.services{width:100%;border-collapse:collapse;background:#fff;border:1px solid #d8dde5}

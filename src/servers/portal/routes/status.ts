@@ -22,7 +22,7 @@ export function statusRoutes(app: FastifyInstance, deps: PortalDeps): void {
   });
   app.get<{ Querystring: { lang?: string } }>('/api/v1/status', { schema: { tags: ['status'], summary: 'The status page\'s figures as JSON (no login)', security: [] } }, async () => {
     const r = await statusReport(deps, thresholds);
-    return { at: new Date(r.at).toISOString(), services: r.services, queue: r.queue, open: r.open.map((n) => n.id) };
+    return { at: new Date(r.at).toISOString(), services: r.services, queue: r.queue, open: r.open.map((n) => n.id), day: r.day.map((x) => ({ ...x, at: new Date(x.at).toISOString() })) };
   });
   // For Prometheus: only from the configured networks; anyone else sees nothing there.
   const scrapers = { ...OPEN_POLICY, allowFrom: deps.options.metricsFrom };
