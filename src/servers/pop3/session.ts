@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { plaintextLoginAllowed, type PlaintextLogin } from '../plaintext.js';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -7,8 +6,9 @@ import type { Readable } from 'node:stream';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
+import { sendMessage } from './send-message.js';
 import { isStoreTimeout, withDeadline, type MailboxEntry, type MailStore } from '../../mailstore/index.js';
-import { MAX_COMMAND_LINE, Pop3Encoder, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
+import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -38,8 +38,6 @@ interface Message extends MailboxEntry {
 }
 
 const TEMP = '[SYS/TEMP] The mailbox store did not answer in time; please try again shortly';
-// Messages up to this size are sent with one write.
-const CORK_MAX = 128 * 1024;
 // Unprocessed pipelined input beyond this is not read until the queue drains.
 const MAX_QUEUED = 64 * 1024;
 
@@ -349,35 +347,14 @@ export class Pop3Session {
       this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uid: m.uid }, 'message read failed');
       return this.send(`-ERR ${TEMP}`);
     }
-    const encoder = new Pop3Encoder(bodyLines);
-    const socket = this.socket;
-    // A small message leaves in one write (one syscall) instead of one per piece.
-    let corked = m.size <= CORK_MAX;
-    if (corked) socket.cork();
-    this.send(bodyLines === Infinity ? `+OK ${m.size} octets` : '+OK Top of message follows');
-    try {
-      for await (const chunk of stream) {
-        if (this.closed) break;
-        const out = encoder.push(chunk as Buffer);
-        this.deps.metrics.pop3RetrBytes.inc(out.length);
-        if (!socket.write(out)) {
-          // A corked socket never drains: let the buffered data go first.
-          if (corked) socket.uncork();
-          corked = false;
-          await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-        }
-        if (encoder.finished) break;
-      }
-    } catch (err) {
-      // The response is already under way: the only honest signal left is to drop the connection.
-      this.log.error({ err, uid: m.uid }, 'message read failed mid-stream');
-      socket.destroy();
-      return;
-    } finally {
-      stream.destroy();
+    const head = bodyLines === Infinity ? `+OK ${m.size} octets` : '+OK Top of message follows';
+    this.deps.metrics.countPop3Reply('+OK', '');
+    const sent = await sendMessage(this.socket, stream, { head, bodyLines, size: m.size, closed: () => this.closed, onBytes: (n) => this.deps.metrics.pop3RetrBytes.inc(n) });
+    // The response is already under way: the only honest signal left is to drop the connection.
+    if (sent instanceof Error) {
+      this.log.error({ err: sent, uid: m.uid }, 'message read failed mid-stream');
+      this.socket.destroy();
     }
-    if (!this.closed) socket.write(encoder.end());
-    if (corked) socket.uncork();
   }
 
   private async quit(): Promise<void> {
