@@ -7,7 +7,8 @@ import { crashPoint, type Logger, type Metrics } from '../observability/index.js
 import { AdaptiveLimiter, CircuitBreaker } from './limiter.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { dsnNotice } from './bounces.js';
-import { autoReplyNotices, forwardConditionTest } from './auto-reply.js';
+import { autoReplyNotices } from './auto-reply.js';
+import { forwardConditionTest } from './forward-conditions.js';
 import { quotaWarnings } from './quota-warning.js';
 import type { RemoteDelivery } from './remote.js';
 
@@ -171,8 +172,14 @@ export class DeliveryService {
   private async deliver(entry: QueueEntry): Promise<void> {
     const log = this.log.child({ qid: entry.id, mid: entry.messageId, rcpt: entry.rcpt });
     if (isSrsAddress(entry.rcpt)) return this.srsBounce(entry, log);
-    const follows = this.directory.hasConditionalForwards ? await forwardConditionTest(this.spool, entry, log) : undefined;
+    // The message's header is read only when a conditional forward is on this recipient's path.
+    let conditional = false;
+    let follows: ((f: ForwardRecord) => boolean) | undefined = this.directory.hasConditionalForwards ? (f) => ((conditional ||= f.conditions !== null), true) : undefined;
     let expansion = this.expand(entry, follows);
+    if (conditional) {
+      follows = await forwardConditionTest(this.spool, entry, log);
+      expansion = this.expand(entry, follows);
+    }
     if (expansion.accounts.length + expansion.remote.length === 0) {
       await this.directory.refresh();
       expansion = this.expand(entry, follows);

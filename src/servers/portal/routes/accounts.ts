@@ -3,9 +3,9 @@ import { ACCOUNT_ROLES, generatePassword, hashPassword, passwordProblem, type Ac
 import { withDeadline } from '../../../mailstore/index.js';
 import { actorName, isTenantAdmin, manageableDomains, requireManaged, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
-import { ApiProblem, badRequest, forbidden, notFound } from '../problems.js';
+import { ApiProblem, badRequest, forbidden } from '../problems.js';
 import { authenticate } from '../session-auth.js';
-import { accountView, addressParam, text, usageOf } from './common.js';
+import { accountView, addressParam, managedAccount, text, usageOf } from './common.js';
 
 const SORTS = ['address', 'name', 'department', 'quota', 'created', 'lastLogin'] as const;
 type Sort = (typeof SORTS)[number];
@@ -87,12 +87,8 @@ export function accountRoutes(app: FastifyInstance, deps: PortalDeps): void {
   const audit = (request: FastifyRequest, action: string, target: string, tenant: string, detail: Record<string, unknown> = {}) =>
     deps.audit.append({ tenant, actor: actorName(request.actor!), ip: request.ip, action, target, detail });
 
-  /** The account at `address` if the actor manages its domain; 404 otherwise. */
   const managed = async (request: FastifyRequest, raw: string) => {
-    const address = addressParam(raw);
-    const domain = requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-    const account = (await deps.store.listAccounts(domain.name)).find((a) => a.address === address);
-    if (!account) throw notFound(`The account ${address}`);
+    const { account, domain } = await managedAccount(deps, request.actor!, raw);
     return { account, tenant: domain.tenant };
   };
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AutoReplyRecord } from '../../../directory/index.js';
 import { domainOf } from '../../../mail/index.js';
-import { actorName, requireManaged } from '../actor.js';
+import { actorName } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
-import { ApiProblem, badRequest, notFound } from '../problems.js';
+import { ApiProblem, badRequest } from '../problems.js';
 import { authenticate } from '../session-auth.js';
-import { addressParam, text } from './common.js';
+import { managedAccount, text } from './common.js';
 import { requirePermission } from './policies.js';
 
 const instant = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } as const;
@@ -64,10 +64,8 @@ export function autoReplyRoutes(app: FastifyInstance, deps: PortalDeps): void {
   });
 
   const managed = async (request: FastifyRequest<{ Params: { address: string } }>) => {
-    const address = addressParam(request.params.address);
-    const domain = requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-    if (!(await deps.store.listAccounts(domain.name)).some((a) => a.address === address)) throw notFound(`The account ${address}`);
-    return { address, tenant: domain.tenant };
+    const { account, domain } = await managedAccount(deps, request.actor!, request.params.address);
+    return { address: account.address, tenant: domain.tenant };
   };
 
   app.get<{ Params: { address: string } }>('/api/v1/accounts/:address/autoreply', { ...pre, schema: { tags: ['accounts'], summary: 'An account\'s automatic reply', params: addressParams } }, async (request) =>

@@ -1,9 +1,10 @@
 import { AddressError, normalizeAddress, parseDomain } from '../../../mail/index.js';
-import type { AccountRecord } from '../../../directory/index.js';
+import type { AccountRecord, DomainRecord } from '../../../directory/index.js';
+import { requireManaged, type Actor } from '../actor.js';
 import type { LastLogin } from '../../../auth/index.js';
 import { withDeadline, type MailboxStatus } from '../../../mailstore/index.js';
 import type { PortalDeps } from '../deps.js';
-import { badRequest } from '../problems.js';
+import { badRequest, notFound } from '../problems.js';
 
 /** An address from a path or body, normalized; a 400 naming the field when it is not one. */
 export function addressParam(text: string, field = 'address'): string {
@@ -13,6 +14,19 @@ export function addressParam(text: string, field = 'address'): string {
     if (err instanceof AddressError) throw badRequest(`${err.message}.`, { field });
     throw err;
   }
+}
+
+/**
+ * The account a path names, if the actor manages its domain and it exists; otherwise a
+ * 404 that does not tell which (tenant isolation). Read from the store, not the cache: a
+ * page shows an account added a moment ago on another instance.
+ */
+export async function managedAccount(deps: PortalDeps, actor: Actor, raw: string): Promise<{ account: AccountRecord; domain: DomainRecord }> {
+  const address = addressParam(raw);
+  const domain = requireManaged(actor, deps.directory, address, `The account ${address}`);
+  const account = (await deps.store.listAccounts(domain.name)).find((a) => a.address === address);
+  if (!account) throw notFound(`The account ${address}`);
+  return { account, domain };
 }
 
 /** An alias key: an address, or `@domain` for a catch-all. */

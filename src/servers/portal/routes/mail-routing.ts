@@ -4,10 +4,10 @@ import { withDeadline } from '../../../mailstore/index.js';
 import type { ForwardConditions, ForwardRecord } from '../../../directory/index.js';
 import { actorName, isTenantAdmin, manageableDomains, requireManaged, tenantScope } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
-import { ApiProblem, notFound } from '../problems.js';
+import { ApiProblem } from '../problems.js';
 import { authenticate } from '../session-auth.js';
 import { requireForwardTargets } from './policies.js';
-import { accountView, addressList, addressParam, aliasParam, targetsParam, text, usageOf } from './common.js';
+import { accountView, addressList, aliasParam, managedAccount, targetsParam, text, usageOf } from './common.js';
 
 const forwardBody = {
   type: 'object',
@@ -36,9 +36,6 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     deps.audit.append({ tenant, actor: actorName(request.actor!), ip: request.ip, action, target, detail });
 
   const forwardOf = async (address: string) => (await deps.store.listForwards(domainOf(address))).find((f) => f.account === address);
-  const requireAccount = async (address: string) => {
-    if (!(await deps.store.listAccounts(domainOf(address))).some((a) => a.address === address)) throw notFound(`The account ${address}`);
-  };
 
   const setForward = async (request: FastifyRequest<{ Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>, address: string, tenant: string) => {
     const targets = targetsParam(request.body.targets);
@@ -61,29 +58,22 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
 
   // Administrators: any of their users' forwarding, without the user's password.
   app.get<{ Params: { address: string } }>('/api/v1/accounts/:address/forward', { ...pre, schema: { tags: ['forwarding'], summary: 'An account\'s forwarding', params: addressParams } }, async (request) => {
-    const address = addressParam(request.params.address);
-    requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-    await requireAccount(address);
-    const f = await forwardOf(address);
-    return forwardView(f);
+    const { account } = await managedAccount(deps, request.actor!, request.params.address);
+    return forwardView(await forwardOf(account.address));
   });
 
   app.put<{ Params: { address: string }; Body: { targets: string[]; keepCopy?: boolean; enabled?: boolean; conditions?: Partial<ForwardConditions> | null } }>(
     '/api/v1/accounts/:address/forward',
     { ...pre, schema: { tags: ['forwarding'], summary: 'Set an account\'s forwarding', params: addressParams, body: forwardBody } },
     async (request) => {
-      const address = addressParam(request.params.address);
-      const domain = requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-      await requireAccount(address);
-      return setForward(request, address, domain.tenant);
+      const { account, domain } = await managedAccount(deps, request.actor!, request.params.address);
+      return setForward(request, account.address, domain.tenant);
     },
   );
 
   app.delete<{ Params: { address: string } }>('/api/v1/accounts/:address/forward', { ...pre, schema: { tags: ['forwarding'], summary: 'End an account\'s forwarding', params: addressParams } }, async (request, reply) => {
-    const address = addressParam(request.params.address);
-    const domain = requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-    await requireAccount(address);
-    await removeForward(request, address, domain.tenant);
+    const { account, domain } = await managedAccount(deps, request.actor!, request.params.address);
+    await removeForward(request, account.address, domain.tenant);
     return reply.code(204).send();
   });
 

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OPEN_POLICY, parseCidr, type AccessPolicy } from '../../../directory/index.js';
 import { actorName, requireManaged, type Actor } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
-import { ApiProblem, badRequest, notFound } from '../problems.js';
+import { ApiProblem, badRequest } from '../problems.js';
 import { authenticate } from '../session-auth.js';
-import { addressParam, text } from './common.js';
+import { managedAccount, text } from './common.js';
 
 const policyBody = {
   type: 'object',
@@ -68,10 +68,8 @@ export function policyRoutes(app: FastifyInstance, deps: PortalDeps): void {
   const domainOf = (request: FastifyRequest<{ Params: { domain: string } }>) =>
     requireManaged(request.actor!, deps.directory, `x@${request.params.domain.toLowerCase()}`, `The domain ${request.params.domain}`);
   const accountOf = async (request: FastifyRequest<{ Params: { address: string } }>) => {
-    const address = addressParam(request.params.address);
-    const domain = requireManaged(request.actor!, deps.directory, address, `The account ${address}`);
-    if (!(await deps.store.listAccounts(domain.name)).some((a) => a.address === address)) throw notFound(`The account ${address}`);
-    return { address, domain };
+    const { account, domain } = await managedAccount(deps, request.actor!, request.params.address);
+    return { address: account.address, domain };
   };
 
   app.get<{ Params: { domain: string } }>('/api/v1/domains/:domain/policy', { ...pre, schema: { tags: ['domains'], summary: 'What the domain\'s users may change, and where they may log in from', params: domainParams } }, async (request) => {
