@@ -32,3 +32,13 @@ export function Table({ caption, headers, children }: { caption: string; headers
     </table>
   );
 }
+
+/** A labelled text (or number) input whose label a screen reader reads with it. */
+export function Field({ label, name, value, onChange, type = 'text', min }: { label: string; name: string; value: string; onChange(value: string): void; type?: 'text' | 'number'; min?: string }) {
+  return (
+    <label>
+      {label}
+      <input name={name} type={type} min={min} value={value} onChange={(e) => onChange(e.target.value)} />
+    </label>
+  );
+}

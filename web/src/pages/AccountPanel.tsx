@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, enc, type Account, type Me } from '../api';
-import { Messages } from '../parts';
+import { Messages, Field } from '../parts';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { ForwardForm } from './ForwardForm';
 import { AutoReplyForm } from './AutoReplyForm';
@@ -99,18 +99,9 @@ function Profile({ account, roles, onSave }: { account: Account; roles: readonly
   };
   return (
     <form className="grid" onSubmit={submit} aria-label={t('edit')}>
-      <label>
-        {t('name')}
-        <input name="name" value={name} onChange={(e) => setName(e.target.value)} />
-      </label>
-      <label>
-        {t('department')}
-        <input name="department" value={department} onChange={(e) => setDepartment(e.target.value)} />
-      </label>
-      <label>
-        {t('quotaMb')}
-        <input name="quota" type="number" min="0" value={quotaMb} onChange={(e) => setQuotaMb(e.target.value)} />
-      </label>
+      <Field label={t('name')} name="name" value={name} onChange={setName} />
+      <Field label={t('department')} name="department" value={department} onChange={setDepartment} />
+      <Field label={t('quotaMb')} name="quota" type="number" min="0" value={quotaMb} onChange={setQuotaMb} />
       <label>
         {t('role')}
         <select name="role" value={role} onChange={(e) => setRole(e.target.value)}>

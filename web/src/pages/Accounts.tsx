@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, type Account, type AccountPage, type Me } from '../api';
+import { Field } from '../parts';
 import { formatBytes, problemText, useI18n, type Key } from '../i18n';
 import { AccountPanel } from './AccountPanel';
 import { AccountImport } from './AccountImport';
@@ -234,18 +235,9 @@ function AddAccount({ domains, onAdded }: { domains: string[]; onAdded(message: 
             ))}
           </select>
         </label>
-        <label>
-          {t('name')}
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label>
-          {t('department')}
-          <input name="department" value={department} onChange={(e) => setDepartment(e.target.value)} />
-        </label>
-        <label>
-          {t('quotaMb')}
-          <input name="quota" type="number" min="0" step="1" value={quotaMb} onChange={(e) => setQuotaMb(e.target.value)} />
-        </label>
+        <Field label={t('name')} name="name" value={name} onChange={setName} />
+        <Field label={t('department')} name="department" value={department} onChange={setDepartment} />
+        <Field label={t('quotaMb')} name="quota" type="number" min="0" value={quotaMb} onChange={setQuotaMb} />
         <label>
           {t('passwordOptional')}
           <input name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
