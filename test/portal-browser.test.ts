@@ -218,4 +218,17 @@ describe('the member site in a browser', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('in a phone-sized window (390 px) the login, accounts and settings pages fit its width in both languages', async () => {
+    for (const [locale, user, heading] of [['ja-JP', 'admin@a.test', 'アカウント管理'], ['en-US', 'user1@a.test', 'My settings']] as const) {
+      const page = await browser.newPage({ locale, viewport: { width: 390, height: 800 } });
+      await page.goto(base);
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${locale} login fits`);
+      await logIn(page, user, 'test-password');
+      await page.getByRole('heading', { name: heading }).waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${locale} ${heading} fits`);
+      await screenshot(page, `narrow-${locale}`);
+      await page.close();
+    }
+  });
 });
