@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, MANAGE_ACTIONS, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
+import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
+import { MANAGE_ACTIONS } from './queue/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

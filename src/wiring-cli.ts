@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import type { QueueManagement } from './cli/index.js';
 import { DirectoryCache } from './directory/index.js';
-import { dsnNotice } from './delivery/index.js';
+import { deletedByOperatorDsn } from './delivery/index.js';
 import { createLogger } from './observability/index.js';
 import { openDirectoryStore, openSpool } from './wiring.js';
 
@@ -23,8 +23,7 @@ export async function openQueueManagement(config: Config): Promise<QueueManageme
     spool,
     // host:pid first, as every lease owner: a CLI killed mid-delete has its leases handed back by the next start.
     owner: `${hostname()}:${process.pid}:cli`,
-    dsnForDeleted: (entry) =>
-      dsnNotice(spool, directory, config.hostname, entry, [{ rcpt: entry.rcpt, action: 'failed', status: '5.0.0', diagnostic: `deleted from the queue by the administrators of ${config.hostname}` }]),
+    dsnForDeleted: (entry) => deletedByOperatorDsn(spool, directory, config.hostname, entry),
     audit: (record) => appendFileSync(join(config.dataDir, 'audit.log'), `${JSON.stringify({ at: new Date().toISOString(), user: userInfo().username, ...record })}\n`),
     async close() {
       await spool.close();

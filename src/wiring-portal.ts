@@ -1,9 +1,11 @@
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
 import type { Authenticator } from './auth/index.js';
 import type { DirectoryCache } from './directory/index.js';
+import { deletedByOperatorDsn } from './delivery/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
 import type { Logger, Metrics } from './observability/index.js';
@@ -53,6 +55,12 @@ export async function startPortal(
     audit: state,
     mailStore: parts.mailStore,
     spool: parts.spool,
+    queue: {
+      spool: parts.spool,
+      // host:pid first, as every lease owner: leases of a portal killed mid-delete are handed back at the next start.
+      owner: `${hostname()}:${process.pid}:portal`,
+      dsnForDeleted: (entry) => deletedByOperatorDsn(parts.spool, parts.directory, config.hostname, entry),
+    },
     resolver: checkResolver(config),
     log,
     metrics: parts.metrics,

@@ -110,6 +110,10 @@ describe('portal JSON API', () => {
       ['POST', '/api/v1/notices', { kind: 'incident', title: 'thief', body: '', services: [], startsAt: new Date().toISOString() }],
       ['PUT', '/api/v1/notices/1', { kind: 'incident', title: 'thief', body: '', services: [], startsAt: new Date().toISOString() }],
       ['POST', '/api/v1/notices/1/close'],
+      ['GET', '/api/v1/queue/summary'],
+      ['GET', '/api/v1/queue/entries?tenant=beta'],
+      ['GET', '/api/v1/queue/entries/1'],
+      ['POST', '/api/v1/queue/delete', { tenant: 'beta', dsn: false, confirm: true }],
       ['GET', '/api/v1/aliases?domain=b.test'],
       ['PUT', `/api/v1/aliases/${enc('sales@b.test')}`, { targets: ['thief@elsewhere.test'] }],
       ['PUT', `/api/v1/aliases/${enc('@b.test')}`, { targets: ['thief@elsewhere.test'] }],
@@ -140,7 +144,7 @@ describe('portal JSON API', () => {
 
     // Every route the API has is in the walk or acts on the caller's own things only.
     const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'GET /api/v1/me/totp', 'POST /api/v1/me/totp', 'POST /api/v1/me/totp/confirm', 'DELETE /api/v1/me/totp', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit', 'GET /api/v1/tokens', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/{id}', 'GET /api/v1/notices/current', 'GET /api/v1/me/notices', 'GET /api/v1/status']);
-    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
+    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/queue\/entries\/1$/, '/queue/entries/{id}').replace(/\/queue\/delete$/, '/queue/{action}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
       for (const m of Object.keys(methods)) {

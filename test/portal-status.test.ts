@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { FaultInjectingMailStore } from '../src/mailstore/index.js';
 import { SMTPLIB_SEND } from './helpers/py.js';
-import { python, queueDrained, removeDir, run, startTestService, tempDir, testPasswordHash, waitFor, type TestService } from './helpers/service.js';
-import { PortalClient, seedTenants } from './helpers/portal.js';
+import { python, queueDrained, removeDir, run, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { PortalClient, seedWithOperator } from './helpers/portal.js';
 import { launchBrowser, screenshot, watchErrors } from './helpers/browser.js';
 
 describe('the status page and the notices customers read', () => {
@@ -25,11 +25,7 @@ describe('the status page and the notices customers read', () => {
   before(async () => {
     dir = tempDir();
     t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'status.sampleSeconds': 1, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
-    await seedTenants(t.directoryStore);
-    await t.directoryStore.addOperator('ops', await testPasswordHash());
-    await t.service.directory.refresh();
-    ops = new PortalClient(base());
-    await ops.login('ops');
+    ops = await seedWithOperator(t);
     browser = await launchBrowser();
   });
   after(async () => {

@@ -1,6 +1,5 @@
-import type { EntryState, QueueListing, ShapeBy, Spool } from '../queue/index.js';
-import { headerValues, parseHeaderFields } from '../message/index.js';
-import { originalHeaders } from '../delivery/index.js';
+import { SHAPE_BUCKETS_MINUTES, type EntryState, type QueueListing, type ShapeBy, type Spool } from '../queue/index.js';
+import { headerSummary } from '../delivery/index.js';
 import { CliError, printTable, type Io } from './output.js';
 
 export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error
@@ -9,8 +8,7 @@ export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recip
   queue why [--limit N]         deferred entries grouped by their last error
   queue show ID                 one message: envelope, header summary, its entries, every failed attempt`;
 
-/** qshape's age buckets, in minutes: each twice the one before. */
-const BUCKETS_MINUTES = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
+const BUCKETS_MINUTES = SHAPE_BUCKETS_MINUTES;
 
 const when = (ms: number) => (ms >= Number.MAX_SAFE_INTEGER ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 
@@ -100,15 +98,11 @@ async function why(spool: Spool, limit: number, json: boolean, io: Io): Promise<
   ]);
 }
 
-/** The header fields `queue show` summarises, in this order. */
-const SUMMARY_FIELDS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID'];
-
 async function show(spool: Spool, id: string | undefined, json: boolean, io: Io): Promise<void> {
   if (id === undefined || !/^\d{1,15}$/.test(id)) throw new CliError(`queue show takes an entry number (see queue list), got ${id === undefined ? 'nothing' : `"${id}"`}`, 2);
   const message = await spool.show(Number(id));
   if (!message) throw new CliError(`no entry ${id} in the queue (it may have been delivered meanwhile)`);
-  const fields = parseHeaderFields(await originalHeaders(spool, message.messageId));
-  const headers: Record<string, string> = Object.fromEntries(SUMMARY_FIELDS.map((name) => [name, headerValues(fields, name).join(', ')]).filter(([, v]) => v));
+  const headers = await headerSummary(spool, message.messageId);
   if (json) {
     io.out(JSON.stringify({ ...message, headers }, null, 2));
     return;

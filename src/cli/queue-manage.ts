@@ -1,4 +1,4 @@
-import type { Notice, QueueEntry, QueueFilter, Spool } from '../queue/index.js';
+import { ACTION_STATES, applyInBatches, matchingIds, type ManageAction, type QueueFilter, type QueueOperator } from '../queue/index.js';
 import { CliError, type Io } from './output.js';
 import { startProgress } from './progress.js';
 
@@ -10,13 +10,8 @@ export const QUEUE_MANAGE_USAGE = `  queue hold|release|retry FILTER...
         FILTER: --id N (repeatable) --sender ADDR|@DOMAIN|'<>' --rcpt ADDR|@DOMAIN
                 --older MINUTES --state queued|deferred|held, or --all`;
 
-/** What a managing command needs beyond the spool, wired by main.ts. */
-export interface QueueManagement {
-  readonly spool: Spool;
-  /** Lease owner for entries the command settles (delete). */
-  readonly owner: string;
-  /** The DSN telling `entry`'s sender that an operator deleted it; undefined for the null sender. */
-  dsnForDeleted(entry: QueueEntry): Promise<Notice | undefined>;
+/** What a managing command needs: the spool's operator and the audit log (wired by main.ts). */
+export interface QueueManagement extends QueueOperator {
   /** Appends one record to the audit log. */
   audit(record: Record<string, unknown>): void;
 }
@@ -32,29 +27,17 @@ export interface ManageFlags {
   readonly yes?: boolean;
 }
 
-const BATCH = 500;
-/** A delete's lease: long enough for a batch, short enough that a killed CLI's entries come back soon. */
-const LEASE_MS = 60_000;
-
-export const MANAGE_ACTIONS = ['hold', 'release', 'retry', 'delete'] as const;
-type Action = (typeof MANAGE_ACTIONS)[number];
-
 /** Runs `hikyaku queue hold|release|retry|delete`: in batches, with progress, each recorded in the audit log. */
-export async function runQueueManagement(m: QueueManagement, action: Action, flags: ManageFlags, io: Io): Promise<void> {
+export async function runQueueManagement(m: QueueManagement, action: ManageAction, flags: ManageFlags, io: Io): Promise<void> {
   const filter = filterOf(action, flags);
-  const ids: number[] = [];
-  for (let batch = await m.spool.select(filter, 0, BATCH); batch.length > 0; batch = await m.spool.select(filter, batch.at(-1)!, BATCH)) ids.push(...batch);
+  const ids = await matchingIds(m.spool, filter);
   if (action === 'delete' && !flags.yes) {
     throw new CliError(`${ids.length} entries match; nothing was deleted. Run again with --yes to delete them${flags.dsn ? ', each sender getting a DSN' : ' without telling the senders (--dsn tells them)'}.`);
   }
   const progress = startProgress(io, `queue ${action}`, ids.length);
   let done = 0;
   try {
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      done += await apply(m, action, batch, flags.dsn ?? false);
-      progress.update(Math.min(ids.length, i + batch.length));
-    }
+    done = await applyInBatches(m, action, ids, flags.dsn ?? false, (n) => progress.update(n));
   } finally {
     progress.stop();
     m.audit({ command: `queue ${action}`, filter, dsn: action === 'delete' ? (flags.dsn ?? false) : undefined, matched: ids.length, changed: done });
@@ -63,22 +46,9 @@ export async function runQueueManagement(m: QueueManagement, action: Action, fla
   io.out(`${PAST[action]} ${done} entr${done === 1 ? 'y' : 'ies'}${skipped > 0 ? `; ${skipped} changed state meanwhile (in delivery or settled) and were left alone` : ''}`);
 }
 
-const PAST: Record<Action, string> = { hold: 'held', release: 'released', retry: 'retrying', delete: 'deleted' };
+const PAST: Record<ManageAction, string> = { hold: 'held', release: 'released', retry: 'retrying', delete: 'deleted' };
 
-async function apply(m: QueueManagement, action: Action, ids: number[], dsn: boolean): Promise<number> {
-  if (action === 'hold') return m.spool.hold(ids);
-  if (action === 'release') return m.spool.requeue(ids, ['held']);
-  if (action === 'retry') return m.spool.requeue(ids, ['deferred']);
-  let n = 0;
-  // Leased first, then settled like a worker would: the removal and its DSN commit together.
-  for (const entry of await m.spool.leaseIds(ids, m.owner, LEASE_MS)) {
-    const ok = dsn ? await m.spool.bounce(entry, await m.dsnForDeleted(entry)) : await m.spool.complete(entry);
-    if (ok) n++;
-  }
-  return n;
-}
-
-function filterOf(action: Action, flags: ManageFlags): QueueFilter {
+function filterOf(action: ManageAction, flags: ManageFlags): QueueFilter {
   const ids = flags.id?.map((v) => {
     if (!/^\d{1,15}$/.test(v)) throw new CliError(`--id must be an entry number (see queue list), got "${v}"`, 2);
     return Number(v);
@@ -91,7 +61,7 @@ function filterOf(action: Action, flags: ManageFlags): QueueFilter {
   for (const [name, value] of [['--sender', flags.sender], ['--rcpt', flags.rcpt]] as const) {
     if (value !== undefined && value !== '<>' && !/^[^@\s]*@[^@\s]+$/.test(value)) throw new CliError(`${name} must be an address, @domain or <>, got "${value}"`, 2);
   }
-  const allowed = action === 'hold' ? ['queued', 'deferred'] : action === 'release' ? ['held'] : action === 'retry' ? ['deferred'] : ['queued', 'deferred', 'held'];
+  const allowed: readonly string[] = ACTION_STATES[action];
   if (flags.state !== undefined && !allowed.includes(flags.state)) throw new CliError(`--state for queue ${action} must be ${allowed.join(' or ')}, got "${flags.state}"`, 2);
   const filter: QueueFilter = { ids, sender: flags.sender, recipient: flags.rcpt, olderThanMinutes: older, states: (flags.state ? [flags.state] : allowed) as QueueFilter['states'] };
   const narrowed = ids !== undefined || flags.sender !== undefined || flags.rcpt !== undefined || older !== undefined || flags.state !== undefined;

@@ -1,5 +1,5 @@
 import { domainOf, normalizeAddress } from '../mail/index.js';
-import { HeaderCollector, composeDsn, type DsnRecipient } from '../message/index.js';
+import { HeaderCollector, composeDsn, headerValues, parseHeaderFields, type DsnRecipient } from '../message/index.js';
 import type { RecipientDirectory } from '../directory/index.js';
 import type { Notice, QueueEntry, Spool } from '../queue/index.js';
 
@@ -19,6 +19,15 @@ export async function originalHeaders(spool: Spool, messageId: string): Promise<
   } finally {
     body.destroy();
   }
+}
+
+/** The header fields an operator's view of a queued message summarises, in this order. */
+export const SUMMARY_FIELDS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID'] as const;
+
+/** Those fields of a queued message (decoded as the message has them, several joined by ", "); absent ones left out. */
+export async function headerSummary(spool: Spool, messageId: string): Promise<Record<string, string>> {
+  const fields = parseHeaderFields(await originalHeaders(spool, messageId));
+  return Object.fromEntries(SUMMARY_FIELDS.map((name) => [name, headerValues(fields, name).join(', ')]).filter(([, v]) => v));
 }
 
 /**
@@ -47,6 +56,11 @@ export async function dsnNotice(
     date: new Date(),
   });
   return { envelope: noticeEnvelope(directory, entry.mailFrom, entry.smtputf8), body };
+}
+
+/** The DSN telling `entry`'s sender that the provider's operators deleted it from the queue; undefined for the null sender. */
+export function deletedByOperatorDsn(spool: Spool, directory: RecipientDirectory, reportingMta: string, entry: QueueEntry): Promise<Notice | undefined> {
+  return dsnNotice(spool, directory, reportingMta, entry, [{ rcpt: entry.rcpt, action: 'failed', status: '5.0.0', diagnostic: `deleted from the queue by the administrators of ${reportingMta}` }]);
 }
 
 /**

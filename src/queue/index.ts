@@ -5,3 +5,4 @@
  */
 export * from './types.js';
 export * from './backoff.js';
+export * from './manage.js';

@@ -81,8 +81,12 @@ export interface QueueListing {
   readonly receivedAt: number;
 }
 
-/** What `Spool.shape` groups by: the recipient's domain (where mail waits to go) or the sender's. */
-export type ShapeBy = 'recipient' | 'sender';
+/**
+ * What `Spool.shape` groups by: the recipient's domain (where mail waits to go), the
+ * sender's, or the owner's: the hosted domain the entry belongs to (the recipient's for
+ * mail delivered here, the sender's for mail relayed out), which maps to a tenant.
+ */
+export type ShapeBy = 'recipient' | 'sender' | 'owner';
 
 /** One row of the queue's shape: entries of one domain counted by age bucket. */
 export interface ShapeRow {
@@ -123,6 +127,8 @@ export interface QueueFilter {
   /** Arrived more than this many minutes ago. */
   readonly olderThanMinutes?: number;
   readonly states?: readonly EntryState[];
+  /** Entries owned by one of these domains (a tenant's): delivered ones by recipient domain, relayed ones by sender domain. */
+  readonly ownerDomains?: readonly string[];
 }
 
 /**
@@ -191,8 +197,8 @@ export interface Spool {
   bounce(entry: QueueEntry, notice?: Notice): Promise<boolean>;
   /** Extends the leases of `entries` still held (token unchanged) to `leaseMs` from now; returns how many. */
   renew(entries: readonly QueueEntry[], leaseMs: number): Promise<number>;
-  /** Entries in the queue, oldest first, for operators. */
-  list(limit: number): Promise<QueueListing[]>;
+  /** Entries in the queue (matching `filter`, with an id above `afterId`), oldest first, for operators. */
+  list(limit: number, filter?: QueueFilter, afterId?: number): Promise<QueueListing[]>;
   /**
    * Entries (of `state`, or all) grouped by domain and age since arrival, like Postfix's
    * qshape; `bucketsMinutes` ascending. For operators: it may read the whole queue.

@@ -1,5 +1,5 @@
 import type { DirectoryStore } from '../../src/directory/index.js';
-import { python, testPasswordHash } from './service.js';
+import { python, testPasswordHash, type TestService } from './service.js';
 import { POPLIB_SESSION } from './py.js';
 
 export interface PortalReply {
@@ -69,4 +69,14 @@ export async function readMailbox(pop3Port: number, user: string, password = 'te
   if (n === 0) return [];
   const all = await python<Pop>(POPLIB_SESSION, [pop3Port, 'plain', user, password, JSON.stringify(Array.from({ length: n }, (_, i) => ['retr', i + 1]))]);
   return all.results as string[];
+}
+
+/** The two tenants of `seedTenants` and the operator `ops` in a running test service; returns ops logged in to the portal. */
+export async function seedWithOperator(t: TestService): Promise<PortalClient> {
+  await seedTenants(t.directoryStore);
+  await t.directoryStore.addOperator('ops', await testPasswordHash());
+  await t.service.directory.refresh();
+  const ops = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+  await ops.login('ops');
+  return ops;
 }

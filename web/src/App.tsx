@@ -9,14 +9,15 @@ import { Domains } from './pages/Domains';
 import { Security } from './pages/Security';
 import { NoticeBanner, Notices, type PublicNotice } from './pages/Notices';
 import { MySettings, PasswordForm } from './pages/MySettings';
+import { Queue } from './pages/Queue';
 
-type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'notices' | 'security' | 'me';
+type Page = 'accounts' | 'aliases' | 'domains' | 'audit' | 'notices' | 'queue' | 'security' | 'me';
 
-const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', notices: '/notices', security: '/security', me: '/me' };
+const PATHS: Record<Page, string> = { accounts: '/accounts', aliases: '/aliases', domains: '/domains', audit: '/audit', notices: '/notices', queue: '/queue', security: '/security', me: '/me' };
 
 function pageOf(path: string, me: Me): Page {
   const found = (Object.keys(PATHS) as Page[]).find((p) => PATHS[p] === path);
-  if (found === 'notices' && me.kind !== 'operator') return me.admin ? 'accounts' : 'me';
+  if ((found === 'notices' || found === 'queue') && me.kind !== 'operator') return me.admin ? 'accounts' : 'me';
   if (found && (me.admin || found === 'me') && !(found === 'me' && me.kind === 'operator')) return found;
   return me.admin ? 'accounts' : 'me';
 }
@@ -96,7 +97,7 @@ export function App() {
     );
   else {
     const page = pageOf(path, me);
-    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : page === 'security' ? <Security /> : page === 'notices' ? <Notices /> : <MySettings />;
+    body = page === 'accounts' ? <Accounts me={me} /> : page === 'aliases' ? <Aliases me={me} /> : page === 'domains' ? <Domains me={me} /> : page === 'audit' ? <Audit /> : page === 'security' ? <Security /> : page === 'notices' ? <Notices /> : page === 'queue' ? <Queue /> : <MySettings />;
   }
 
   const current = me ? pageOf(path, me) : undefined;
@@ -104,7 +105,7 @@ export function App() {
     ? [
         ...(me.admin ? ([['accounts', 'navAccounts'], ['aliases', 'navAliases'], ['domains', 'navDomains']] as [Page, Key][]) : []),
         ...(me.role === 'tenant-admin' || me.kind === 'operator' ? ([['audit', 'navAudit']] as [Page, Key][]) : []),
-        ...(me.kind === 'operator' ? ([['notices', 'navNotices']] as [Page, Key][]) : []),
+        ...(me.kind === 'operator' ? ([['queue', 'navQueue'], ['notices', 'navNotices']] as [Page, Key][]) : []),
         ...(me.admin ? ([['security', 'navSecurity']] as [Page, Key][]) : []),
         ...(me.kind === 'account' ? ([['me', 'navMe']] as [Page, Key][]) : []),
       ]

@@ -46,6 +46,28 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export const enc = encodeURIComponent;
 
+/**
+ * A long operation's answer, streamed as NDJSON: one progress line per batch, then a result
+ * or a problem. Each line goes to `each`; a problem line (or a refused request) throws.
+ */
+export async function readProgress<T extends { problem?: Problem }>(res: Response, each: (line: T) => void): Promise<void> {
+  if (!res.ok || !res.body) throw new ApiError((await res.json()) as Problem);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += value;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) {
+      const msg = JSON.parse(line) as T;
+      if (msg.problem) throw new ApiError(msg.problem);
+      each(msg);
+    }
+  }
+}
+
 export interface Me {
   kind: 'account' | 'operator';
   address?: string;
@@ -154,4 +176,38 @@ export interface ImportPreview {
   encoding: string;
   counts: { add: number; update: number; error: number };
   rows: ImportRow[];
+}
+
+export type EntryState = 'queued' | 'active' | 'deferred' | 'held';
+
+export interface QueueEntryView {
+  id: number;
+  messageId: string;
+  sender: string;
+  rcpt: string;
+  route: 'local' | 'remote';
+  state: EntryState;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  receivedAt: string;
+}
+
+export interface QueueSummary {
+  byState: Record<EntryState, number>;
+  oldestSeconds: number;
+  bucketsMinutes: number[];
+  shape: { key: string; total: number; counts: number[] }[];
+  reasons: { error: string | null; count: number; oldestAt: string }[];
+}
+
+export interface QueuedMessageView {
+  messageId: string;
+  sender: string;
+  size: number;
+  receivedAt: string;
+  smtputf8: boolean;
+  headers: Record<string, string>;
+  entries: QueueEntryView[];
+  attempts: { entry: number; at: string; error: string }[];
 }

@@ -14,8 +14,9 @@ const LISTING = `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) A
 
 type ListingRow = { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number };
 
-export function listEntries(db: Db, limit: number): QueueListing[] {
-  return (sql(db, `${LISTING} ORDER BY e.id LIMIT ?`).all(limit) as ListingRow[]).map(toListing);
+export function listEntries(db: Db, limit: number, filter: QueueFilter, afterId: number): QueueListing[] {
+  const { where, params } = conditions(filter, afterId);
+  return (sql(db, `${LISTING} WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT @limit`).all({ ...params, limit }) as ListingRow[]).map(toListing);
 }
 
 /** The message of entry `entryId`: every entry it still has in the queue and their failed attempts. */
@@ -44,12 +45,17 @@ function toListing(r: ListingRow): QueueListing {
   };
 }
 
+const SENDER = 'coalesce(e.mail_from, m.mail_from)';
+/** The address whose domain owns an entry: the recipient's for mail delivered here, the sender's for mail relayed out. */
+const OWNER = `CASE WHEN e.route = 'local' THEN e.rcpt ELSE ${SENDER} END`;
+const domainOf = (address: string) => `lower(substr(${address}, instr(${address}, '@') + 1))`;
+
 export function shapeOf(db: Db, by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): ShapeRow[] {
-  const address = by === 'recipient' ? 'e.rcpt' : 'coalesce(e.mail_from, m.mail_from)';
+  const address = by === 'recipient' ? 'e.rcpt' : by === 'sender' ? SENDER : OWNER;
   // Iterated, not loaded: a backlog of a million entries costs a scan, not a million objects.
   const rows = sql(
     db,
-    `SELECT CASE WHEN ${address} = '' THEN '<>' ELSE lower(substr(${address}, instr(${address}, '@') + 1)) END AS key, (@now - e.created_at) / 60000.0 AS age
+    `SELECT CASE WHEN ${address} = '' THEN '<>' ELSE ${domainOf(address)} END AS key, (@now - e.created_at) / 60000.0 AS age
      FROM entries e JOIN messages m ON m.id = e.message_id ${state ? 'WHERE e.state = @state' : ''}`,
   ).iterate({ now: Date.now(), ...(state ? { state } : {}) }) as IterableIterator<{ key: string; age: number }>;
   const byKey = new Map<string, number[]>();
@@ -80,9 +86,10 @@ function addressCondition(column: string, value: string, param: string, params: 
   return `${column} = @${param}`;
 }
 
-export function selectIds(db: Db, filter: QueueFilter, afterId: number, limit: number): number[] {
-  const params: Record<string, unknown> = { afterId, limit };
-  const where = ['e.id > @afterId', `e.state != 'active'`];
+/** The WHERE conditions of `filter` (joined with AND) and their parameters. */
+function conditions(filter: QueueFilter, afterId: number): { where: string[]; params: Record<string, unknown> } {
+  const params: Record<string, unknown> = { afterId };
+  const where = ['e.id > @afterId'];
   if (filter.ids) {
     params.ids = JSON.stringify(filter.ids);
     where.push('e.id IN (SELECT value FROM json_each(@ids))');
@@ -91,13 +98,23 @@ export function selectIds(db: Db, filter: QueueFilter, afterId: number, limit: n
     params.states = JSON.stringify(filter.states);
     where.push('e.state IN (SELECT value FROM json_each(@states))');
   }
-  if (filter.sender !== undefined) where.push(addressCondition('coalesce(e.mail_from, m.mail_from)', filter.sender, 'sender', params));
+  if (filter.sender !== undefined) where.push(addressCondition(SENDER, filter.sender, 'sender', params));
   if (filter.recipient !== undefined) where.push(addressCondition('e.rcpt', filter.recipient, 'rcpt', params));
   if (filter.olderThanMinutes !== undefined) {
     params.before = Date.now() - filter.olderThanMinutes * 60_000;
     where.push('e.created_at < @before');
   }
-  const rows = sql(db, `SELECT e.id FROM entries e JOIN messages m ON m.id = e.message_id WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT @limit`).all(params) as { id: number }[];
+  if (filter.ownerDomains) {
+    params.owners = JSON.stringify(filter.ownerDomains.map((d) => d.toLowerCase()));
+    where.push(`${domainOf(OWNER)} IN (SELECT value FROM json_each(@owners))`);
+  }
+  return { where, params };
+}
+
+export function selectIds(db: Db, filter: QueueFilter, afterId: number, limit: number): number[] {
+  const { where, params } = conditions(filter, afterId);
+  where.push(`e.state != 'active'`);
+  const rows = sql(db, `SELECT e.id FROM entries e JOIN messages m ON m.id = e.message_id WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT @limit`).all({ ...params, limit }) as { id: number }[];
   return rows.map((r) => r.id);
 }
 

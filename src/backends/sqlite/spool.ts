@@ -294,8 +294,8 @@ export class SqliteSpool implements Spool {
     return this.leaseDb.transaction(() => entries.reduce((n, e) => n + renew.run(until, e.id, e.leaseToken).changes, 0))();
   }
 
-  async list(limit: number): Promise<QueueListing[]> {
-    return listEntries(this.db, limit);
+  async list(limit: number, filter?: QueueFilter, afterId?: number): Promise<QueueListing[]> {
+    return listEntries(this.db, limit, filter ?? {}, afterId ?? 0);
   }
 
   async shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]> {

@@ -4,7 +4,7 @@ import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../.
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
 import type { BacklogHistory, NoticeStore } from '../../notices/index.js';
-import type { Spool } from '../../queue/index.js';
+import type { QueueOperator, Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
 export interface PortalOptions {
@@ -47,6 +47,8 @@ export interface PortalDeps {
   readonly mailStore: MailStore;
   /** For the status page (does the spool answer, how old is the oldest waiting mail) and "your mail is delayed". */
   readonly spool: Pick<Spool, 'ping' | 'stats' | 'waitingFor'>;
+  /** The operators' queue view: the whole spool, and the DSN for mail they delete. */
+  readonly queue: QueueOperator;
   /** For the live check of published DNS records (the resolver relay uses). */
   readonly resolver: TxtMxResolver;
   readonly log: Logger;

@@ -17,6 +17,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { dnsRoutes } from './routes/dns.js';
 import { totpRoutes } from './routes/totp.js';
 import { noticeRoutes } from './routes/notices.js';
+import { queueRoutes } from './routes/queue.js';
 import { statusRoutes } from './routes/status.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
@@ -102,6 +103,7 @@ export class PortalServer {
       dnsRoutes(api, deps);
       totpRoutes(api, deps);
       noticeRoutes(api, deps);
+      queueRoutes(api, deps);
       statusRoutes(api, deps);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });

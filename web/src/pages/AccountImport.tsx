@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { ApiError, csrfToken, type ImportPreview, type Problem } from '../api';
+import { ApiError, csrfToken, readProgress, type ImportPreview, type Problem } from '../api';
 import { Table } from '../parts';
 import { problemText, useI18n } from '../i18n';
 
@@ -38,26 +38,12 @@ export function AccountImport({ onImported }: { onImported(message: string): voi
   const run = async () => {
     setError('');
     try {
-      const res = await send(true);
-      if (!res.ok || !res.body) throw new ApiError((await res.json()) as Problem);
-      // NDJSON: one progress line per batch, then the result (or a problem).
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffered = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffered += value;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines.filter(Boolean)) {
-          const msg = JSON.parse(line) as Progress & { result?: { added: number; updated: number; skipped: number }; problem?: Problem };
-          if (msg.problem) throw new ApiError(msg.problem);
-          if (msg.result) {
-            setPreview(undefined);
-            onImported(t('imported', msg.result));
-          } else setProgress({ done: msg.done, total: msg.total });
-        }
-      }
+      await readProgress<Progress & { result?: { added: number; updated: number; skipped: number }; problem?: Problem }>(await send(true), (msg) => {
+        if (msg.result) {
+          setPreview(undefined);
+          onImported(t('imported', msg.result));
+        } else setProgress({ done: msg.done, total: msg.total });
+      });
     } catch (err) {
       setError(problemText(t, lang, err));
     }
