@@ -18,8 +18,6 @@ import type { Listener } from './wiring.js';
 // process's lock (SQLite blocks the thread meanwhile) and then answers 503.
 const PORTAL_BUSY_TIMEOUT_MS = 250;
 
-const WEEK_MS = 7 * 86_400_000;
-
 // Expired sessions are swept this often.
 const SWEEP_MS = 10 * 60_000;
 
@@ -61,6 +59,7 @@ export async function startPortal(
       owner: `${hostname()}:${process.pid}:portal`,
       dsnForDeleted: (entry) => deletedByOperatorDsn(parts.spool, parts.directory, config.hostname, entry),
     },
+    noticeMail: { spool: parts.spool, directory: parts.directory, hostname: config.hostname, statusUrl: `${config['portal.publicUrl'] || `http://${config.hostname}:${config['portal.port']}`}/status` },
     resolver: checkResolver(config),
     log,
     metrics: parts.metrics,
@@ -76,7 +75,15 @@ export async function startPortal(
       trustProxy: config['portal.trustProxy'].split(',').map((s) => s.trim()).filter(Boolean),
       uiDir: UI_DIR,
       metricsFrom: config['portal.metricsFrom'].split(',').map((s) => s.trim()).filter(Boolean),
-      status: { delayedSeconds: config['status.delayedSeconds'], disruptedSeconds: config['status.disruptedSeconds'] },
+      status: {
+        sampleSeconds: config['status.sampleSeconds'],
+        delayedSeconds: config['status.delayedSeconds'],
+        disruptedSeconds: config['status.disruptedSeconds'],
+        slowStoreMs: config['status.slowStoreMs'],
+        autoIncidents: config['status.autoIncidents'],
+        incidentAfterSeconds: config['status.incidentAfterSeconds'],
+        incidentMail: config['status.incidentMail'],
+      },
     },
   });
   const address = await portal.listen(config['listen.host'], config['portal.port']);
@@ -84,20 +91,10 @@ export async function startPortal(
     state.sweep().catch((err: unknown) => log.warn({ err }, 'could not sweep expired portal sessions'));
   }, SWEEP_MS);
   sweep.unref();
-  // The backlog for the status page's plots, sampled by every instance (same interval, same row).
-  const intervalMs = config['status.sampleSeconds'] * 1000;
-  const sampler = setInterval(() => {
-    parts.spool
-      .stats()
-      .then((s) => notices.recordSample({ at: Date.now(), waiting: s.byState.queued + s.byState.active + s.byState.deferred, deferred: s.byState.deferred, oldestSeconds: s.oldestSeconds }, intervalMs, WEEK_MS))
-      .catch((err: unknown) => log.debug({ err }, 'backlog not sampled this time'));
-  }, intervalMs);
-  sampler.unref();
   return {
     listener: { role: 'portal', url: `http://${address.address}:${address.port}`, port: address.port, note: 'member site and JSON API (/api/v1)' },
     async close() {
       clearInterval(sweep);
-      clearInterval(sampler);
       await portal.close();
       await store.close();
       await state.close();

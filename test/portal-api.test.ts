@@ -110,6 +110,7 @@ describe('portal JSON API', () => {
       ['POST', '/api/v1/notices', { kind: 'incident', title: 'thief', body: '', services: [], startsAt: new Date().toISOString() }],
       ['PUT', '/api/v1/notices/1', { kind: 'incident', title: 'thief', body: '', services: [], startsAt: new Date().toISOString() }],
       ['POST', '/api/v1/notices/1/close'],
+      ['POST', '/api/v1/notices/1/publish', { mailAdmins: true }],
       ['GET', '/api/v1/queue/summary'],
       ['GET', '/api/v1/queue/entries?tenant=beta'],
       ['GET', '/api/v1/queue/entries/1'],

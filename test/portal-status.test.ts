@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { FaultInjectingMailStore } from '../src/mailstore/index.js';
 import { SMTPLIB_SEND } from './helpers/py.js';
 import { python, queueDrained, removeDir, run, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
-import { PortalClient, seedWithOperator } from './helpers/portal.js';
+import { PortalClient, readMailbox, seedWithOperator } from './helpers/portal.js';
 import { launchBrowser, screenshot, watchErrors } from './helpers/browser.js';
 
 describe('the status page and the notices customers read', () => {
@@ -20,11 +20,14 @@ describe('the status page and the notices customers read', () => {
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
+  /** The texts of the notices mailed to an administrator (one message to many: To: undisclosed-recipients). */
+  const noticeMails = async (user: string) =>
+    (await readMailbox(t.pop3Port, user)).filter((m) => /^Auto-Submitted: auto-generated/m.test(m) && /^To: undisclosed-recipients:;/m.test(m)).map((m) => Buffer.from(m.split('\r\n\r\n')[1]!.replace(/\s+/g, ''), 'base64').toString('utf8'));
   const row = (html: string, service: string) => new RegExp(`<th scope="row">${service.replace(/[()]/g, '\\$&')}</th><td class="state (\\w+)">`).exec(html)?.[1];
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'status.sampleSeconds': 1, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    t = await startTestService(dir, { 'status.delayedSeconds': 2, 'status.disruptedSeconds': 3600, 'portal.metricsFrom': '192.0.2.0/24', 'status.sampleSeconds': 1, 'portal.storeTimeoutMs': 300, 'delivery.storeTimeoutMs': 300, 'status.autoIncidents': 'publish', 'status.incidentAfterSeconds': 2, 'status.incidentMail': true }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
     ops = await seedWithOperator(t);
     browser = await launchBrowser();
   });
@@ -41,8 +44,11 @@ describe('the status page and the notices customers read', () => {
     assert.equal(forbidden.status, 403);
     const all = await ops.call('POST', '/api/v1/notices', { kind: 'maintenance', title: 'Storage upgrade', body: 'Mail may arrive late for an hour.', services: ['sending', 'mailboxes'], startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() });
     assert.equal(all.status, 201, all.text);
-    const beta = await ops.call('POST', '/api/v1/notices', { kind: 'incident', title: 'Beta only', body: 'Your forwarding is slow.', services: ['sending'], tenants: ['beta'], startsAt: new Date().toISOString() });
+    const beta = await ops.call('POST', '/api/v1/notices', { kind: 'incident', title: 'Beta only', body: 'Your forwarding is slow.', services: ['sending'], tenants: ['beta'], startsAt: new Date().toISOString(), mailAdmins: true });
     assert.equal(beta.status, 201);
+    assert.equal(beta.body.mailedTo, 1, 'mailed to beta\'s one administrator, not its users');
+    assert.ok(await waitFor(async () => (await noticeMails('admin@b.test')).some((m) => m.includes('Your forwarding is slow.')), 15_000, 250), 'admin@b.test got it');
+    assert.deepEqual(await noticeMails('admin@a.test'), [], 'acme\'s administrator did not');
     assert.equal((await ops.call('POST', '/api/v1/notices', { kind: 'incident', title: 'x', body: '', services: [], tenants: ['nobody'], startsAt: new Date().toISOString() })).status, 400);
     const current = await new PortalClient(base()).call('GET', '/api/v1/notices/current');
     assert.deepEqual(current.body.items.map((n: { title: string }) => n.title), ['Storage upgrade'], 'before login: only what concerns everyone');
@@ -62,7 +68,7 @@ describe('the status page and the notices customers read', () => {
     assert.equal(metrics.stdout, '404', 'GET /metrics only for the networks in portal.metricsFrom');
   });
 
-  test('the store fails: the status page says reading is disrupted and sending delayed while mail waits, and normal again once it drained', async () => {
+  test('the store fails: the status page says reading is disrupted and sending delayed while mail waits, an automatic incident with the figures shows there and on the login page and is mailed to administrators; all normal again once it drained, the incident saying recovered', async () => {
     let html = await page('ja');
     assert.equal(row(html, 'メールの閲覧（POP3/IMAP）'), 'ok');
     assert.match(html, /<html lang="ja">/);
@@ -90,6 +96,19 @@ describe('the status page and the notices customers read', () => {
       await mine.close();
       const json = await new PortalClient(base()).call('GET', '/api/v1/status');
       assert.equal(json.body.services.mailboxes.state, 'disrupted');
+      // Out of order for status.incidentAfterSeconds: the automatic incident, published (status.autoIncidents).
+      const auto = async () => ((await new PortalClient(base()).call('GET', '/api/v1/notices/current')).body.items as { title: string; body: string; kind: string }[]).find((n) => /Reading mail disrupted/.test(n.title));
+      assert.ok(await waitFor(async () => (await auto()) !== undefined, 20_000, 500), 'an automatic incident opens');
+      const incident = (await auto())!;
+      assert.equal(incident.kind, 'incident');
+      assert.match(incident.body, /UTC, disrupted\] The mailbox storage does not answer: POP3 and IMAP logins fail for now\. .* \d+ message\(s\) waiting; the oldest for \d+ min\./);
+      assert.match(incident.body, /メールボックスの保存領域が応答しないため/);
+      assert.match(await page('en'), /メールの閲覧の障害 \/ Reading mail disrupted/, 'on the status page');
+      const login = await browser.newPage({ locale: 'en-US' });
+      await login.goto(base());
+      await login.getByRole('region', { name: 'Notices' }).getByText(/Reading mail disrupted/).waitFor();
+      await screenshot(login, 'login-incident');
+      await login.close();
       const status = () => new PortalClient(base()).call('GET', '/api/v1/status');
       assert.ok(await waitFor(async () => (await status()).body.day.some((x: { waiting: number }) => x.waiting >= 1), 10_000, 500), 'the backlog plot rises');
       const shown = await browser.newPage({ locale: 'ja-JP', javaScriptEnabled: false });
@@ -113,6 +132,17 @@ describe('the status page and the notices customers read', () => {
     const user = new PortalClient(base());
     await user.login('user1@a.test');
     assert.deepEqual((await user.call('GET', '/api/v1/me')).body.waiting, { count: 0, oldestSeconds: 0 });
+    // Recovered: the automatic incidents say so and are closed.
+    const autos = async () => ((await ops.call('GET', '/api/v1/notices')).body.items as { autoService: string | null; closedAt: string | null; body: string }[]).filter((n) => n.autoService !== null);
+    assert.ok(await waitFor(async () => (await autos()).every((n) => n.closedAt !== null), 20_000, 500), 'closed after recovery');
+    const reading = (await autos()).find((n) => n.autoService === 'mailboxes')!;
+    assert.match(reading.body, /Recovered at \d\d:\d\d UTC, after (less than a minute|about \d+ min)\. \d+ message\(s\) waiting/);
+    assert.match(reading.body, /に復旧しました/);
+    assert.ok(!(await new PortalClient(base()).call('GET', '/api/v1/notices/current')).body.items.some((n: { title: string }) => /disrupted/.test(n.title)), 'no longer current');
+    // status.incidentMail: the administrators of every tenant got the incident when it opened.
+    const text = (await noticeMails('admin@b.test')).find((m) => /The mailbox storage does not answer|Mail is waiting longer than usual/.test(m));
+    assert.ok(text, 'admin@b.test got the incident by mail');
+    assert.match(text, new RegExp(`Current status: http://[^/]+:${t.config['portal.port']}/status`));
   });
 
   test('the login page shows the current notice; an operator writes one in the Notices page', async () => {

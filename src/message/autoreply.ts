@@ -65,7 +65,8 @@ export function encodeWords(text: string): string {
 /** A plain text message in UTF-8 (base64 when it is not ASCII), sent by the system. */
 interface TextMessage {
   readonly from: string;
-  readonly to: string;
+  /** Absent for mail to many: their addresses are in the envelope only. */
+  readonly to?: string;
   readonly subject: string;
   readonly text: string;
   readonly hostname: string;
@@ -80,7 +81,7 @@ function textMessage(m: TextMessage): Buffer {
   const body = m.text.replace(/\r?\n/g, '\r\n');
   const lines = [
     `From: <${m.from}>`,
-    `To: <${m.to}>`,
+    m.to === undefined ? 'To: undisclosed-recipients:;' : `To: <${m.to}>`,
     `Subject: ${encodeWords(m.subject)}`,
     `Date: ${rfc5322Date(m.date)}`,
     `Message-ID: <${Date.now().toString(36)}.${randomBytes(6).toString('hex')}@${m.hostname}>`,
@@ -159,6 +160,19 @@ export function composeQuotaWarning(w: { from: string; to: string; usedBytes: nu
     ].join('\n'),
     hostname: w.hostname,
     date: w.date,
+    autoSubmitted: 'auto-generated',
+  });
+}
+
+/** A maintenance or incident notice mailed to customers' administrators (one message, the recipients in the envelope). */
+export function composeNoticeMail(n: { from: string; kind: 'maintenance' | 'incident'; title: string; body: string; statusUrl: string; revised: boolean; hostname: string; date: Date }): Buffer {
+  const kind = n.kind === 'incident' ? '障害のお知らせ / Incident' : 'メンテナンスのお知らせ / Maintenance';
+  return textMessage({
+    from: n.from,
+    subject: `[${kind}]${n.revised ? ' (更新 / updated)' : ''} ${n.title}`,
+    text: [n.body, '', `最新の状況 / Current status: ${n.statusUrl}`].join('\n'),
+    hostname: n.hostname,
+    date: n.date,
     autoSubmitted: 'auto-generated',
   });
 }

@@ -5,3 +5,5 @@
  * site. No I/O here: the store interface and its rules.
  */
 export * from './types.js';
+export * from './incident-watch.js';
+export * from './notice-mail.js';

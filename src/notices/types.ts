@@ -25,24 +25,39 @@ export interface ServiceNotice {
   readonly revision: number;
   readonly closedAt: number | null;
   readonly author: string;
+  /** A draft is shown to operators only, until one publishes it. */
+  readonly draft: boolean;
+  /** The service an automatic incident is about (opened from the status signals); null for one an operator wrote. */
+  readonly autoService: ServiceName | null;
 }
 
 export type NoticeInput = Pick<ServiceNotice, 'kind' | 'title' | 'body' | 'services' | 'tenants' | 'startsAt' | 'endsAt' | 'serviceStops'>;
 
 /**
  * Notices, where every portal instance reads them (the directory store). Contract: `revise`
- * bumps `revision` and `updatedAt`; `close` sets `closedAt` once; `list` answers newest
- * first, `open` ones only (not closed) when asked, within `since` otherwise.
+ * bumps `revision` and `updatedAt`, `publish` only `updatedAt`; `close` sets `closedAt` once; `list`
+ * answers newest first (drafts too), `open` ones only (not closed) when asked, within
+ * `since` otherwise; at most one automatic incident per service is open at a time.
  */
 export interface NoticeStore {
   createNotice(input: NoticeInput, author: string): Promise<ServiceNotice>;
   reviseNotice(id: number, input: NoticeInput): Promise<ServiceNotice | undefined>;
   closeNotice(id: number): Promise<ServiceNotice | undefined>;
+  /** Makes a draft public (not a revision: customers never saw the draft); the notice as it is now. */
+  publishNotice(id: number): Promise<ServiceNotice | undefined>;
+  /**
+   * Opens an automatic incident about `service`, unless one about it is open already
+   * (whichever portal instance came first): then undefined.
+   */
+  openAutoIncident(service: ServiceName, input: NoticeInput, draft: boolean): Promise<ServiceNotice | undefined>;
   listNotices(filter: { open?: boolean; since?: number; limit: number }): Promise<ServiceNotice[]>;
 }
 
-/** Whether a notice concerns a tenant (or, with none given, everybody). */
-export const noticeConcerns = (n: ServiceNotice, tenant: string | undefined) => n.tenants.length === 0 || (tenant !== undefined && n.tenants.includes(tenant));
+/** Whether a notice concerns a tenant (or, with none given, everybody); drafts concern nobody yet. */
+export const noticeConcerns = (n: ServiceNotice, tenant: string | undefined) => !n.draft && (n.tenants.length === 0 || (tenant !== undefined && n.tenants.includes(tenant)));
+
+/** Published, for every customer: what the status page and the login page show. */
+export const isPublicNotice = (n: ServiceNotice) => !n.draft && n.tenants.length === 0;
 
 /** One sample of the backlog, for the status page's plots. */
 export interface BacklogSample {

@@ -4,7 +4,8 @@ import type { AuditLog, DirectoryStore } from '../../src/directory/index.js';
 import type { ApiTokenStore, SessionStore, TotpStore } from '../../src/auth/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
-import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
+import type { BacklogHistory, NoticeStore } from '../../src/notices/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
 
 /** A backend under contract test: factories for each store interface on a fresh directory. */
 export interface BackendUnderTest {
@@ -14,6 +15,8 @@ export interface BackendUnderTest {
   mailStore(dir: string): MailStore;
   /** Portal sessions, last logins and the audit log, beside the directory of the same `dir`. */
   portalState(dir: string): SessionStore & AuditLog & ApiTokenStore & TotpStore & { close(): Promise<void> };
+  /** Notices and the backlog's history, beside the directory of the same `dir`. */
+  notices(dir: string): NoticeStore & BacklogHistory & { close(): Promise<void> };
 }
 
 const ALL: BackendUnderTest[] = [
@@ -23,6 +26,7 @@ const ALL: BackendUnderTest[] = [
     spool: (dir) => new SqliteSpool(join(dir, 'spool'), true),
     mailStore: (dir) => new SqliteMailStore(join(dir, 'mail'), true),
     portalState: (dir) => new SqlitePortalState(join(dir, 'directory.db')),
+    notices: (dir) => new SqliteNoticeStore(join(dir, 'directory.db')),
   },
 ];
 

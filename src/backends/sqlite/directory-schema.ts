@@ -115,6 +115,10 @@ export const DIRECTORY_MIGRATIONS = [
      author TEXT NOT NULL);`,
   // The backlog a minute at a time, for the status page's plots.
   `CREATE TABLE backlog_samples (at INTEGER PRIMARY KEY, waiting INTEGER NOT NULL, deferred INTEGER NOT NULL, oldest_seconds INTEGER NOT NULL);`,
+  // Drafts (shown to operators only) and automatic incidents: one open per service, whichever instance saw it first.
+  `ALTER TABLE notices ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE notices ADD COLUMN auto_service TEXT;
+   CREATE UNIQUE INDEX notices_open_auto ON notices(auto_service) WHERE auto_service IS NOT NULL AND closed_at IS NULL;`,
 ];
 
 export interface DkimRow {

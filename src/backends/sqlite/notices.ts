@@ -1,4 +1,4 @@
-import type { BacklogHistory, BacklogSample, NoticeInput, NoticeStore, ServiceNotice } from '../../notices/index.js';
+import type { BacklogHistory, BacklogSample, NoticeInput, NoticeStore, ServiceName, ServiceNotice } from '../../notices/index.js';
 import { sql } from './db.js';
 import { DirectoryFile } from './directory-schema.js';
 
@@ -17,6 +17,8 @@ interface NoticeRow {
   revision: number;
   closed_at: number | null;
   author: string;
+  draft: number;
+  auto_service: ServiceName | null;
 }
 
 const toNotice = (r: NoticeRow): ServiceNotice => ({
@@ -34,18 +36,34 @@ const toNotice = (r: NoticeRow): ServiceNotice => ({
   revision: r.revision,
   closedAt: r.closed_at,
   author: r.author,
+  draft: r.draft === 1,
+  autoService: r.auto_service,
 });
 
 /** Notices and the backlog's history in directory.db, on their own connection (as the portal's other state). */
 export class SqliteNoticeStore extends DirectoryFile implements NoticeStore, BacklogHistory {
   async createNotice(input: NoticeInput, author: string): Promise<ServiceNotice> {
+    return toNotice(this.insert(input, author, false, null, '') as NoticeRow);
+  }
+
+  async openAutoIncident(service: ServiceName, input: NoticeInput, draft: boolean): Promise<ServiceNotice | undefined> {
+    // The partial unique index keeps one open per service: a second instance's insert does nothing.
+    const row = this.insert(input, 'automatic', draft, service, 'ON CONFLICT DO NOTHING');
+    return row && toNotice(row);
+  }
+
+  private insert(input: NoticeInput, author: string, draft: boolean, service: ServiceName | null, conflict: string): NoticeRow | undefined {
     const now = Date.now();
-    const row = sql(
+    return sql(
       this.db,
-      `INSERT INTO notices (kind, title, body, services, tenants, starts_at, ends_at, service_stops, created_at, updated_at, author)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    ).get(input.kind, input.title, input.body, JSON.stringify(input.services), JSON.stringify(input.tenants), input.startsAt, input.endsAt, input.serviceStops ? 1 : 0, now, now, author) as NoticeRow;
-    return toNotice(row);
+      `INSERT INTO notices (kind, title, body, services, tenants, starts_at, ends_at, service_stops, created_at, updated_at, author, draft, auto_service)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${conflict} RETURNING *`,
+    ).get(input.kind, input.title, input.body, JSON.stringify(input.services), JSON.stringify(input.tenants), input.startsAt, input.endsAt, input.serviceStops ? 1 : 0, now, now, author, draft ? 1 : 0, service) as NoticeRow | undefined;
+  }
+
+  async publishNotice(id: number): Promise<ServiceNotice | undefined> {
+    const row = sql(this.db, 'UPDATE notices SET draft = 0, updated_at = CASE WHEN draft = 1 THEN ? ELSE updated_at END WHERE id = ? RETURNING *').get(Date.now(), id) as NoticeRow | undefined;
+    return row && toNotice(row);
   }
 
   async reviseNotice(id: number, input: NoticeInput): Promise<ServiceNotice | undefined> {

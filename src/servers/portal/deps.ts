@@ -3,7 +3,7 @@ import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
-import type { BacklogHistory, NoticeStore } from '../../notices/index.js';
+import type { BacklogHistory, NoticeMailer, NoticeStore } from '../../notices/index.js';
 import type { QueueOperator, Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -23,8 +23,17 @@ export interface PortalOptions {
   readonly secureCookies: 'always' | 'auto';
   /** Reverse proxies whose X-Forwarded-* headers are believed (fastify trustProxy); empty: none. */
   readonly trustProxy: readonly string[];
-  /** The status page's thresholds (seconds). */
-  readonly status: { readonly delayedSeconds: number; readonly disruptedSeconds: number };
+  /** The status page's signals and thresholds, and the automatic incidents. */
+  readonly status: {
+    readonly sampleSeconds: number;
+    readonly delayedSeconds: number;
+    readonly disruptedSeconds: number;
+    readonly slowStoreMs: number;
+    readonly autoIncidents: 'off' | 'draft' | 'publish';
+    readonly incidentAfterSeconds: number;
+    /** Mail automatic incidents, when published, to the affected administrators. */
+    readonly incidentMail: boolean;
+  };
   /** Networks (CIDR) that may read GET /metrics on the portal; empty: nobody. */
   readonly metricsFrom: readonly string[];
   /** The built web UI (index.html and assets); absent: the API only. */
@@ -47,6 +56,8 @@ export interface PortalDeps {
   readonly mailStore: MailStore;
   /** For the status page (does the spool answer, how old is the oldest waiting mail) and "your mail is delayed". */
   readonly spool: Pick<Spool, 'ping' | 'stats' | 'waitingFor'>;
+  /** Where notices are mailed to customers' administrators from (the spool). */
+  readonly noticeMail: NoticeMailer;
   /** The operators' queue view: the whole spool, and the DSN for mail they delete. */
   readonly queue: QueueOperator;
   /** For the live check of published DNS records (the resolver relay uses). */

@@ -18,6 +18,7 @@ import { dnsRoutes } from './routes/dns.js';
 import { totpRoutes } from './routes/totp.js';
 import { noticeRoutes } from './routes/notices.js';
 import { queueRoutes } from './routes/queue.js';
+import { watchStatus } from './status-watch.js';
 import { statusRoutes } from './routes/status.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
@@ -123,12 +124,17 @@ export class PortalServer {
     return this.index;
   }
 
+  private stopWatch: (() => void) | undefined;
+
+  /** Listens, and starts following the status signals (backlog samples, automatic incidents). */
   async listen(host: string, port: number): Promise<AddressInfo> {
     await this.app.listen({ host, port });
+    this.stopWatch = watchStatus(this.deps);
     return this.app.server.address() as AddressInfo;
   }
 
   async close(): Promise<void> {
+    this.stopWatch?.();
     await this.app.close();
   }
 }

@@ -1,5 +1,5 @@
-import type { BacklogSample, ServiceName, ServiceNotice } from '../../notices/index.js';
-import type { ServiceState, StatusReport } from './status-page.js';
+import type { BacklogSample, ServiceName, ServiceNotice, ServiceState } from '../../notices/index.js';
+import type { StatusReport } from './status-page.js';
 
 export type StatusLang = 'ja' | 'en';
 

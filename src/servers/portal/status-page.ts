@@ -1,22 +1,19 @@
 import { withDeadline } from '../../mailstore/index.js';
-import type { BacklogSample, ServiceName, ServiceNotice } from '../../notices/index.js';
+import { isPublicNotice, type BacklogSample, type ServiceNotice, type ServiceSignals, type ServiceState } from '../../notices/index.js';
 import type { PortalDeps } from './deps.js';
-
-export type ServiceState = 'ok' | 'degraded' | 'disrupted';
 
 export interface StatusThresholds {
   /** The oldest undelivered mail older than this makes sending "degraded"… */
   readonly delayedSeconds: number;
   /** …and older than this, "disrupted". */
   readonly disruptedSeconds: number;
+  /** A mailbox store slower than this to answer makes reading mail "degraded". */
+  readonly slowStoreMs: number;
   /** Each store check's deadline: a store that answers later counts as disrupted. */
   readonly checkTimeoutMs: number;
 }
 
-export interface StatusReport {
-  readonly at: number;
-  readonly services: Record<ServiceName, { state: ServiceState; detail: string }>;
-  readonly queue: { waiting: number; deferred: number; oldestSeconds: number } | null;
+export interface StatusReport extends ServiceSignals {
   readonly open: ServiceNotice[];
   readonly history: ServiceNotice[];
   /** The backlog over the last day and the last week, oldest first. */
@@ -24,38 +21,55 @@ export interface StatusReport {
   readonly week: BacklogSample[];
 }
 
-const answers = (work: Promise<unknown>, ms: number) =>
-  withDeadline(work, ms).then(
-    () => true,
-    () => false,
-  );
+/** How long `work` took, or null when it failed or missed the deadline. */
+const timed = async (work: Promise<unknown>, ms: number): Promise<number | null> => {
+  const started = performance.now();
+  try {
+    await withDeadline(work, ms);
+    return performance.now() - started;
+  } catch {
+    return null;
+  }
+};
 
-/** The state of each service from real signals: the spool and mailbox store answering, the age of the oldest waiting mail. */
-export async function statusReport(deps: PortalDeps, t: StatusThresholds): Promise<StatusReport> {
-  const now0 = Date.now();
-  const [spoolOk, storeOk, stats, notices, week] = await Promise.all([
-    answers(deps.spool.ping(), t.checkTimeoutMs),
-    answers(deps.mailStore.ping(), t.checkTimeoutMs),
+/** The state of each service from real signals: the spool and mailbox store answering (and how fast), the age of the oldest waiting mail. */
+export async function serviceSignals(deps: Pick<PortalDeps, 'spool' | 'mailStore'>, t: StatusThresholds): Promise<ServiceSignals> {
+  const [spoolMs, storeMs, stats] = await Promise.all([
+    timed(deps.spool.ping(), t.checkTimeoutMs),
+    timed(deps.mailStore.ping(), t.checkTimeoutMs),
     withDeadline(deps.spool.stats(), t.checkTimeoutMs).catch(() => null),
-    deps.notices.listNotices({ since: now0 - 30 * 86_400_000, limit: 100 }),
-    deps.backlog.samples(now0 - 7 * 86_400_000).catch(() => []),
   ]);
   const queue = stats && { waiting: stats.byState.queued + stats.byState.active + stats.byState.deferred, deferred: stats.byState.deferred, oldestSeconds: stats.oldestSeconds };
   const age = queue?.oldestSeconds ?? 0;
   const sending: ServiceState = !queue ? 'disrupted' : age > t.disruptedSeconds ? 'disrupted' : age > t.delayedSeconds ? 'degraded' : 'ok';
-  const now = Date.now();
-  const open = notices.filter((n) => n.closedAt === null && n.tenants.length === 0 && (n.endsAt === null || n.endsAt > now));
+  const reading: ServiceState = storeMs === null ? 'disrupted' : storeMs > t.slowStoreMs ? 'degraded' : 'ok';
   return {
-    at: now,
+    at: Date.now(),
     services: {
-      receiving: { state: spoolOk ? 'ok' : 'disrupted', detail: spoolOk ? 'spool' : 'spool-down' },
+      receiving: { state: spoolMs !== null ? 'ok' : 'disrupted', detail: spoolMs !== null ? 'spool' : 'spool-down' },
       sending: { state: sending, detail: queue ? 'queue' : 'queue-unknown' },
-      mailboxes: { state: storeOk ? 'ok' : 'disrupted', detail: storeOk ? 'store' : 'store-down' },
+      mailboxes: { state: reading, detail: storeMs === null ? 'store-down' : reading === 'ok' ? 'store' : 'store-slow' },
       'member-site': { state: 'ok', detail: 'portal' },
     },
     queue,
+    storeMs,
+  };
+}
+
+/** The status page: the signals, the notices of the last 30 days and the backlog's history. */
+export async function statusReport(deps: PortalDeps, t: StatusThresholds): Promise<StatusReport> {
+  const now0 = Date.now();
+  const [signals, notices, week] = await Promise.all([
+    serviceSignals(deps, t),
+    deps.notices.listNotices({ since: now0 - 30 * 86_400_000, limit: 100 }),
+    deps.backlog.samples(now0 - 7 * 86_400_000).catch(() => []),
+  ]);
+  const now = signals.at;
+  const open = notices.filter((n) => isPublicNotice(n) && n.closedAt === null && (n.endsAt === null || n.endsAt > now));
+  return {
+    ...signals,
     open,
-    history: notices.filter((n) => n.tenants.length === 0 && !open.includes(n)),
+    history: notices.filter((n) => isPublicNotice(n) && !open.includes(n)),
     day: week.filter((x) => x.at >= now - 86_400_000),
     week: hourly(week),
   };

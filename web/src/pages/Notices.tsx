@@ -16,6 +16,9 @@ export interface PublicNotice {
   updatedAt: string;
   closedAt: string | null;
   tenants?: string[];
+  /** Operators' view: a draft waits for one of them to publish it; an automatic one came from the status signals. */
+  draft?: boolean;
+  autoService?: string | null;
 }
 
 const SERVICES = ['receiving', 'sending', 'mailboxes', 'member-site'] as const;
@@ -55,6 +58,7 @@ export function Notices() {
   const [editing, setEditing] = useState<number>();
   const empty = { kind: 'maintenance' as const, title: '', body: '', services: ['sending'] as string[], startsAt: local(new Date().toISOString()), endsAt: '', serviceStops: false };
   const [form, setForm] = useState(empty);
+  const [mailAdmins, setMailAdmins] = useState(false);
   const [notice, setNotice] = useState('');
   const [error, setError] = useState('');
   const load = useCallback(() => api<{ items: PublicNotice[] }>('GET', '/notices').then((r) => setItems(r.items), (err: unknown) => setError(problemText(t, lang, err))), [t, lang]);
@@ -64,15 +68,25 @@ export function Notices() {
     e.preventDefault();
     setError('');
     try {
-      const body = { ...form, startsAt: fromLocal(form.startsAt), endsAt: fromLocal(form.endsAt) };
-      await (editing ? api('PUT', `/notices/${editing}`, body) : api('POST', '/notices', body));
-      setNotice(t(editing ? 'noticeRevised' : 'noticePublished'));
+      const body = { ...form, startsAt: fromLocal(form.startsAt), endsAt: fromLocal(form.endsAt), mailAdmins };
+      const saved = await (editing ? api<{ mailedTo: number }>('PUT', `/notices/${editing}`, body) : api<{ mailedTo: number }>('POST', '/notices', body));
+      setNotice(t(editing ? 'noticeRevised' : 'noticePublished') + (mailAdmins ? ` ${t('noticeMailed', { n: saved.mailedTo })}` : ''));
+      setMailAdmins(false);
       setEditing(undefined);
       setForm(empty);
       await load();
     } catch (err) {
       setError(problemText(t, lang, err));
     }
+  };
+  const publish = async (id: number) => {
+    try {
+      const r = await api<{ mailedTo: number }>('POST', `/notices/${id}/publish`, { mailAdmins });
+      setNotice(t('noticePublished') + (mailAdmins ? ` ${t('noticeMailed', { n: r.mailedTo })}` : ''));
+    } catch (err) {
+      setError(problemText(t, lang, err));
+    }
+    await load();
   };
   const close = async (id: number) => {
     await api('POST', `/notices/${id}/close`).catch((err: unknown) => setError(problemText(t, lang, err)));
@@ -122,16 +136,25 @@ export function Notices() {
           <input type="checkbox" name="stops" checked={form.serviceStops} onChange={(e) => setForm({ ...form, serviceStops: e.target.checked })} />
           {t('noticeStops')}
         </label>
+        <label className="check wide">
+          <input type="checkbox" name="mailAdmins" checked={mailAdmins} onChange={(e) => setMailAdmins(e.target.checked)} />
+          {t('noticeMailAdmins')}
+        </label>
         <button type="submit">{t(editing ? 'noticeRevise' : 'noticePublish')}</button>
       </form>
       {items.map((n) => (
         <article key={n.id} className="card">
           <h3>
-            #{n.id} <span className="tag">{t(n.kind === 'incident' ? 'noticeIncident' : 'noticeMaintenance')}</span> {n.title} {n.closedAt && <span className="muted">({t('noticeIsClosed')})</span>}
+            #{n.id} <span className="tag">{t(n.kind === 'incident' ? 'noticeIncident' : 'noticeMaintenance')}</span> {n.draft && <span className="tag draft">{t('noticeDraft')}</span>} {n.autoService && <span className="tag">{t('noticeAuto')}</span>} {n.title} {n.closedAt && <span className="muted">({t('noticeIsClosed')})</span>}
           </h3>
           <p className="pre">{n.body}</p>
           {!n.closedAt && (
             <div className="row">
+              {n.draft && (
+                <button type="button" onClick={() => void publish(n.id)}>
+                  {t('noticePublishDraft')}
+                </button>
+              )}
               <button type="button" onClick={() => (setEditing(n.id), setForm({ kind: n.kind as 'maintenance', title: n.title, body: n.body, services: n.services, startsAt: local(n.startsAt), endsAt: local(n.endsAt), serviceStops: n.serviceStops }))}>
                 {t('noticeRevise')}
               </button>

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SERVICES, noticeConcerns, type NoticeInput, type ServiceNotice } from '../../../notices/index.js';
+import { SERVICES, isPublicNotice, mailNotice, noticeConcerns, type NoticeInput, type ServiceNotice } from '../../../notices/index.js';
 import { actorName, tenantScope } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { ApiProblem, badRequest, notFound } from '../problems.js';
@@ -20,6 +20,7 @@ const noticeBody = {
     startsAt: instant,
     endsAt: { anyOf: [instant, { type: 'null' }] },
     serviceStops: { type: 'boolean' },
+    mailAdmins: { type: 'boolean' },
   },
 } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
@@ -33,6 +34,8 @@ interface Body {
   startsAt: string;
   endsAt?: string | null;
   serviceStops?: boolean;
+  /** Also mail it to the administrators of the tenants it concerns (all, when it names none). */
+  mailAdmins?: boolean;
 }
 
 /** A notice as customers see it: no author, no tenant list. */
@@ -49,6 +52,9 @@ export const publicNotice = (n: ServiceNotice) => ({
   updatedAt: new Date(n.updatedAt).toISOString(),
   closedAt: n.closedAt === null ? null : new Date(n.closedAt).toISOString(),
 });
+
+/** A notice as operators see it: whom it concerns, who wrote it, whether it is a draft or automatic. */
+const operatorView = (n: ServiceNotice) => ({ ...publicNotice(n), tenants: n.tenants, author: n.author, draft: n.draft, autoService: n.autoService });
 
 /** Notices: operators write, revise and close them; everyone reads the ones that concern them. */
 export function noticeRoutes(app: FastifyInstance, deps: PortalDeps): void {
@@ -69,34 +75,49 @@ export function noticeRoutes(app: FastifyInstance, deps: PortalDeps): void {
 
   // For the login page: what concerns every customer, with no login.
   app.get('/api/v1/notices/current', { schema: { tags: ['notices'], summary: 'Open notices for every customer (no login needed)', security: [] } }, async () => ({
-    items: (await open()).filter((n) => n.tenants.length === 0).map(publicNotice),
+    items: (await open()).filter(isPublicNotice).map(publicNotice),
   }));
 
   app.get('/api/v1/me/notices', { ...pre, schema: { tags: ['notices'], summary: 'Open notices that concern one\'s company' } }, async (request) => {
     const scope = tenantScope(request.actor!);
-    return { items: (await open()).filter((n) => request.actor!.kind === 'operator' || noticeConcerns(n, scope)).map(publicNotice) };
+    return { items: (await open()).filter((n) => (request.actor!.kind === 'operator' ? !n.draft : noticeConcerns(n, scope))).map(publicNotice) };
   });
 
   app.get('/api/v1/notices', { ...pre, schema: { tags: ['notices'], summary: 'Every notice of the last 90 days, for operators' } }, async (request) => {
     operator(request);
     const items = await deps.notices.listNotices({ since: Date.now() - 90 * 86_400_000, limit: 500 });
-    return { items: items.map((n) => ({ ...publicNotice(n), tenants: n.tenants, author: n.author })) };
+    return { items: items.map(operatorView) };
   });
 
   app.post<{ Body: Body }>('/api/v1/notices', { ...pre, schema: { tags: ['notices'], summary: 'Publish a notice', body: noticeBody } }, async (request, reply) => {
     operator(request);
     const n = await deps.notices.createNotice(input(request.body), actorName(request.actor!));
-    await deps.audit.append({ tenant: null, actor: actorName(request.actor!), ip: request.ip, action: 'notice.create', target: String(n.id), detail: { title: n.title, kind: n.kind } });
-    return reply.code(201).send({ ...publicNotice(n), tenants: n.tenants, author: n.author });
+    const mailedTo = request.body.mailAdmins ? await mailNotice(deps.noticeMail, n) : 0;
+    await deps.audit.append({ tenant: null, actor: actorName(request.actor!), ip: request.ip, action: 'notice.create', target: String(n.id), detail: { title: n.title, kind: n.kind, mailedTo } });
+    return reply.code(201).send({ ...operatorView(n), mailedTo });
   });
 
   app.put<{ Params: { id: number }; Body: Body }>('/api/v1/notices/:id', { ...pre, schema: { tags: ['notices'], summary: 'Revise a notice (marked as updated)', params: idParams, body: noticeBody } }, async (request) => {
     operator(request);
     const n = await deps.notices.reviseNotice(request.params.id, input(request.body));
     if (!n) throw notFound(`Notice ${request.params.id}`);
-    await deps.audit.append({ tenant: null, actor: actorName(request.actor!), ip: request.ip, action: 'notice.revise', target: String(n.id), detail: { revision: n.revision } });
-    return { ...publicNotice(n), tenants: n.tenants, author: n.author };
+    const mailedTo = request.body.mailAdmins && !n.draft ? await mailNotice(deps.noticeMail, n) : 0;
+    await deps.audit.append({ tenant: null, actor: actorName(request.actor!), ip: request.ip, action: 'notice.revise', target: String(n.id), detail: { revision: n.revision, mailedTo } });
+    return { ...operatorView(n), mailedTo };
   });
+
+  app.post<{ Params: { id: number }; Body: { mailAdmins?: boolean } | undefined }>(
+    '/api/v1/notices/:id/publish',
+    { ...pre, schema: { tags: ['notices'], summary: 'Publish a draft (an automatic incident waiting for an operator)', params: idParams, body: { type: 'object', additionalProperties: false, properties: { mailAdmins: { type: 'boolean' } } } } },
+    async (request) => {
+      operator(request);
+      const n = await deps.notices.publishNotice(request.params.id);
+      if (!n) throw notFound(`Notice ${request.params.id}`);
+      const mailedTo = request.body?.mailAdmins ? await mailNotice(deps.noticeMail, n) : 0;
+      await deps.audit.append({ tenant: null, actor: actorName(request.actor!), ip: request.ip, action: 'notice.publish', target: String(n.id), detail: { mailedTo } });
+      return { ...operatorView(n), mailedTo };
+    },
+  );
 
   app.post<{ Params: { id: number } }>('/api/v1/notices/:id/close', { ...pre, schema: { tags: ['notices'], summary: 'Close a notice: it moves to the history', params: idParams } }, async (request) => {
     operator(request);
