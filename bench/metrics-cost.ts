@@ -4,30 +4,13 @@
  * without scrapes and with one scrape a second, alternating, on the same process.
  */
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { get } from 'node:http';
-import Database from 'better-sqlite3';
-import { openDirectoryStore, openSpool } from '../src/wiring.js';
+import { openDirectoryStore } from '../src/wiring.js';
+import { seedBacklog } from '../test/helpers/backlog.js';
 import { hashPassword } from '../src/directory/index.js';
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
 import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
 import type { Figures } from './scenarios.js';
-
-/** Writes `count` deferred remote entries of one message straight into the spool database (as an outage leaves them). */
-async function seedBacklog(dir: string, count: number): Promise<void> {
-  await openSpool(testConfig(dir)).close();
-  const db = new Database(join(dir, 'spool/spool.db'));
-  try {
-    const later = Date.now() + 86_400_000;
-    db.transaction(() => {
-      db.prepare(`INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES ('backlog', 'a@b.test', 3, 0, ?, ?, ?)`).run(Date.now(), count, Buffer.from('x\r\n'));
-      const insert = db.prepare(`INSERT INTO entries (message_id, rcpt, state, next_attempt_at, created_at, route, last_error) VALUES ('backlog', ?, 'deferred', ?, ?, 'remote', '451 4.3.0 try later')`);
-      for (let i = 0; i < count; i++) insert.run(`r${i}@d${i % 1000}.test`, later, Date.now() - i);
-    })();
-  } finally {
-    db.close();
-  }
-}
 
 function scrape(port: number): Promise<number> {
   const started = performance.now();
@@ -66,7 +49,7 @@ export async function metricsCost(backlog: number, messages: number): Promise<Fi
     await store.addDomain('example.test');
     await store.addAccount({ address: 'user1@example.test', passwordHash: await hashPassword('bench'), quotaBytes: 0 });
     await store.close();
-    await seedBacklog(dir, backlog);
+    await seedBacklog(dir, backlog, 'a@b.test', (i) => `r${i}@d${i % 1000}.test`, () => 'remote');
     server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(port), HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, HIKYAKU_LOG_LEVEL: 'warn' });
     const times: number[] = [];
     for (let i = 0; i < 20; i++) times.push(await scrape(metricsPort));

@@ -162,10 +162,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'queue') {
     const spool = openSpool(config);
+    const directory = openDirectoryStore(config);
     try {
-      await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state, id: args[0] }, io);
+      // Domains' tenants, read once, for queue shape --by tenant.
+      const tenants = async () => new Map((await directory.listDomains()).map((d) => [d.name, d.tenant]));
+      await runQueueCommand(spool, action, { json: values.json, limit: values.limit, by: values.by, state: values.state, id: args[0] }, io, tenants);
     } finally {
       await spool.close();
+      await directory.close();
     }
     return 0;
   }

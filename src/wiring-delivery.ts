@@ -8,6 +8,7 @@ import { DeliveryService, RemoteDelivery, RetentionJob, SmtpRelay, ThreadSupervi
 import { Metrics, armCrashPoints, type Logger } from './observability/index.js';
 import { newLeaseOwner } from './backends/sqlite/index.js';
 import { openDirectoryStore, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
+import { followQueueBreakdown } from './wiring-queue-metrics.js';
 
 // Wiring: the delivery workers (in threads or on the main thread) and what they use.
 function relayResolver(config: Config): Resolver {
@@ -94,10 +95,12 @@ export async function openDeliveryStack(config: Config, log: Logger, index = 0):
   const metrics = new Metrics();
   const delivery = deliveryService(config, spool, mailStore, directory, log, metrics);
   const retention = index === 0 ? retentionJob(config, directory, mailStore, log, metrics) : undefined;
+  const stopBreakdown = index === 0 ? followQueueBreakdown(spool, directory, metrics, log, config['metrics.queueBreakdownSeconds'] * 1000) : undefined;
   return {
     delivery,
     metrics,
     async stop() {
+      stopBreakdown?.();
       await retention?.stop();
       await delivery.stop();
       directory.stop();

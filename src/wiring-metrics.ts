@@ -42,35 +42,6 @@ export async function startMetricsListener(config: Config, sources: MetricsSourc
   return { listener: { role: 'metrics', url: `http://${shown}:${address.port}/metrics`, port: address.port, note: '/metrics, /healthz, /readyz' }, close: () => server.close() };
 }
 
-/**
- * Keeps the queue gauges (depth by state, oldest age) current: read now, then every 5 s,
- * or less often when reading took long (a big backlog), so that it never takes more than
- * 1% of the thread that also answers SMTP. Returns the stop.
- */
-export function followQueueMetrics(spool: Spool, metrics: Metrics, log: Logger): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const refresh = async () => {
-    const started = performance.now();
-    try {
-      const s = await spool.stats();
-      for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
-      metrics.queueOldest.set(s.oldestSeconds);
-    } catch (err) {
-      log.warn({ err }, 'cannot read queue statistics');
-    }
-    if (stopped) return;
-    timer = setTimeout(() => void refresh(), Math.max(QUEUE_METRICS_MS, (performance.now() - started) * 100));
-    timer.unref();
-  };
-  void refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-}
-
-const QUEUE_METRICS_MS = 5000;
 
 /** How long a scrape waits for a delivery thread's figures; a stuck thread is left out, not waited for. */
 const THREAD_ANSWER_MS = 1000;

@@ -8,7 +8,8 @@ import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
-import { followQueueMetrics, metricsScraper, startMetricsListener } from './wiring-metrics.js';
+import { metricsScraper, startMetricsListener } from './wiring-metrics.js';
+import { followQueueBreakdown, followQueueMetrics } from './wiring-queue-metrics.js';
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
@@ -205,6 +206,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       delivery.start();
       const retention = retentionJob(config, directory, mailStore(), log, metrics);
       stops.push(() => retention.stop());
+      const stopBreakdown = followQueueBreakdown(spool, directory, metrics, log, config['metrics.queueBreakdownSeconds'] * 1000);
+      stops.push(async () => stopBreakdown());
       stops.push(() => delivery.stop());
     }
     for (let i = 0; i < threads; i++) {

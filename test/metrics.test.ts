@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { openMailStore } from '../src/wiring.js';
 import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
 import { freePort, hikyaku, python, removeDir, run, seededDataDir, spawnServer, testConfig, waitFor } from './helpers/service.js';
+import { seedBacklog } from './helpers/backlog.js';
 
 /** argv: the Prometheus text on stdin → [[name, labels, value], ...] as read by the Prometheus project's own parser. */
 const PARSE_METRICS = String.raw`
@@ -163,5 +164,31 @@ describe('metrics and health listener on the real process', () => {
     assert.equal(await rawRequest(metricsPort, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Long: ${'a'.repeat(20_000)}\r\n\r\n`), 'HTTP/1.1 431 Request Header Fields Too Large');
     assert.equal(await rawRequest(metricsPort, `GET /${'%ff'.repeat(3000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), 'HTTP/1.1 404 Not Found');
     assert.equal((await curl(`${base}/metrics?x=1`)).status, 200, 'still serving');
+  });
+});
+
+describe('the queue by tenant in /metrics', () => {
+  test('a backlog is counted by route, state and tenant (relayed mail for the sender\'s), and the count follows a hold', async () => {
+    const { dir } = await seededDataDir('metrics.test', ['a']);
+    const metricsPort = await freePort();
+    let server: ChildProcess | undefined;
+    try {
+      // Ten for a@ here and ten relayed out from a@: both the default tenant's.
+      await seedBacklog(dir, 20, 'a@metrics.test', (i) => (i < 10 ? 'a@metrics.test' : `x${i}@far.test`), (i) => (i < 10 ? 'local' : 'remote'));
+      server = await spawnServer(dir, { HIKYAKU_MX_PORT: String(await freePort()), HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, HIKYAKU_METRICS_QUEUE_BREAKDOWN_SECONDS: '1' });
+      const tenant = (samples: Sample[], route: string, state: string, t = 'default') => value(samples, 'hikyaku_queue_tenant_entries', { route, state, tenant: t });
+      let samples: Sample[] = [];
+      assert.ok(await waitFor(async () => tenant((samples = await scrape(`http://127.0.0.1:${metricsPort}/metrics`)), 'local', 'deferred') === 10, 15_000, 250), 'counted by the delivery thread, merged into the scrape');
+      assert.equal(tenant(samples, 'remote', 'deferred'), 10, 'relayed mail counts for the sender\'s tenant');
+      assert.equal(tenant(samples, 'local', 'held'), undefined);
+      const held = await hikyaku(dir, ['queue', 'hold', '--rcpt', '@far.test']);
+      assert.equal(held.code, 0, held.stderr);
+      assert.ok(await waitFor(async () => tenant((samples = await scrape(`http://127.0.0.1:${metricsPort}/metrics`)), 'remote', 'held') === 10, 15_000, 250), 'the count follows');
+      assert.equal(tenant(samples, 'remote', 'deferred'), undefined, 'a series that has no entries any more is gone');
+      assert.equal(tenant(samples, 'local', 'deferred'), 10);
+    } finally {
+      server?.kill('SIGKILL');
+      removeDir(dir);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSpool } from '../src/wiring.js';
+import { openDirectoryStore, openSpool } from '../src/wiring.js';
 import { hikyaku, removeDir, tempDir, testConfig } from './helpers/service.js';
 
 const MINUTE = 60_000;
@@ -38,6 +38,10 @@ describe('queue shape and queue why', () => {
     const now = Date.now();
     for (const [rcpt, minutes] of [['a@slow.test', 3], ['b@slow.test', 7], ['c@slow.test', 30], ['d@Slow.test', 2000], ['e@fine.test', 15], ['postmaster@bounce.test', 16]] as const) age.run(now - minutes * MINUTE, rcpt);
     db.close();
+    const directory = openDirectoryStore(testConfig(dir));
+    await directory.addTenant('acme', 'Acme');
+    await directory.addDomain('sender.test', undefined, 'acme');
+    await directory.close();
   });
 
   after(() => removeDir(dir));
@@ -65,6 +69,17 @@ describe('queue shape and queue why', () => {
     assert.match(top.stdout, /\(2 more domains; --limit N shows more\)/);
   });
 
+  test('queue shape --by tenant: relayed mail counts for the sender\'s customer; mail of no hosted domain apart', async () => {
+    const r = await hikyaku(dir, ['queue', 'shape', '--by', 'tenant', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as { domain: string; total: number; '5': number; '1280+': number }[];
+    assert.deepEqual(rows.map((x) => [x.domain, x.total, x['5'], x['1280+']]), [
+      ['acme', 5, 1, 1],
+      ['(not hosted)', 1, 0, 0],
+    ]);
+    assert.match((await hikyaku(dir, ['queue', 'shape', '--by', 'tenant'])).stdout, /^TENANT\s+T\s+5\s/);
+  });
+
   test('queue why: deferred entries grouped by last error, most common first', async () => {
     const r = await hikyaku(dir, ['queue', 'why', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -80,7 +95,7 @@ describe('queue shape and queue why', () => {
 
   test('bad options are refused with a sentence and exit code 2', async () => {
     for (const [args, said] of [
-      [['queue', 'shape', '--by', 'tenant'], /--by must be recipient or sender, got "tenant"/],
+      [['queue', 'shape', '--by', 'planet'], /--by must be recipient, sender or tenant, got "planet"/],
       [['queue', 'shape', '--state', 'bounced'], /--state must be queued, active, deferred or held, got "bounced"/],
       [['queue', 'why', '--limit=-3'], /--limit must be a whole number above 0, got "-3"/],
       [['queue', 'shape', '--limit', '1e9'], /--limit must be a whole number above 0/],

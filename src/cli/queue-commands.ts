@@ -1,10 +1,10 @@
-import { SHAPE_BUCKETS_MINUTES, type EntryState, type QueueListing, type ShapeBy, type Spool } from '../queue/index.js';
+import { SHAPE_BUCKETS_MINUTES, regroupShape, type EntryState, type QueueListing, type ShapeBy, type Spool } from '../queue/index.js';
 import { headerSummary } from '../delivery/index.js';
 import { CliError, printTable, type Io } from './output.js';
 
 export const QUEUE_USAGE = `  queue list [--limit N]        queue entries: recipient, state, attempts, next attempt, last error
-  queue shape [--by recipient|sender] [--state queued|active|deferred|held] [--limit N]
-                                entries by domain and age in minutes, like Postfix's qshape
+  queue shape [--by recipient|sender|tenant] [--state queued|active|deferred|held] [--limit N]
+                                entries by domain (or customer) and age in minutes, like Postfix's qshape
   queue why [--limit N]         deferred entries grouped by their last error
   queue show ID                 one message: envelope, header summary, its entries, every failed attempt`;
 
@@ -22,9 +22,9 @@ export interface QueueFlags {
 }
 
 /** Runs `hikyaku queue <action>`: what is waiting in the spool, like Postfix's mailq and qshape. */
-export async function runQueueCommand(spool: Spool, action: string | undefined, flags: QueueFlags, io: Io): Promise<void> {
+export async function runQueueCommand(spool: Spool, action: string | undefined, flags: QueueFlags, io: Io, tenants: () => Promise<Map<string, string>>): Promise<void> {
   if (action === 'list') return list(spool, limitOf(flags, 1000), flags.json, io);
-  if (action === 'shape') return shape(spool, flags, io);
+  if (action === 'shape') return shape(spool, flags, io, tenants);
   if (action === 'why') return why(spool, limitOf(flags, 20), flags.json, io);
   if (action === 'show') return show(spool, flags.id, flags.json, io);
   throw new CliError(`unknown command "queue${action ? ' ' + action : ''}"; commands:\n${QUEUE_USAGE}`, 2);
@@ -68,23 +68,24 @@ async function list(spool: Spool, limit: number, json: boolean, io: Io): Promise
   if (!json && rows.length === limit) io.out(`(first ${limit} entries; --limit N shows more)`);
 }
 
-async function shape(spool: Spool, flags: QueueFlags, io: Io): Promise<void> {
+async function shape(spool: Spool, flags: QueueFlags, io: Io, tenants: () => Promise<Map<string, string>>): Promise<void> {
   const by = flags.by ?? 'recipient';
-  if (by !== 'recipient' && by !== 'sender') throw new CliError(`--by must be recipient or sender, got "${by}"`, 2);
+  if (by !== 'recipient' && by !== 'sender' && by !== 'tenant') throw new CliError(`--by must be recipient, sender or tenant, got "${by}"`, 2);
   const state = flags.state;
   if (state !== undefined && !['queued', 'active', 'deferred', 'held'].includes(state)) throw new CliError(`--state must be queued, active, deferred or held, got "${state}"`, 2);
   const limit = limitOf(flags, 50);
   const columns = [...BUCKETS_MINUTES.map(String), `${BUCKETS_MINUTES.at(-1)}+`];
-  const rows = (await spool.shape(by as ShapeBy, BUCKETS_MINUTES, state as EntryState | undefined))
-    .map((r) => ({ domain: r.key, total: r.counts.reduce((a, b) => a + b, 0), ...Object.fromEntries(columns.map((c, i) => [c, r.counts[i]!])) }))
-    .sort((a, b) => b.total - a.total || a.domain.localeCompare(b.domain));
+  const shaped = await spool.shape(by === 'tenant' ? 'owner' : (by as ShapeBy), BUCKETS_MINUTES, state as EntryState | undefined);
+  // By tenant: each entry counts for the hosted domain it belongs to, and that for its tenant.
+  const owners = by === 'tenant' ? await tenants() : undefined;
+  const rows = regroupShape(shaped, (domain) => (owners ? (owners.get(domain) ?? '(not hosted)') : domain)).map((r) => ({ domain: r.key, total: r.total, ...Object.fromEntries(columns.map((c, i) => [c, r.counts[i]!])) }));
   const shown = rows.slice(0, limit);
   if (!flags.json && shown.length > 0) {
     // qshape's first line: the total over every domain.
     const sum = (k: string) => rows.reduce((n, r) => n + (r as unknown as Record<string, number>)[k]!, 0);
     shown.unshift({ domain: 'TOTAL', total: sum('total'), ...Object.fromEntries(columns.map((c) => [c, sum(c)])) });
   }
-  printTable(io, flags.json, shown, [['domain', by === 'recipient' ? 'RECIPIENT DOMAIN' : 'SENDER DOMAIN'], ['total', 'T'], ...columns.map((c): [string, string] => [c, c])]);
+  printTable(io, flags.json, shown, [['domain', by === 'recipient' ? 'RECIPIENT DOMAIN' : by === 'sender' ? 'SENDER DOMAIN' : 'TENANT'], ['total', 'T'], ...columns.map((c): [string, string] => [c, c])]);
   if (!flags.json && rows.length > limit) io.out(`(${rows.length - limit} more domains; --limit N shows more)`);
   if (!flags.json && rows.length > 0) io.out('(columns: entries younger than that many minutes since arrival)');
 }

@@ -169,6 +169,7 @@ export const SCHEMA = {
   'fault.mailstore': key('', parsedBy(parseFault), 'Storage-fault rehearsal (staging only): every mailbox store call hangs, fails, or is slowed (slow:250ms adds that much, slow:10x makes each call ten times slower). Empty: off. Announced at start.'),
   'fault.crashAt': key('', parsedBy(parseCrashPoints), 'Crash rehearsal (staging only): at these points (data, spool-commit, after-append, expunge, after-relay) the process kills itself with SIGKILL with this probability, e.g. after-append:0.1. Empty: off. Announced at start.'),
   'metrics.listen': key('127.0.0.1:9464', parsedBy(checkListenAddress), 'Where the node serves GET /metrics (Prometheus text), /healthz and /readyz; empty: no such listener. Keep it off the public network.'),
+  'metrics.queueBreakdownSeconds': key(60, int(1, 86_400), 'Least time between two counts of the queue by route, state and tenant (hikyaku_queue_tenant_entries); a count that took long waits 100 times as long.'),
   'metrics.readyTimeoutMs': key(2000, int(1, 60_000), 'Deadline for each check of /readyz (a store that answers later counts as not ready).'),
   'log.level': key('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level.'),
 } as const;

@@ -31,6 +31,12 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
   });
   readonly queueDepth = new Gauge({ name: 'hikyaku_queue_entries', help: 'Queue entries by state', registers: [this.registry], labelNames: ['state'] });
+  readonly queueByTenant = new Gauge({
+    name: 'hikyaku_queue_tenant_entries',
+    help: 'Queue entries by route, state and tenant (the recipient\'s for mail delivered here, the sender\'s for mail relayed out), counted at most once a minute by one delivery thread',
+    registers: [this.registry],
+    labelNames: ['route', 'state', 'tenant'],
+  });
   readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry], aggregator: 'max' });
   readonly deliveries = new Counter({ name: 'hikyaku_delivery_attempts_total', help: 'Delivery attempts by outcome', registers: [this.registry], labelNames: ['outcome'] });
   readonly storeSeconds = new Histogram({

@@ -204,6 +204,11 @@ export interface Spool {
    * qshape; `bucketsMinutes` ascending. For operators: it may read the whole queue.
    */
   shape(by: ShapeBy, bucketsMinutes: readonly number[], state?: EntryState): Promise<ShapeRow[]>;
+  /**
+   * Entries counted by route, state and owner domain (see ShapeBy 'owner'), for metrics by
+   * tenant. It reads the whole queue: callers pace it (followQueueBreakdown).
+   */
+  ownerCounts(): Promise<{ route: Route; state: EntryState; domain: string; count: number }[]>;
   /** Deferred entries grouped by their last error, most common first, at most `limit` groups. */
   deferReasons(limit: number): Promise<DeferReason[]>;
   /** The message of entry `entryId`, with all its entries and their failed attempts; undefined if no such entry. */

@@ -68,6 +68,15 @@ export function shapeOf(db: Db, by: ShapeBy, bucketsMinutes: readonly number[], 
   return [...byKey].map(([key, counts]) => ({ key, counts }));
 }
 
+export function ownerCountsOf(db: Db): { route: Route; state: EntryState; domain: string; count: number }[] {
+  return sql(db, `SELECT e.route, e.state, CASE WHEN ${OWNER} = '' THEN '<>' ELSE ${domainOf(OWNER)} END AS domain, count(*) AS count FROM entries e JOIN messages m ON m.id = e.message_id GROUP BY 1, 2, 3`).all() as {
+    route: Route;
+    state: EntryState;
+    domain: string;
+    count: number;
+  }[];
+}
+
 export function deferReasonsOf(db: Db, limit: number): DeferReason[] {
   return sql(
     db,

@@ -8,7 +8,7 @@ import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry,
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 import { HybridSpoolWriter } from './spool-writer.js';
-import { deferReasonsOf, holdIds, listEntries, requeueIds, selectIds, shapeOf, showMessage } from './spool-admin.js';
+import { deferReasonsOf, holdIds, ownerCountsOf, listEntries, requeueIds, selectIds, shapeOf, showMessage } from './spool-admin.js';
 
 const MIGRATIONS = [
   `CREATE TABLE messages (
@@ -308,6 +308,10 @@ export class SqliteSpool implements Spool {
 
   async show(entryId: number): Promise<QueuedMessage | undefined> {
     return showMessage(this.db, entryId);
+  }
+
+  async ownerCounts(): Promise<{ route: Route; state: EntryState; domain: string; count: number }[]> {
+    return ownerCountsOf(this.db);
   }
 
   async select(filter: QueueFilter, afterId: number, limit: number): Promise<number[]> {
