@@ -7,7 +7,7 @@ import type { Authenticator } from './auth/index.js';
 import type { DirectoryCache } from './directory/index.js';
 import { deletedByOperatorDsn } from './delivery/index.js';
 import type { MailStore } from './mailstore/index.js';
-import type { Spool } from './queue/index.js';
+import type { QueueStats, Spool } from './queue/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
 import { SqliteDirectoryStore, SqliteNoticeStore } from './backends/sqlite/index.js';
@@ -34,7 +34,7 @@ function checkResolver(config: Config): Resolver {
 /** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
 export async function startPortal(
   config: Config,
-  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; metrics: Metrics; scrape: () => Promise<{ contentType: string; text: string }> },
+  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; queueStats: () => Promise<QueueStats>; metrics: Metrics; scrape: () => Promise<{ contentType: string; text: string }> },
   log: Logger,
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
   const path = join(config.dataDir, 'directory.db');
@@ -52,7 +52,8 @@ export async function startPortal(
     backlog: notices,
     audit: state,
     mailStore: parts.mailStore,
-    spool: parts.spool,
+    // The status page and its samples read the shared figures: an outage's reloads cost no extra reads of the queue.
+    spool: { ping: () => parts.spool.ping(), waitingFor: (rcpts) => parts.spool.waitingFor(rcpts), stats: parts.queueStats },
     queue: {
       spool: parts.spool,
       // host:pid first, as every lease owner: leases of a portal killed mid-delete are handed back at the next start.

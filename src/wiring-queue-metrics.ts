@@ -4,10 +4,30 @@
  * backlog never takes more than 1% of its thread.
  */
 import type { DirectoryCache } from './directory/index.js';
-import type { Spool } from './queue/index.js';
+import type { QueueStats, Spool } from './queue/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 
 const QUEUE_METRICS_MS = 5000;
+
+/**
+ * The spool's statistics, shared by every caller on this thread within `maxAgeMs`: one read
+ * of a big queue (~100 ms for a million entries) serves the gauges, the status page (however
+ * many people reload it during an outage) and its samples. A failed read is not kept.
+ */
+export function sharedQueueStats(spool: Pick<Spool, 'stats'>, maxAgeMs: number): () => Promise<QueueStats> {
+  let last: { at: number; value: Promise<QueueStats> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > maxAgeMs) {
+      const value = spool.stats();
+      last = { at: now, value };
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
+    }
+    return last.value;
+  };
+}
 
 /**
  * Runs `work` now and again and again, at least `minMs` apart and, when it takes long (a
@@ -32,11 +52,11 @@ function paced(work: () => Promise<void>, minMs: number, budget: number): () => 
 }
 
 /** Keeps the queue gauges (depth by state, oldest age) current: every 5 s, within 1% of the thread that also answers SMTP. */
-export function followQueueMetrics(spool: Spool, metrics: Metrics, log: Logger): () => void {
+export function followQueueMetrics(stats: () => Promise<QueueStats>, metrics: Metrics, log: Logger): () => void {
   return paced(
     async () => {
       try {
-        const s = await spool.stats();
+        const s = await stats();
         for (const [state, n] of Object.entries(s.byState)) metrics.queueDepth.set({ state }, n);
         metrics.queueOldest.set(s.oldestSeconds);
       } catch (err) {

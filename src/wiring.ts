@@ -9,7 +9,7 @@ import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './serve
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { metricsScraper, startMetricsListener } from './wiring-metrics.js';
-import { followQueueBreakdown, followQueueMetrics } from './wiring-queue-metrics.js';
+import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wiring-queue-metrics.js';
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
@@ -193,8 +193,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
+  // One read of the queue's figures every few seconds at most, however many ask (gauges, status page).
+  const queueStats = sharedQueueStats(spool, 4000);
   if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, metrics, scrape: metricsScraper({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
     listeners.push(portal.listener);
     stops.unshift(() => portal.close());
   }
@@ -224,7 +226,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     stops.unshift(() => server.close());
   }
 
-  const stopQueueMetrics = followQueueMetrics(spool, metrics, log);
+  const stopQueueMetrics = followQueueMetrics(queueStats, metrics, log);
   // Armed once started, so a rehearsal's crashes never stop the start itself.
   armCrashPoints(config['fault.crashAt']);
 
