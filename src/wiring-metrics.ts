@@ -9,6 +9,7 @@ import type { MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { MetricsServer } from './servers/index.js';
+import type { ActivityTotals } from './notices/index.js';
 import { mergeMetrics, readiness, type HealthCheck, type Logger, type Metrics, type MetricsSnapshot } from './observability/index.js';
 
 export interface MetricsSources {
@@ -25,6 +26,25 @@ export function metricsScraper(sources: Pick<MetricsSources, 'metrics' | 'delive
   return async () => {
     const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
     return mergeMetrics(sources.metrics, answers.filter((a) => a !== undefined) as MetricsSnapshot[]);
+  };
+}
+
+/** This process's delivery and reader totals from the same figures: the main thread's and every delivery thread's. */
+export function activityTotals(sources: Pick<MetricsSources, 'metrics' | 'deliveryThreads'>): () => Promise<ActivityTotals> {
+  return async () => {
+    const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
+    const snapshots = [await sources.metrics.snapshot(), ...(answers.filter((a) => a !== undefined) as MetricsSnapshot[])];
+    // A histogram's values carry their own names (…_sum, …_count, …_bucket).
+    const values = snapshots.flat().flatMap((m) => m.values.map((v) => ({ name: (v as { metricName?: string }).metricName ?? m.name, value: v.value, labels: v.labels as Record<string, unknown> })));
+    const sum = (name: string, match: (labels: Record<string, unknown>) => boolean = () => true) => values.filter((v) => v.name === name && match(v.labels)).reduce((n, v) => n + v.value, 0);
+    return {
+      deliveries: sum('hikyaku_delivery_attempts_total'),
+      deliveriesDeferred: sum('hikyaku_delivery_attempts_total', (l) => l.outcome === 'deferred'),
+      latencySum: sum('hikyaku_delivery_latency_seconds_sum'),
+      latencyCount: sum('hikyaku_delivery_latency_seconds_count'),
+      readerReplies: sum('hikyaku_pop3_replies_total'),
+      readerErrors: sum('hikyaku_pop3_replies_total', (l) => l.code === 'SYS/TEMP'),
+    };
   };
 }
 

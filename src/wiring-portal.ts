@@ -8,6 +8,7 @@ import type { DirectoryCache } from './directory/index.js';
 import { deletedByOperatorDsn } from './delivery/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { QueueStats, Spool } from './queue/index.js';
+import type { ActivityTotals } from './notices/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
 import { SqliteDirectoryStore, SqliteNoticeStore } from './backends/sqlite/index.js';
@@ -34,7 +35,16 @@ function checkResolver(config: Config): Resolver {
 /** Starts the portal role: its own connections to directory.db (changes, sessions, audit log). */
 export async function startPortal(
   config: Config,
-  parts: { directory: DirectoryCache; authenticator: Authenticator; mailStore: MailStore; spool: Spool; queueStats: () => Promise<QueueStats>; metrics: Metrics; scrape: () => Promise<{ contentType: string; text: string }> },
+  parts: {
+    directory: DirectoryCache;
+    authenticator: Authenticator;
+    mailStore: MailStore;
+    spool: Spool;
+    queueStats: () => Promise<QueueStats>;
+    metrics: Metrics;
+    scrape: () => Promise<{ contentType: string; text: string }>;
+    activity: () => Promise<ActivityTotals>;
+  },
   log: Logger,
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
   const path = join(config.dataDir, 'directory.db');
@@ -65,6 +75,7 @@ export async function startPortal(
     log,
     metrics: parts.metrics,
     scrapeMetrics: parts.scrape,
+    activity: parts.activity,
     options: {
       idleMinutes: config['portal.sessionIdleMinutes'],
       maxHours: config['portal.sessionMaxHours'],
@@ -81,6 +92,8 @@ export async function startPortal(
         delayedSeconds: config['status.delayedSeconds'],
         disruptedSeconds: config['status.disruptedSeconds'],
         slowStoreMs: config['status.slowStoreMs'],
+        readerErrorPercent: config['status.readerErrorPercent'],
+        deliveryFailurePercent: config['status.deliveryFailurePercent'],
         autoIncidents: config['status.autoIncidents'],
         incidentAfterSeconds: config['status.incidentAfterSeconds'],
         incidentMail: config['status.incidentMail'],

@@ -8,7 +8,7 @@ import { SendingLimits } from './inbound/index.js';
 import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
-import { metricsScraper, startMetricsListener } from './wiring-metrics.js';
+import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
 import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wiring-queue-metrics.js';
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
@@ -196,7 +196,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // One read of the queue's figures every few seconds at most, however many ask (gauges, status page).
   const queueStats = sharedQueueStats(spool, 4000);
   if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
+    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }), activity: activityTotals({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
     listeners.push(portal.listener);
     stops.unshift(() => portal.close());
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { IncidentWatch, isPublicNotice, type ServiceSignals, type ServiceState } from '../src/notices/index.js';
+import { IncidentWatch, NO_RATES, isPublicNotice, ratesBetween, type ServiceSignals, type ServiceState } from '../src/notices/index.js';
 import { SqliteNoticeStore } from '../src/backends/sqlite/index.js';
 import { createLogger } from '../src/observability/index.js';
 import { removeDir, tempDir } from './helpers/service.js';
@@ -11,6 +11,7 @@ const signals = (at: number, sending: ServiceState, oldestSeconds: number): Serv
   services: { receiving: { state: 'ok', detail: 'spool' }, sending: { state: sending, detail: 'queue' }, mailboxes: { state: 'ok', detail: 'store' }, 'member-site': { state: 'ok', detail: 'portal' } },
   queue: { waiting: 42, deferred: 40, oldestSeconds },
   storeMs: 3,
+  rates: NO_RATES,
 });
 
 test('automatic incidents: a draft only after the signal stayed bad for the configured time, revised when it worsens, closed with "recovered" when it is back; off makes none', async () => {
@@ -48,4 +49,11 @@ test('automatic incidents: a draft only after the signal stayed bad for the conf
     await store.close();
     removeDir(dir);
   }
+});
+
+test('rates over an interval: deliveries deferred and readers\' temporary errors as shares, the mean delivery time; too little activity tells nothing', () => {
+  const at = (deliveries: number, deferred: number, latencySum: number, latencyCount: number, replies: number, errors: number) => ({ deliveries, deliveriesDeferred: deferred, latencySum, latencyCount, readerReplies: replies, readerErrors: errors });
+  assert.deepEqual(ratesBetween(undefined, at(100, 10, 5, 90, 200, 2)), NO_RATES, 'no interval yet');
+  assert.deepEqual(ratesBetween(at(100, 10, 5, 90, 200, 2), at(140, 20, 25, 120, 300, 12)), { deliveryFailurePercent: 25, readerErrorPercent: 10, latencySeconds: 20 / 30 });
+  assert.deepEqual(ratesBetween(at(100, 10, 5, 90, 200, 2), at(105, 15, 5, 90, 210, 12)), NO_RATES, 'five deliveries and ten replies are too few');
 });

@@ -72,6 +72,7 @@ export class RemoteDelivery {
       const r = byRcpt.get(e.rcpt)!;
       if (r.status === 'sent') {
         this.metrics.relayed.inc({ outcome: 'sent' });
+        this.metrics.deliveryLatency.observe({ route: 'remote' }, Math.max(0, Date.now() - e.receivedAt) / 1000);
         log.info({ rcpt: e.rcpt, reply: r.reply }, 'relayed');
         if (!(await this.spool.complete(e))) log.warn({ qid: e.id }, 'lease lost after relaying; the remote may get the message twice');
       } else if (r.status === 'permanent' || Date.now() - e.receivedAt >= this.options.maxAgeMs) {

@@ -236,6 +236,7 @@ export class DeliveryService {
       log.warn('lease lost before completion; the entry will be retried and the append is idempotent');
     }
     this.metrics.deliveries.inc({ outcome: 'delivered' });
+    this.metrics.deliveryLatency.observe({ route: 'local' }, Math.max(0, Date.now() - entry.receivedAt) / 1000);
     log.debug({ accounts: accounts.map((a) => a.address), forwardedTo: remote, ms }, 'delivered');
   }
 

@@ -11,6 +11,48 @@ export interface ServiceSignals {
   readonly queue: { readonly waiting: number; readonly deferred: number; readonly oldestSeconds: number } | null;
   /** How long the mailbox store took to answer a trivial read; null when it did not in time. */
   readonly storeMs: number | null;
+  /** What deliveries and readers met over the last interval (see ActivityRates). */
+  readonly rates: ActivityRates;
+}
+
+/** Running totals of this process's deliveries and readers (counters, never reset). */
+export interface ActivityTotals {
+  /** Deliveries into mailboxes here, and how many of them failed for a while (deferred). */
+  readonly deliveries: number;
+  readonly deliveriesDeferred: number;
+  /** Sum and count of delivery latencies (acceptance to mailbox or remote 250), in seconds. */
+  readonly latencySum: number;
+  readonly latencyCount: number;
+  /** POP3 status replies, and how many said -ERR [SYS/TEMP] (the store did not answer in time). */
+  readonly readerReplies: number;
+  readonly readerErrors: number;
+}
+
+/** Rates over one interval; null where too little happened to tell. */
+export interface ActivityRates {
+  readonly deliveryFailurePercent: number | null;
+  readonly readerErrorPercent: number | null;
+  readonly latencySeconds: number | null;
+}
+
+export const NO_RATES: ActivityRates = { deliveryFailurePercent: null, readerErrorPercent: null, latencySeconds: null };
+
+/** Too few deliveries or reader replies in an interval say nothing about a rate. */
+const MIN_DELIVERIES = 10;
+const MIN_REPLIES = 20;
+
+/** The rates between two readings of the totals. */
+export function ratesBetween(before: ActivityTotals | undefined, now: ActivityTotals): ActivityRates {
+  if (!before) return NO_RATES;
+  const d = (k: keyof ActivityTotals) => Math.max(0, now[k] - before[k]);
+  const deliveries = d('deliveries');
+  const replies = d('readerReplies');
+  const count = d('latencyCount');
+  return {
+    deliveryFailurePercent: deliveries >= MIN_DELIVERIES ? (100 * d('deliveriesDeferred')) / deliveries : null,
+    readerErrorPercent: replies >= MIN_REPLIES ? (100 * d('readerErrors')) / replies : null,
+    latencySeconds: count > 0 ? d('latencySum') / count : null,
+  };
 }
 
 export interface IncidentRules {
@@ -100,14 +142,14 @@ function describe(service: ServiceName, s: ServiceSignals): string {
   const state = s.services[service].state;
   const en: Record<ServiceName, string> = {
     receiving: 'The mail spool does not answer: incoming mail is refused with a temporary error, and senders\' servers will try again.',
-    sending: 'Mail is waiting longer than usual before it reaches mailboxes and other servers. Nothing is lost: it is delivered in order of arrival.',
-    mailboxes: s.storeMs === null ? 'The mailbox storage does not answer: POP3 and IMAP logins fail for now. Incoming mail is accepted and kept in the queue; nothing is lost.' : `The mailbox storage answers slowly (${Math.round(s.storeMs)} ms): reading mail is slow. Incoming mail is accepted and kept in the queue.`,
+    sending: `Mail is waiting longer than usual before it reaches mailboxes and other servers${s.rates.deliveryFailurePercent !== null ? ` (${Math.round(s.rates.deliveryFailurePercent)}% of deliveries had to be retried)` : ''}. Nothing is lost: it is delivered in order of arrival.`,
+    mailboxes: s.storeMs === null ? 'The mailbox storage does not answer: POP3 and IMAP logins fail for now. Incoming mail is accepted and kept in the queue; nothing is lost.' : `The mailbox storage answers slowly (${Math.round(s.storeMs)} ms${s.rates.readerErrorPercent ? `; ${Math.round(s.rates.readerErrorPercent)}% of POP3 answers were "try again later"` : ''}): reading mail is slow. Incoming mail is accepted and kept in the queue.`,
     'member-site': 'The member site cannot be used.',
   };
   const ja: Record<ServiceName, string> = {
     receiving: 'メールの一時保存領域が応答しません。受信メールは一時エラーで拒否され、送信元のサーバーが再送します。',
-    sending: 'メールボックスや他社サーバーへの配送に通常より時間がかかっています。メールは失われず、受信順に配送されます。',
-    mailboxes: s.storeMs === null ? 'メールボックスの保存領域が応答しないため、POP3/IMAP でのログインができません。受信メールは受け付けてキューに保存しており、失われません。' : `メールボックスの保存領域の応答が遅くなっています（${Math.round(s.storeMs)} ミリ秒）。受信メールは受け付けてキューに保存しています。`,
+    sending: `メールボックスや他社サーバーへの配送に通常より時間がかかっています${s.rates.deliveryFailurePercent !== null ? `（配送の ${Math.round(s.rates.deliveryFailurePercent)}% が再試行）` : ''}。メールは失われず、受信順に配送されます。`,
+    mailboxes: s.storeMs === null ? 'メールボックスの保存領域が応答しないため、POP3/IMAP でのログインができません。受信メールは受け付けてキューに保存しており、失われません。' : `メールボックスの保存領域の応答が遅くなっています（${Math.round(s.storeMs)} ミリ秒${s.rates.readerErrorPercent ? `、POP3 の応答の ${Math.round(s.rates.readerErrorPercent)}% が一時エラー` : ''}）。受信メールは受け付けてキューに保存しています。`,
     'member-site': '会員サイトがご利用いただけません。',
   };
   return `[${at} UTC, ${state}] ${en[service]} ${queueFigures(s, 'en')}\n[${at} UTC] ${ja[service]}${queueFigures(s, 'ja')}`;

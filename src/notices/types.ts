@@ -67,6 +67,8 @@ export interface BacklogSample {
   readonly waiting: number;
   readonly deferred: number;
   readonly oldestSeconds: number;
+  /** Mean delivery latency over the interval (seconds); null when nothing was delivered. */
+  readonly latencySeconds: number | null;
 }
 
 /**

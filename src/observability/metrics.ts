@@ -38,6 +38,13 @@ export class Metrics {
     labelNames: ['route', 'state', 'tenant'],
   });
   readonly queueOldest = new Gauge({ name: 'hikyaku_queue_oldest_age_seconds', help: 'Age of the oldest undelivered queue entry', registers: [this.registry], aggregator: 'max' });
+  readonly deliveryLatency = new Histogram({
+    name: 'hikyaku_delivery_latency_seconds',
+    help: 'Time from acceptance to the mailbox (route local) or the remote server\'s 250 (route remote), per recipient',
+    registers: [this.registry],
+    labelNames: ['route'],
+    buckets: [0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 14_400, 86_400],
+  });
   readonly deliveries = new Counter({ name: 'hikyaku_delivery_attempts_total', help: 'Delivery attempts by outcome', registers: [this.registry], labelNames: ['outcome'] });
   readonly storeSeconds = new Histogram({
     name: 'hikyaku_mailstore_append_seconds',

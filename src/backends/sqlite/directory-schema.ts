@@ -119,6 +119,8 @@ export const DIRECTORY_MIGRATIONS = [
   `ALTER TABLE notices ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE notices ADD COLUMN auto_service TEXT;
    CREATE UNIQUE INDEX notices_open_auto ON notices(auto_service) WHERE auto_service IS NOT NULL AND closed_at IS NULL;`,
+  // Mean delivery latency per sample, for the status page's plot.
+  `ALTER TABLE backlog_samples ADD COLUMN latency_ms INTEGER;`,
 ];
 
 export interface DkimRow {

@@ -91,12 +91,13 @@ export class SqliteNoticeStore extends DirectoryFile implements NoticeStore, Bac
 
   async recordSample(sample: BacklogSample, intervalMs: number, keepMs: number): Promise<void> {
     const at = Math.floor(sample.at / intervalMs) * intervalMs;
-    sql(this.db, 'INSERT OR REPLACE INTO backlog_samples (at, waiting, deferred, oldest_seconds) VALUES (?, ?, ?, ?)').run(at, sample.waiting, sample.deferred, sample.oldestSeconds);
+    const latency = sample.latencySeconds === null ? null : Math.round(sample.latencySeconds * 1000);
+    sql(this.db, 'INSERT OR REPLACE INTO backlog_samples (at, waiting, deferred, oldest_seconds, latency_ms) VALUES (?, ?, ?, ?, ?)').run(at, sample.waiting, sample.deferred, sample.oldestSeconds, latency);
     sql(this.db, 'DELETE FROM backlog_samples WHERE at < ?').run(at - keepMs);
   }
 
   async samples(since: number): Promise<BacklogSample[]> {
-    const rows = sql(this.db, 'SELECT at, waiting, deferred, oldest_seconds FROM backlog_samples WHERE at >= ? ORDER BY at').all(since) as { at: number; waiting: number; deferred: number; oldest_seconds: number }[];
-    return rows.map((r) => ({ at: r.at, waiting: r.waiting, deferred: r.deferred, oldestSeconds: r.oldest_seconds }));
+    const rows = sql(this.db, 'SELECT at, waiting, deferred, oldest_seconds, latency_ms FROM backlog_samples WHERE at >= ? ORDER BY at').all(since) as { at: number; waiting: number; deferred: number; oldest_seconds: number; latency_ms: number | null }[];
+    return rows.map((r) => ({ at: r.at, waiting: r.waiting, deferred: r.deferred, oldestSeconds: r.oldest_seconds, latencySeconds: r.latency_ms === null ? null : r.latency_ms / 1000 }));
   }
 }

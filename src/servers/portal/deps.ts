@@ -3,7 +3,7 @@ import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
 import type { AuditLog, DirectoryStore, LoginDirectory, TxtMxResolver } from '../../directory/index.js';
 import type { MailStore } from '../../mailstore/index.js';
-import type { BacklogHistory, NoticeMailer, NoticeStore } from '../../notices/index.js';
+import type { ActivityTotals, BacklogHistory, NoticeMailer, NoticeStore } from '../../notices/index.js';
 import type { QueueOperator, Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -29,6 +29,8 @@ export interface PortalOptions {
     readonly delayedSeconds: number;
     readonly disruptedSeconds: number;
     readonly slowStoreMs: number;
+    readonly readerErrorPercent: number;
+    readonly deliveryFailurePercent: number;
     readonly autoIncidents: 'off' | 'draft' | 'publish';
     readonly incidentAfterSeconds: number;
     /** Mail automatic incidents, when published, to the affected administrators. */
@@ -64,6 +66,8 @@ export interface PortalDeps {
   readonly resolver: TxtMxResolver;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** This process's delivery and reader totals, delivery threads merged (rates for the status page). */
+  readonly activity: () => Promise<ActivityTotals>;
   /** The process's Prometheus text, delivery threads merged (GET /metrics). */
   readonly scrapeMetrics: () => Promise<{ contentType: string; text: string }>;
   readonly options: PortalOptions;

@@ -18,7 +18,8 @@ import { dnsRoutes } from './routes/dns.js';
 import { totpRoutes } from './routes/totp.js';
 import { noticeRoutes } from './routes/notices.js';
 import { queueRoutes } from './routes/queue.js';
-import { watchStatus } from './status-watch.js';
+import { watchStatus, type LatestRates } from './status-watch.js';
+import { NO_RATES } from '../../notices/index.js';
 import { statusRoutes } from './routes/status.js';
 
 // The UI and its API come from this origin only; nothing may frame the member site.
@@ -105,7 +106,7 @@ export class PortalServer {
       totpRoutes(api, deps);
       noticeRoutes(api, deps);
       queueRoutes(api, deps);
-      statusRoutes(api, deps);
+      statusRoutes(api, deps, this.rates);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
     const ui = deps.options.uiDir;
@@ -125,11 +126,12 @@ export class PortalServer {
   }
 
   private stopWatch: (() => void) | undefined;
+  private readonly rates: LatestRates = { current: NO_RATES };
 
   /** Listens, and starts following the status signals (backlog samples, automatic incidents). */
   async listen(host: string, port: number): Promise<AddressInfo> {
     await this.app.listen({ host, port });
-    this.stopWatch = watchStatus(this.deps);
+    this.stopWatch = watchStatus(this.deps, this.rates);
     return this.app.server.address() as AddressInfo;
   }
 

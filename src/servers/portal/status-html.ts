@@ -27,6 +27,7 @@ const WORDS = {
     plotWaiting: 'Messages waiting, last 24 hours',
     plotOldest: 'Age of the oldest waiting message (minutes), last 24 hours',
     plotWeek: 'Messages waiting, last 7 days (hourly peaks)',
+    plotLatency: 'Time from arrival to delivery (seconds, mean per interval), last 24 hours',
     noSamples: 'No figures yet.',
   },
   ja: {
@@ -52,6 +53,7 @@ const WORDS = {
     plotWaiting: '配送待ちの通数（過去 24 時間）',
     plotOldest: '最も古い配送待ちメールの経過時間（分、過去 24 時間）',
     plotWeek: '配送待ちの通数（過去 7 日間、1 時間ごとの最大）',
+    plotLatency: '受信から配送までの時間（秒、区間ごとの平均、過去 24 時間）',
     noSamples: 'まだデータがありません。',
   },
 } as const;
@@ -124,6 +126,7 @@ export function statusHtml(r: StatusReport, lang: StatusLang): string {
 <section><h2>${w.plots}</h2>
 ${plot(r.day, (x) => x.waiting, w.plotWaiting, r.at - 86_400_000, r.at, lang)}
 ${plot(r.day, (x) => Math.round(x.oldestSeconds / 60), w.plotOldest, r.at - 86_400_000, r.at, lang)}
+${plot(r.day.filter((x) => x.latencySeconds !== null), (x) => Math.round(x.latencySeconds! * 10) / 10, w.plotLatency, r.at - 86_400_000, r.at, lang)}
 ${plot(r.week, (x) => x.waiting, w.plotWeek, r.at - 7 * 86_400_000, r.at, lang)}
 </section>
 <section><h2>${w.open}</h2>${r.open.length ? r.open.map((n) => notice(n, lang)).join('\n') : `<p>${w.none}</p>`}</section>

@@ -1,5 +1,5 @@
 import { withDeadline } from '../../mailstore/index.js';
-import { isPublicNotice, type BacklogSample, type ServiceNotice, type ServiceSignals, type ServiceState } from '../../notices/index.js';
+import { isPublicNotice, type ActivityRates, type BacklogSample, type ServiceNotice, type ServiceSignals, type ServiceState } from '../../notices/index.js';
 import type { PortalDeps } from './deps.js';
 
 export interface StatusThresholds {
@@ -7,8 +7,12 @@ export interface StatusThresholds {
   readonly delayedSeconds: number;
   /** …and older than this, "disrupted". */
   readonly disruptedSeconds: number;
-  /** A mailbox store slower than this to answer makes reading mail "degraded". */
+  /** A mailbox store slower than this to answer makes reading mail "degraded"… */
   readonly slowStoreMs: number;
+  /** …as does a larger share of POP3 answers that were -ERR [SYS/TEMP] (percent). */
+  readonly readerErrorPercent: number;
+  /** A larger share of deliveries into mailboxes deferred than this makes sending "degraded" (percent). */
+  readonly deliveryFailurePercent: number;
   /** Each store check's deadline: a store that answers later counts as disrupted. */
   readonly checkTimeoutMs: number;
 }
@@ -32,8 +36,12 @@ const timed = async (work: Promise<unknown>, ms: number): Promise<number | null>
   }
 };
 
-/** The state of each service from real signals: the spool and mailbox store answering (and how fast), the age of the oldest waiting mail. */
-export async function serviceSignals(deps: Pick<PortalDeps, 'spool' | 'mailStore'>, t: StatusThresholds): Promise<ServiceSignals> {
+/**
+ * The state of each service from real signals: the spool and mailbox store answering (and
+ * how fast), the age of the oldest waiting mail, and `rates` (deliveries deferred, readers'
+ * temporary errors) over the last interval.
+ */
+export async function serviceSignals(deps: Pick<PortalDeps, 'spool' | 'mailStore'>, t: StatusThresholds, rates: ActivityRates): Promise<ServiceSignals> {
   const [spoolMs, storeMs, stats] = await Promise.all([
     timed(deps.spool.ping(), t.checkTimeoutMs),
     timed(deps.mailStore.ping(), t.checkTimeoutMs),
@@ -41,26 +49,28 @@ export async function serviceSignals(deps: Pick<PortalDeps, 'spool' | 'mailStore
   ]);
   const queue = stats && { waiting: stats.byState.queued + stats.byState.active + stats.byState.deferred, deferred: stats.byState.deferred, oldestSeconds: stats.oldestSeconds };
   const age = queue?.oldestSeconds ?? 0;
-  const sending: ServiceState = !queue ? 'disrupted' : age > t.disruptedSeconds ? 'disrupted' : age > t.delayedSeconds ? 'degraded' : 'ok';
-  const reading: ServiceState = storeMs === null ? 'disrupted' : storeMs > t.slowStoreMs ? 'degraded' : 'ok';
+  const failing = (rates.deliveryFailurePercent ?? 0) > t.deliveryFailurePercent;
+  const sending: ServiceState = !queue ? 'disrupted' : age > t.disruptedSeconds ? 'disrupted' : age > t.delayedSeconds || failing ? 'degraded' : 'ok';
+  const reading: ServiceState = storeMs === null ? 'disrupted' : storeMs > t.slowStoreMs || (rates.readerErrorPercent ?? 0) > t.readerErrorPercent ? 'degraded' : 'ok';
   return {
     at: Date.now(),
     services: {
       receiving: { state: spoolMs !== null ? 'ok' : 'disrupted', detail: spoolMs !== null ? 'spool' : 'spool-down' },
-      sending: { state: sending, detail: queue ? 'queue' : 'queue-unknown' },
+      sending: { state: sending, detail: !queue ? 'queue-unknown' : failing ? 'deliveries-deferred' : 'queue' },
       mailboxes: { state: reading, detail: storeMs === null ? 'store-down' : reading === 'ok' ? 'store' : 'store-slow' },
       'member-site': { state: 'ok', detail: 'portal' },
     },
     queue,
     storeMs,
+    rates,
   };
 }
 
 /** The status page: the signals, the notices of the last 30 days and the backlog's history. */
-export async function statusReport(deps: PortalDeps, t: StatusThresholds): Promise<StatusReport> {
+export async function statusReport(deps: PortalDeps, t: StatusThresholds, rates: ActivityRates): Promise<StatusReport> {
   const now0 = Date.now();
   const [signals, notices, week] = await Promise.all([
-    serviceSignals(deps, t),
+    serviceSignals(deps, t, rates),
     deps.notices.listNotices({ since: now0 - 30 * 86_400_000, limit: 100 }),
     deps.backlog.samples(now0 - 7 * 86_400_000).catch(() => []),
   ]);
@@ -82,7 +92,8 @@ function hourly(samples: readonly BacklogSample[]): BacklogSample[] {
   for (const x of samples) {
     const h = Math.floor(x.at / 3_600_000) * 3_600_000;
     const seen = hours.get(h);
-    hours.set(h, { at: h, waiting: Math.max(seen?.waiting ?? 0, x.waiting), deferred: Math.max(seen?.deferred ?? 0, x.deferred), oldestSeconds: Math.max(seen?.oldestSeconds ?? 0, x.oldestSeconds) });
+    const latency = x.latencySeconds === null ? (seen?.latencySeconds ?? null) : Math.max(seen?.latencySeconds ?? 0, x.latencySeconds);
+    hours.set(h, { at: h, waiting: Math.max(seen?.waiting ?? 0, x.waiting), deferred: Math.max(seen?.deferred ?? 0, x.deferred), oldestSeconds: Math.max(seen?.oldestSeconds ?? 0, x.oldestSeconds), latencySeconds: latency });
   }
   return [...hours.values()];
 }
