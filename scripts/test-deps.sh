@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
 # Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser,
 # Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages,
-# oathtool for one-time codes that our TOTP code did not make.
+# oathtool for one-time codes that our TOTP code did not make; and the PostgreSQL the postgres
+# backend's tests use (127.0.0.1:5432, trust auth, database test), started when it is not running.
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
@@ -15,13 +16,31 @@ command -v mount >/dev/null || need+=(mount)
 [ -d /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
 # Debian's own python3 reads /metrics with the Prometheus project's parser.
 /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || need+=(python3-prometheus-client)
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "npm test needs these Debian packages: ${need[*]}" >&2
-  echo "install them with: sudo apt-get install ${need[*]}" >&2
-  exit 1
+fresh_postgres=no
+command -v pg_ctlcluster >/dev/null || { need+=(postgresql); fresh_postgres=yes; }
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "npm test needs these Debian packages: ${need[*]}" >&2
+    echo "install them with: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "installing Debian packages the tests use: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-echo "installing Debian packages the tests use: ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${need[@]}" >/dev/null
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for the tests, and its database test.
+if [ "$fresh_postgres" = yes ]; then
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+  sed -i -E 's/^(host\s+all\s+all\s+127\.0\.0\.1\/32\s+)\S+/\1trust/' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "starting PostgreSQL for the tests"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+  createdb -h 127.0.0.1 -U postgres test
+fi

@@ -7,6 +7,8 @@ import { LazyMailStore, describeFault, parseFault, type MailStore } from './mail
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
+import { PgSpool } from './backends/postgres/index.js';
+import type { Spool } from './queue/index.js';
 
 // Wiring: how each store is opened from the configuration (the embedded backend: SQLite + files).
 /**
@@ -20,7 +22,13 @@ export function openDirectoryStore(config: Config, forCache = false): DirectoryS
 
 const CACHE_BUSY_TIMEOUT_MS = 100;
 
-export function openSpool(config: Config): SqliteSpool {
+/** A spool and its start-up housekeeping (leases of this host's dead processes come back). */
+export type ServiceSpool = Spool & { recover(): { released: number } | Promise<{ released: number }> };
+
+/** The spool `storage.spool` names: the embedded one under DATA_DIR/spool, or PostgreSQL. */
+export function openSpool(config: Config): ServiceSpool {
+  const where = config['storage.spool'];
+  if (where !== 'sqlite') return new PgSpool(where, { max: config['storage.pgPoolSize'], statementTimeoutMs: config['storage.pgStatementTimeoutMs'] });
   return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
 }
 

@@ -61,8 +61,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const directory = new DirectoryCache(directoryStore, config['directory.refreshMs'], log.child({ mod: 'directory' }), config['postmaster.mailbox']);
   await directory.start();
   const spool = openSpool(config);
-  const recovered = spool.recover();
-  if (recovered.released || recovered.orphans) log.info(recovered, 'spool recovered after an unclean stop');
+  const recovered = await spool.recover();
+  if (Object.values(recovered).some((n) => n > 0)) log.info(recovered, 'spool recovered after an unclean stop');
   // The mailbox store's housekeeping runs beside the start: a broken mail/ must not stop the MX.
   setImmediate(() => {
     try {

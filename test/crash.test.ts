@@ -4,13 +4,18 @@ import type { ChildProcess } from 'node:child_process';
 import { openDirectoryStore, openMailStore } from '../src/wiring.js';
 import { testMessage } from './helpers/smtp-client.js';
 import { loadWithKills } from './helpers/crash-load.js';
+import { dropSchemas, pgStoreUrl } from './helpers/postgres.js';
 import { freePort, mailboxMessages, queueDrained, removeDir, seedDirectory, spawnServer, tempDir, testConfig } from './helpers/service.js';
 
 const KILLS = 20;
 const SENDERS = 8;
 
 
-describe('crash safety: SIGKILL at random moments under load', () => {
+// The same campaign with the spool on each backend: the embedded one, and PostgreSQL shared as nodes would share it.
+const SPOOLS = [{ name: 'embedded spool', url: undefined }, { name: 'spool on PostgreSQL', ...pgStoreUrl() }];
+
+for (const spoolBackend of SPOOLS)
+describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.name}`, () => {
   let dir: string;
   let port: number;
   let server: ChildProcess | undefined;
@@ -24,13 +29,14 @@ describe('crash safety: SIGKILL at random moments under load', () => {
     await store.close();
   });
 
-  after(() => {
+  after(async () => {
     server?.kill('SIGKILL');
     removeDir(dir);
+    if ('schema' in spoolBackend) await dropSchemas([spoolBackend.schema]);
   });
 
   test(`${KILLS} kills; every message that got 250 is in its mailbox exactly once`, async () => {
-    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50' };
+    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50', ...(spoolBackend.url ? { HIKYAKU_STORAGE_SPOOL: spoolBackend.url } : {}) };
     const load = await loadWithKills({
       port,
       senders: SENDERS,
@@ -56,7 +62,7 @@ describe('crash safety: SIGKILL at random moments under load', () => {
     const ids = new Map((await dirStore.listAccounts()).map((a) => [a.address, a.id]));
     await dirStore.close();
     // In-doubt messages may be delivered too: only an empty queue says every delivery is done.
-    assert.ok(await queueDrained(dir, 60_000), 'queue drained');
+    assert.ok(await queueDrained(dir, 60_000, spoolBackend.url ? { 'storage.spool': spoolBackend.url } : {}), 'queue drained');
     const exit = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));
     server.kill('SIGTERM');
     assert.equal(await exit, 0, 'graceful shutdown exits 0');

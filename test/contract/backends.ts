@@ -1,23 +1,35 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { after, test } from 'node:test';
 import { removeDir, tempDir } from '../helpers/service.js';
+import { dropSchemas, pgStoreUrl } from '../helpers/postgres.js';
 import type { AuditLog, DirectoryStore } from '../../src/directory/index.js';
 import type { ApiTokenStore, SessionStore, TotpStore } from '../../src/auth/index.js';
 import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
 import type { BacklogHistory, NoticeStore } from '../../src/notices/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
+import { PgSpool } from '../../src/backends/postgres/index.js';
 
-/** A backend under contract test: factories for each store interface on a fresh directory. */
+/** A backend under contract test: factories for each store interface on a fresh directory; a store it lacks yet is absent. */
 export interface BackendUnderTest {
   readonly name: string;
-  directory(dir: string): DirectoryStore;
-  spool(dir: string): Spool;
-  mailStore(dir: string): MailStore;
+  spool?(dir: string): Spool;
+  directory?(dir: string): DirectoryStore;
+  mailStore?(dir: string): MailStore;
   /** Portal sessions, last logins and the audit log, beside the directory of the same `dir`. */
-  portalState(dir: string): SessionStore & AuditLog & ApiTokenStore & TotpStore & { close(): Promise<void> };
+  portalState?(dir: string): SessionStore & AuditLog & ApiTokenStore & TotpStore & { close(): Promise<void> };
   /** Notices and the backlog's history, beside the directory of the same `dir`. */
-  notices(dir: string): NoticeStore & BacklogHistory & { close(): Promise<void> };
+  notices?(dir: string): NoticeStore & BacklogHistory & { close(): Promise<void> };
 }
+
+// Each test directory gets its own schema, so a store reopened on the same directory finds its data; all are dropped at the end.
+const schemas = new Set<string>();
+const pgUrl = (dir: string) => {
+  const { url, schema } = pgStoreUrl(basename(dir));
+  schemas.add(schema);
+  return url;
+};
+after(() => (schemas.size ? dropSchemas(schemas) : undefined));
 
 const ALL: BackendUnderTest[] = [
   {
@@ -28,10 +40,22 @@ const ALL: BackendUnderTest[] = [
     portalState: (dir) => new SqlitePortalState(join(dir, 'directory.db')),
     notices: (dir) => new SqliteNoticeStore(join(dir, 'directory.db')),
   },
+  {
+    name: 'postgres',
+    spool: (dir) => new PgSpool(pgUrl(dir)),
+  },
 ];
 
 /** Every backend, or the one named by HIKYAKU_TEST_BACKEND. */
 export const BACKENDS = ALL.filter((b) => !process.env.HIKYAKU_TEST_BACKEND || b.name === process.env.HIKYAKU_TEST_BACKEND);
+
+type Store = 'spool' | 'directory' | 'mailStore' | 'portalState' | 'notices';
+
+/** The backends that have `store`; for each that has not, a skipped test that says so. */
+export function backendsWith<K extends Store>(store: K, suite: string): (BackendUnderTest & Required<Pick<BackendUnderTest, K>>)[] {
+  for (const b of BACKENDS.filter((x) => !x[store])) test(`${suite}: ${b.name}`, { skip: `the ${b.name} backend has no ${store} store yet (issue 10 builds it)` }, () => undefined);
+  return BACKENDS.filter((b) => b[store]) as (BackendUnderTest & Required<Pick<BackendUnderTest, K>>)[];
+}
 
 /** Opens a store on a fresh directory, runs `body`, then closes the store and removes the directory. */
 export async function withStore<S extends { close(): Promise<void> }>(open: (dir: string) => S, body: (store: S) => Promise<void>): Promise<void> {

@@ -2,11 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HikyakuError } from '../../src/mail/index.js';
 import { removeDir, tempDir } from '../helpers/service.js';
-import { BACKENDS, withStore } from './backends.js';
+import { backendsWith, withStore } from './backends.js';
 
 const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code === c;
 
-for (const backend of BACKENDS) {
+for (const backend of backendsWith('directory', 'DirectoryStore contract')) {
   describe(`DirectoryStore contract: ${backend.name}`, () => {
     test('DKIM keys: the first comes with the domain, a rotation makes the new one active and keeps the old', async () => {
       await withStore(backend.directory, async (s) => {

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { HikyakuError } from '../../src/mail/index.js';
 import type { AppendInput } from '../../src/mailstore/index.js';
 import { mailboxMessages } from '../helpers/service.js';
-import { BACKENDS, withStore } from './backends.js';
+import { backendsWith, withStore } from './backends.js';
 
 const input = (accountId: number, key: string, body: string, quotaBytes = 0): AppendInput => ({
   accountId,
@@ -16,7 +16,7 @@ const input = (accountId: number, key: string, body: string, quotaBytes = 0): Ap
   quotaBytes,
 });
 
-for (const backend of BACKENDS) {
+for (const backend of backendsWith('mailStore', 'MailStore contract')) {
   describe(`MailStore contract: ${backend.name}`, () => {
     test('ping answers on an empty store and after a message arrived', async () => {
       await withStore(backend.mailStore, async (store) => {

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NoticeInput } from '../../src/notices/index.js';
-import { BACKENDS, withStore } from './backends.js';
+import { backendsWith, withStore } from './backends.js';
 
 const input = (title: string): NoticeInput => ({ kind: 'incident', title, body: 'text', services: ['sending'], tenants: [], startsAt: Date.now(), endsAt: null, serviceStops: false });
 
-for (const backend of BACKENDS) {
+for (const backend of backendsWith('notices', 'NoticeStore contract')) {
   describe(`NoticeStore contract: ${backend.name}`, () => {
     test('revisions are counted, publishing a draft is not a revision, closing happens once', async () => {
       await withStore(backend.notices, async (s) => {

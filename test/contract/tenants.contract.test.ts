@@ -2,11 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HikyakuError } from '../../src/mail/index.js';
 import { removeDir, tempDir } from '../helpers/service.js';
-import { BACKENDS, withStore } from './backends.js';
+import { backendsWith, withStore } from './backends.js';
 
 const code = (c: string) => (e: unknown) => e instanceof HikyakuError && e.code === c;
 
-for (const backend of BACKENDS) {
+for (const backend of backendsWith('directory', 'DirectoryStore contract, tenants and roles')) {
   describe(`DirectoryStore contract, tenants and roles: ${backend.name}`, () => {
     test('tenants own domains; the default one takes domains added without one; suspension and moves reach caches', async () => {
       await withStore(backend.directory, async (s) => {
@@ -103,6 +103,9 @@ for (const backend of BACKENDS) {
     });
   });
 
+}
+
+for (const backend of backendsWith('portalState', 'SessionStore and AuditLog contract')) {
   describe(`SessionStore and AuditLog contract: ${backend.name}`, () => {
     test('sessions: found by token only, expire, slide, end per subject; no token is stored', async () => {
       const dir = tempDir();

@@ -118,8 +118,8 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
  * Waits (bounded) until the spool of `dataDir` holds no entry in any state: every message
  * accepted, and every one whose reply was lost in a crash, has been settled.
  */
-export async function queueDrained(dataDir: string, timeoutMs: number): Promise<boolean> {
-  const spool = openSpool(testConfig(dataDir));
+export async function queueDrained(dataDir: string, timeoutMs: number, overrides: Partial<Record<ConfigKey, unknown>> = {}): Promise<boolean> {
+  const spool = openSpool(testConfig(dataDir, overrides));
   try {
     return await waitFor(async () => Object.values((await spool.stats()).byState).every((n) => n === 0), timeoutMs, 200);
   } finally {

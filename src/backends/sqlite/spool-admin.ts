@@ -5,6 +5,7 @@
  */
 import type { DeferReason, EntryState, QueueFilter, QueueListing, QueuedMessage, Route, ShapeBy, ShapeRow } from '../../queue/index.js';
 import { sql, type Db } from './db.js';
+import { toListing, type ListingRow } from '../common.js';
 
 /** next_attempt_at of a held entry: never due, so no lease takes it. */
 const NEVER = Number.MAX_SAFE_INTEGER;
@@ -12,7 +13,6 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 const LISTING = `SELECT e.id, e.message_id, coalesce(e.mail_from, m.mail_from) AS mail_from, e.rcpt, e.route, e.state, e.attempts, e.next_attempt_at, e.last_error, m.received_at
   FROM entries e JOIN messages m ON m.id = e.message_id`;
 
-type ListingRow = { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number };
 
 export function listEntries(db: Db, limit: number, filter: QueueFilter, afterId: number): QueueListing[] {
   const { where, params } = conditions(filter, afterId);
@@ -30,20 +30,6 @@ export function showMessage(db: Db, entryId: number): QueuedMessage | undefined 
   return { messageId: message.id, mailFrom: message.mailFrom, size: message.size, receivedAt: message.receivedAt, smtputf8: message.smtputf8 === 1, entries, attempts };
 }
 
-function toListing(r: ListingRow): QueueListing {
-  return {
-    id: r.id,
-    messageId: r.message_id,
-    mailFrom: r.mail_from,
-    rcpt: r.rcpt,
-    route: r.route,
-    state: r.state,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    receivedAt: r.received_at,
-  };
-}
 
 const SENDER = 'coalesce(e.mail_from, m.mail_from)';
 /** The address whose domain owns an entry: the recipient's for mail delivered here, the sender's for mail relayed out. */

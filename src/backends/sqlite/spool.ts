@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
+import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
 import { HybridSpoolWriter } from './spool-writer.js';
 import { deferReasonsOf, holdIds, ownerCountsOf, listEntries, requeueIds, selectIds, shapeOf, showMessage } from './spool-admin.js';
 
@@ -53,36 +54,6 @@ const MIGRATIONS = [
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
 
-interface EntryRow {
-  id: number;
-  message_id: string;
-  rcpt: string;
-  route: Route;
-  attempts: number;
-  warned: number;
-  lease_token: string;
-  mail_from: string;
-  size: number;
-  smtputf8: number;
-  received_at: number;
-}
-
-function toEntry(r: EntryRow): QueueEntry {
-  return {
-    id: r.id,
-    messageId: r.message_id,
-    rcpt: r.rcpt,
-    route: r.route,
-    attempts: r.attempts,
-    warned: r.warned === 1,
-    leaseToken: r.lease_token,
-    mailFrom: r.mail_from,
-    size: r.size,
-    smtputf8: r.smtputf8 === 1,
-    receivedAt: r.received_at,
-  };
-}
-
 // An orphan body (written, never committed: the client got no 250) is swept after this.
 const ORPHAN_AGE_MS = 10 * 60 * 1000;
 
@@ -128,12 +99,10 @@ export class SqliteSpool implements Spool {
 
   /** Start-up housekeeping: leases of dead processes on this host come back, orphan bodies go. */
   recover(): { released: number; orphans: number } {
-    const host = hostname();
     let released = 0;
     const owners = sql(this.db, `SELECT DISTINCT lease_owner AS o FROM entries WHERE state = 'active'`).all() as { o: string }[];
     for (const { o } of owners) {
-      const [h, pid] = o.split(':');
-      if (h === host && !isAlive(Number(pid))) {
+      if (ownerDiedHere(o)) {
         released += sql(this.db, `UPDATE entries SET state = 'queued', lease_owner = NULL, lease_token = NULL, next_attempt_at = ? WHERE lease_owner = ? AND state = 'active'`).run(Date.now(), o).changes;
       }
     }
@@ -365,16 +334,5 @@ export class SqliteSpool implements Spool {
     await this.dirs.close();
     this.leaseDb.close();
     this.db.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,0 +1,69 @@
+/** What every backend shares: the queue's rows as queries name their columns (flags as 0/1), and recognising a lease owner that died on this host. */
+import { hostname } from 'node:os';
+import type { EntryState, QueueEntry, QueueListing, Route } from '../queue/index.js';
+
+/** A leased entry joined with its message. */
+export interface EntryRow {
+  id: number;
+  message_id: string;
+  rcpt: string;
+  route: Route;
+  attempts: number;
+  warned: number;
+  lease_token: string;
+  mail_from: string;
+  size: number;
+  smtputf8: number;
+  received_at: number;
+}
+
+export function toEntry(r: EntryRow): QueueEntry {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    rcpt: r.rcpt,
+    route: r.route,
+    attempts: r.attempts,
+    warned: r.warned === 1,
+    leaseToken: r.lease_token,
+    mailFrom: r.mail_from,
+    size: r.size,
+    smtputf8: r.smtputf8 === 1,
+    receivedAt: r.received_at,
+  };
+}
+
+/** A listing row as every backend's query names its columns. */
+export type ListingRow = { id: number; message_id: string; mail_from: string; rcpt: string; route: Route; state: EntryState; attempts: number; next_attempt_at: number; last_error: string | null; received_at: number };
+
+export function toListing(r: ListingRow): QueueListing {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    mailFrom: r.mail_from,
+    rcpt: r.rcpt,
+    route: r.route,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    receivedAt: r.received_at,
+  };
+}
+
+/** True for a lease owner (host:pid:…) that ran on this host and whose process is gone: its leases may come back at once. */
+export function ownerDiedHere(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  return host === hostname() && !isAlive(Number(pid));
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * backends/postgres: the stores on PostgreSQL (pg, with Kysely as the query layer), for
+ * many stateless nodes sharing them. Only the wiring imports this.
+ */
+export * from './pool.js';
+export * from './spool.js';
