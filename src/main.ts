@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
+import { CliError, FAULT_PROXY_USAGE, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 import { MANAGE_ACTIONS } from './queue/index.js';
+import { FaultProxy } from './servers/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -22,6 +23,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
   fault mailstore=hang|fail|slow:10x|slow:250ms | clear
                                 start or end that rehearsal on the running service
   config show | reference       effective configuration (JSON) | every key, documented
+${FAULT_PROXY_USAGE}
 ${DIRECTORY_USAGE}
 ${TENANT_USAGE}
 ${QUEUE_USAGE}
@@ -48,6 +50,17 @@ const io: Io = {
   },
   progress: process.stderr.isTTY ? process.stderr : undefined,
 };
+
+/** `hikyaku fault-proxy`: runs until SIGTERM or SIGINT. */
+async function faultProxy(values: { listen?: string; to?: string; control?: string }): Promise<void> {
+  const target = hostPort('--to', values.to);
+  const proxy = new FaultProxy(target);
+  const { proxy: at, control } = await proxy.listen(hostPort('--listen', values.listen, '127.0.0.1:0'), hostPort('--control', values.control, '127.0.0.1:0'));
+  io.out(`fault proxy ${at.address}:${at.port} -> ${target.host}:${target.port}; control http://${control.address}:${control.port}/`);
+  const stop = () => void proxy.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
 
 async function start(config: Config): Promise<void> {
   const service = await startService(config);
@@ -112,6 +125,9 @@ async function main(argv: string[]): Promise<number> {
       all: { type: 'boolean', default: false },
       dsn: { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
+      listen: { type: 'string' },
+      to: { type: 'string' },
+      control: { type: 'string' },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -128,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'config' && action === 'reference') {
     io.out(configReference());
     return 0;
+  }
+  if (command === 'fault-proxy') {
+    await faultProxy(values);
+    return -1;
   }
   const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles, 'fault.mailstore': faultOption(values.fault) } });
   if (command === 'config' && action === 'show') {

@@ -8,3 +8,4 @@ export * from './directory-commands.js';
 export * from './queue-commands.js';
 export * from './queue-manage.js';
 export * from './tenant-commands.js';
+export * from './fault-proxy-command.js';

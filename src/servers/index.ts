@@ -8,3 +8,4 @@ export * from './tls.js';
 export * from './plaintext.js';
 export * from './http/index.js';
 export * from './portal/index.js';
+export * from './fault-proxy/index.js';
