@@ -7,7 +7,7 @@ import { LazyMailStore, describeFault, parseFault, type MailStore } from './mail
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
-import { PgSpool } from './backends/postgres/index.js';
+import { PgMailStore, PgSpool } from './backends/postgres/index.js';
 import type { Spool } from './queue/index.js';
 
 // Wiring: how each store is opened from the configuration (the embedded backend: SQLite + files).
@@ -28,7 +28,7 @@ export type ServiceSpool = Spool & { recover(): { released: number } | Promise<{
 /** The spool `storage.spool` names: the embedded one under DATA_DIR/spool, or PostgreSQL. */
 export function openSpool(config: Config): ServiceSpool {
   const where = config['storage.spool'];
-  if (where !== 'sqlite') return new PgSpool(where, { max: config['storage.pgPoolSize'], statementTimeoutMs: config['storage.pgStatementTimeoutMs'] });
+  if (where !== 'sqlite') return new PgSpool(where, pgOptions(config));
   return new SqliteSpool(join(config.dataDir, 'spool'), config['storage.fsync']);
 }
 
@@ -37,11 +37,18 @@ export function openSpool(config: Config): ServiceSpool {
  * only briefly for a delivery thread's write lock (SQLite blocks the thread meanwhile), so a
  * stuck writer costs a reader a temporary error, not every SMTP session a stall.
  */
-export function openMailStore(config: Config, onMainThread = false): SqliteMailStore {
+export function openMailStore(config: Config, onMainThread = false): ServiceMailStore {
   // Keys of expunged messages outlive every queue entry that could deliver them again.
   const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
+  const where = config['storage.mailstore'];
+  if (where !== 'sqlite') return new PgMailStore(where, pgOptions(config), retentionMs);
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs, onMainThread ? MAIN_THREAD_BUSY_TIMEOUT_MS : undefined);
 }
+
+/** A mailbox store and its start-up housekeeping (unreferenced bodies, old expunged keys). */
+export type ServiceMailStore = MailStore & { recover(): { orphans: number } | Promise<{ orphans: number }> };
+
+const pgOptions = (config: Config) => ({ max: config['storage.pgPoolSize'], statementTimeoutMs: config['storage.pgStatementTimeoutMs'] });
 
 const MAIN_THREAD_BUSY_TIMEOUT_MS = 250;
 

@@ -65,14 +65,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (Object.values(recovered).some((n) => n > 0)) log.info(recovered, 'spool recovered after an unclean stop');
   // The mailbox store's housekeeping runs beside the start: a broken mail/ must not stop the MX.
   setImmediate(() => {
-    try {
+    void (async () => {
       const store = openMailStore(config);
-      const swept = store.recover();
-      if (swept.orphans) log.info(swept, 'mailbox store: unreferenced body files removed');
-      void store.close();
-    } catch (err) {
-      log.error({ err }, 'mailbox store housekeeping failed; delivery retries until the store works');
-    }
+      try {
+        const swept = await store.recover();
+        if (swept.orphans) log.info(swept, 'mailbox store: unreferenced body files removed');
+      } finally {
+        await store.close();
+      }
+    })().catch((err: unknown) => log.error({ err }, 'mailbox store housekeeping failed; delivery retries until the store works'));
   });
   // Opened only when used here (in-process delivery, tests): an MX whose delivery runs in
   // threads must start and accept even when the mailbox store's files are unavailable.

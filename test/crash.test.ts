@@ -11,8 +11,8 @@ const KILLS = 20;
 const SENDERS = 8;
 
 
-// The same campaign with the spool on each backend: the embedded one, and PostgreSQL shared as nodes would share it.
-const SPOOLS = [{ name: 'embedded spool', url: undefined }, { name: 'spool on PostgreSQL', ...pgStoreUrl() }];
+// The same campaign on each backend: the embedded one, and the spool and mailboxes on PostgreSQL as nodes would share them.
+const SPOOLS = [{ name: 'embedded stores', url: undefined }, { name: 'spool and mailboxes on PostgreSQL', ...pgStoreUrl() }];
 
 for (const spoolBackend of SPOOLS)
 describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.name}`, () => {
@@ -36,7 +36,8 @@ describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.nam
   });
 
   test(`${KILLS} kills; every message that got 250 is in its mailbox exactly once`, async () => {
-    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50', ...(spoolBackend.url ? { HIKYAKU_STORAGE_SPOOL: spoolBackend.url } : {}) };
+    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50', ...(spoolBackend.url ? { HIKYAKU_STORAGE_SPOOL: spoolBackend.url, HIKYAKU_STORAGE_MAILSTORE: spoolBackend.url } : {}) };
+    const stores = spoolBackend.url ? { 'storage.spool': spoolBackend.url, 'storage.mailstore': spoolBackend.url } : {};
     const load = await loadWithKills({
       port,
       senders: SENDERS,
@@ -57,12 +58,12 @@ describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.nam
     assert.ok(accepted.size > KILLS * 10, `enough load: ${accepted.size} messages accepted`);
 
     // Let the last incarnation drain the queue, then stop it gracefully (exit 0 on SIGTERM).
-    const mailStore = openMailStore(testConfig(dir));
+    const mailStore = openMailStore(testConfig(dir, stores));
     const dirStore = openDirectoryStore(testConfig(dir));
     const ids = new Map((await dirStore.listAccounts()).map((a) => [a.address, a.id]));
     await dirStore.close();
     // In-doubt messages may be delivered too: only an empty queue says every delivery is done.
-    assert.ok(await queueDrained(dir, 60_000, spoolBackend.url ? { 'storage.spool': spoolBackend.url } : {}), 'queue drained');
+    assert.ok(await queueDrained(dir, 60_000, stores), 'queue drained');
     const exit = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));
     server.kill('SIGTERM');
     assert.equal(await exit, 0, 'graceful shutdown exits 0');

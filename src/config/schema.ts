@@ -138,6 +138,7 @@ export const SCHEMA = {
   'tls.cert': key('', text(), 'PEM certificate path; empty: a self-signed one under the data dir.'),
   'tls.key': key('', text(), 'PEM private key path; empty: a self-signed one under the data dir.'),
   'storage.spool': key('sqlite', text(/^(sqlite|postgres(ql)?:\/\/\S+)$/, 'sqlite or a postgres:// URL'), 'Where the spool (accepted mail and its queue) lives: sqlite (DATA_DIR/spool) or a PostgreSQL URL (postgres://user@host:5432/db, ?schema=NAME for a schema of its own), shared by every node that uses it.'),
+  'storage.mailstore': key('sqlite', text(/^(sqlite|postgres(ql)?:\/\/\S+)$/, 'sqlite or a postgres:// URL'), 'Where the mailboxes live: sqlite (DATA_DIR/mail) or a PostgreSQL URL (bodies in the database), shared by every delivery and reader node; it may be another cluster than the spool\'s.'),
   'storage.pgPoolSize': key(10, int(1, 1000), 'Most connections each PostgreSQL store of a process holds.'),
   'storage.pgStatementTimeoutMs': key(30_000, int(100, 3_600_000), 'PostgreSQL cancels a statement of ours running longer than this (a sick database fails calls instead of hanging them).'),
   'storage.fsync': key(true, bool, 'Fsync the spool before answering 250 and the mailbox store before a delivery counts as done (turn off only for throwaway tests).'),

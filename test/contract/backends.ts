@@ -8,7 +8,7 @@ import type { MailStore } from '../../src/mailstore/index.js';
 import type { Spool } from '../../src/queue/index.js';
 import type { BacklogHistory, NoticeStore } from '../../src/notices/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
-import { PgSpool } from '../../src/backends/postgres/index.js';
+import { PgMailStore, PgSpool } from '../../src/backends/postgres/index.js';
 
 /** A backend under contract test: factories for each store interface on a fresh directory; a store it lacks yet is absent. */
 export interface BackendUnderTest {
@@ -43,6 +43,7 @@ const ALL: BackendUnderTest[] = [
   {
     name: 'postgres',
     spool: (dir) => new PgSpool(pgUrl(dir)),
+    mailStore: (dir) => new PgMailStore(pgUrl(dir)),
   },
 ];
 

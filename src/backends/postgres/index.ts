@@ -4,3 +4,4 @@
  */
 export * from './pool.js';
 export * from './spool.js';
+export * from './mailstore.js';

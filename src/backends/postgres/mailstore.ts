@@ -1,0 +1,182 @@
+import { Readable } from 'node:stream';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { HikyakuError } from '../../mail/index.js';
+import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
+import { crashPoint } from '../../observability/index.js';
+import { migrate, openPool, type PgOptions } from './pool.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE mail_mailboxes (
+     id BIGSERIAL PRIMARY KEY,
+     account_id BIGINT NOT NULL,
+     name TEXT NOT NULL,
+     uid_validity BIGINT NOT NULL,
+     uid_next BIGINT NOT NULL DEFAULT 1,
+     messages INTEGER NOT NULL DEFAULT 0,
+     bytes BIGINT NOT NULL DEFAULT 0,
+     UNIQUE (account_id, name));
+   CREATE TABLE mail_blobs (id TEXT PRIMARY KEY, size BIGINT NOT NULL, refs INTEGER NOT NULL, data BYTEA NOT NULL);
+   CREATE TABLE mail_messages (
+     mailbox_id BIGINT NOT NULL REFERENCES mail_mailboxes(id),
+     uid BIGINT NOT NULL,
+     message_key TEXT NOT NULL,
+     blob_id TEXT NOT NULL REFERENCES mail_blobs(id),
+     header BYTEA NOT NULL,
+     size BIGINT NOT NULL,
+     internal_date BIGINT NOT NULL,
+     flags TEXT NOT NULL DEFAULT '',
+     PRIMARY KEY (mailbox_id, uid),
+     UNIQUE (mailbox_id, message_key));
+   CREATE TABLE mail_expunged (
+     mailbox_id BIGINT NOT NULL,
+     message_key TEXT NOT NULL,
+     uid BIGINT NOT NULL,
+     expunged_at BIGINT NOT NULL,
+     PRIMARY KEY (mailbox_id, message_key));
+   CREATE INDEX mail_expunged_at ON mail_expunged(expunged_at);`,
+];
+
+const INBOX = 'INBOX';
+const DEFAULT_KEY_RETENTION_MS = 7 * 86_400_000;
+
+/** Reads a body into memory, checking that its size is what the caller said. */
+async function readBody(input: AppendInput): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input.openBody()) chunks.push(c as Buffer);
+  const data = Buffer.concat(chunks);
+  if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
+  return data;
+}
+
+/** PostgreSQL's "disk full" is the mailbox store being full: temporary, the delivery retries. */
+function storageError(err: unknown): unknown {
+  return (err as { code?: string }).code === '53100' ? new HikyakuError('ERR_STORE_FAILED', 'the mailbox database has no room', { cause: err }) : err;
+}
+
+/**
+ * The mailbox store on PostgreSQL, shared by every node: mailboxes, messages (each with its
+ * own header lines) and bodies stored once per spool message however many mailboxes it went
+ * to (`mail_blobs`, reference-counted). An append is one transaction that locks its mailbox
+ * row, so UIDs increase strictly per mailbox whichever node delivers.
+ */
+export class PgMailStore implements MailStore {
+  private readonly db: Kysely<any>;
+  private readonly ready: Promise<void>;
+
+  constructor(
+    url: string,
+    options: PgOptions = {},
+    private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
+  ) {
+    const { db, schema } = openPool(url, options);
+    this.db = db;
+    this.ready = migrate(db, schema, 'mailstore', MIGRATIONS);
+    this.ready.catch(() => undefined);
+  }
+
+  private async conn(): Promise<Kysely<any>> {
+    await this.ready;
+    return this.db;
+  }
+
+  /** The account's INBOX, made on first use, locked for this transaction. */
+  private async lockedMailbox(tx: Transaction<any>, accountId: number): Promise<{ id: number; bytes: number }> {
+    await sql`INSERT INTO mail_mailboxes (account_id, name, uid_validity) VALUES (${accountId}, ${INBOX}, ${Math.floor(Date.now() / 1000)}) ON CONFLICT (account_id, name) DO NOTHING`.execute(tx);
+    const r = await sql<{ id: number; bytes: number }>`SELECT id, bytes FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX} FOR UPDATE`.execute(tx);
+    return r.rows[0]!;
+  }
+
+  async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
+    const db = await this.conn();
+    const body = await readBody(input);
+    const size = input.header.length + input.bodySize;
+    try {
+      return await db.transaction().execute(async (tx) => {
+        const mailbox = await this.lockedMailbox(tx, input.accountId);
+        // Also a message expunged lately: it must not come back.
+        const seen = await sql<{ uid: number }>`
+          SELECT uid FROM mail_messages WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}
+          UNION ALL SELECT uid FROM mail_expunged WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}`.execute(tx);
+        if (seen.rows[0]) return { uid: seen.rows[0].uid, duplicate: true };
+        if (input.quotaBytes > 0 && mailbox.bytes + size > input.quotaBytes) {
+          throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${mailbox.bytes + size} bytes would exceed the quota of ${input.quotaBytes}`);
+        }
+        await sql`INSERT INTO mail_blobs (id, size, refs, data) VALUES (${input.messageKey}, ${input.bodySize}, 1, ${body}) ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + 1`.execute(tx);
+        const next = await sql<{ uid: number }>`UPDATE mail_mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ${size} WHERE id = ${mailbox.id} RETURNING uid_next - 1 AS uid`.execute(tx);
+        const uid = next.rows[0]!.uid;
+        await sql`INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (${mailbox.id}, ${uid}, ${input.messageKey}, ${input.messageKey}, ${input.header}, ${size}, ${input.internalDate})`.execute(tx);
+        return { uid, duplicate: false };
+      });
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  /** Start-up housekeeping: keys of messages expunged long ago are forgotten. */
+  async recover(): Promise<{ orphans: number }> {
+    const db = await this.conn();
+    await sql`DELETE FROM mail_expunged WHERE expunged_at < ${Date.now() - this.keyRetentionMs}`.execute(db);
+    return { orphans: 0 };
+  }
+
+  async status(accountId: number): Promise<MailboxStatus> {
+    const db = await this.conn();
+    const r = await sql<{ uid_validity: number; uid_next: number; messages: number; bytes: number }>`
+      SELECT uid_validity, uid_next, messages, bytes FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX}`.execute(db);
+    const row = r.rows[0];
+    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0 };
+    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes };
+  }
+
+  async list(accountId: number): Promise<MailboxEntry[]> {
+    const db = await this.conn();
+    const r = await sql<{ uid: number; size: number; internal_date: number; flags: string }>`
+      SELECT m.uid, m.size, m.internal_date, m.flags FROM mail_messages m JOIN mail_mailboxes b ON b.id = m.mailbox_id
+      WHERE b.account_id = ${accountId} AND b.name = ${INBOX} ORDER BY m.uid`.execute(db);
+    return r.rows.map((x) => ({ uid: x.uid, size: x.size, internalDate: x.internal_date, flags: x.flags ? x.flags.split(' ') : [] }));
+  }
+
+  async read(accountId: number, uid: number): Promise<Readable> {
+    const db = await this.conn();
+    const r = await sql<{ header: Buffer; data: Buffer }>`
+      SELECT m.header, b.data FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
+      WHERE mb.account_id = ${accountId} AND mb.name = ${INBOX} AND m.uid = ${uid}`.execute(db);
+    const row = r.rows[0];
+    if (!row) throw new Error(`no message with UID ${uid}`);
+    return Readable.from([row.header, row.data], { objectMode: false });
+  }
+
+  async expunge(accountId: number, uids: readonly number[]): Promise<number> {
+    if (uids.length === 0) return 0;
+    const db = await this.conn();
+    const removed = await db.transaction().execute(async (tx) => {
+      const mb = await sql<{ id: number }>`SELECT id FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX} FOR UPDATE`.execute(tx);
+      const mailbox = mb.rows[0];
+      if (!mailbox) return 0;
+      const now = Date.now();
+      const gone = await sql<{ blob_id: string; size: number; message_key: string; uid: number }>`
+        DELETE FROM mail_messages WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${[...uids]}::bigint[]) RETURNING blob_id, size, message_key, uid`.execute(tx);
+      if (gone.rows.length === 0) return 0;
+      const rows = gone.rows.map((g) => sql`(${mailbox.id}, ${g.message_key}, ${g.uid}, ${now})`);
+      await sql`INSERT INTO mail_expunged (mailbox_id, message_key, uid, expunged_at) VALUES ${sql.join(rows)} ON CONFLICT (mailbox_id, message_key) DO UPDATE SET uid = excluded.uid, expunged_at = excluded.expunged_at`.execute(tx);
+      const bytes = gone.rows.reduce((n, g) => n + g.size, 0);
+      await sql`UPDATE mail_mailboxes SET messages = messages - ${gone.rows.length}, bytes = bytes - ${bytes} WHERE id = ${mailbox.id}`.execute(tx);
+      for (const g of gone.rows) await sql`UPDATE mail_blobs SET refs = refs - 1 WHERE id = ${g.blob_id}`.execute(tx);
+      await sql`DELETE FROM mail_blobs WHERE id = ANY(${gone.rows.map((g) => g.blob_id)}::text[]) AND refs <= 0`.execute(tx);
+      await sql`DELETE FROM mail_expunged WHERE expunged_at < ${now - this.keyRetentionMs}`.execute(tx);
+      return gone.rows.length;
+    });
+    if (removed > 0) crashPoint('expunge');
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    const db = await this.conn();
+    await sql`SELECT 1 FROM mail_mailboxes LIMIT 1`.execute(db);
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.db.destroy();
+  }
+}
