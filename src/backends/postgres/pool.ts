@@ -49,12 +49,12 @@ export function openPool(url: string, options: PgOptions = {}): { pool: pg.Pool;
 }
 
 /**
- * Applies `migrations[version…]` of `store` in one transaction under an advisory lock,
- * so nodes starting together apply each step once.
+ * Applies `migrations[version…]` of `store` in one transaction under an advisory lock of
+ * the schema, so nodes (and a node's stores) starting together apply each step once.
  */
 export async function migrate(db: Kysely<any>, schema: string, store: string, migrations: readonly string[]): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${`hikyaku:${schema}:${store}`}))`.execute(tx);
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`hikyaku:${schema}`}))`.execute(tx);
     await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`).execute(tx);
     await sql.raw(`CREATE TABLE IF NOT EXISTS ${schema}.hikyaku_migrations (store TEXT PRIMARY KEY, version INTEGER NOT NULL)`).execute(tx);
     const row = await sql<{ version: number }>`SELECT version FROM hikyaku_migrations WHERE store = ${store}`.execute(tx);
