@@ -8,6 +8,7 @@ import { ConfigError, configReference, loadConfig, type Config } from './config/
 import { HikyakuError } from './mail/index.js';
 import { CliError, FAULT_PROXY_USAGE, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
+import { migrateStores } from './wiring-stores.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 import { MANAGE_ACTIONS } from './queue/index.js';
@@ -23,6 +24,8 @@ const USAGE = `usage: hikyaku COMMAND [options]
   fault mailstore=hang|fail|slow:10x|slow:250ms | clear
                                 start or end that rehearsal on the running service
   config show | reference       effective configuration (JSON) | every key, documented
+  db migrate                    bring the schemas of the stores in PostgreSQL up to date
+                                (every node also does it when it starts; safe to run at once)
 ${FAULT_PROXY_USAGE}
 ${DIRECTORY_USAGE}
 ${TENANT_USAGE}
@@ -154,6 +157,12 @@ async function main(argv: string[]): Promise<number> {
     // Secrets are never printed: a configuration shown in a ticket or a screen share must not leak them.
     const shown = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.includes(k) && v ? '(set, not shown)' : v]));
     io.out(JSON.stringify(shown, null, 2));
+    return 0;
+  }
+  if (command === 'db' && action === 'migrate') {
+    const done = await migrateStores(config);
+    if (done.length === 0) io.out('no store is in PostgreSQL (storage.spool, storage.mailstore): nothing to migrate');
+    for (const m of done) io.out(`${m.store}: ${m.from === m.to ? `schema at version ${m.to}, nothing to do` : `schema migrated from version ${m.from} to ${m.to}`}`);
     return 0;
   }
   if (command === 'fault') {

@@ -89,3 +89,22 @@ export function srsSecret(config: Config): string {
 export function openPortalState(config: Config, busyTimeoutMs?: number): SqlitePortalState {
   return new SqlitePortalState(join(config.dataDir, 'directory.db'), busyTimeoutMs);
 }
+
+/** `hikyaku db migrate`: brings the schema of every store kept in PostgreSQL up to date (the embedded ones migrate when opened). */
+export async function migrateStores(config: Config): Promise<{ store: string; from: number; to: number }[]> {
+  const done: { store: string; from: number; to: number }[] = [];
+  const opts = pgOptions(config);
+  for (const [store, url, open] of [
+    ['spool', config['storage.spool'], (u: string) => new PgSpool(u, opts)],
+    ['mailstore', config['storage.mailstore'], (u: string) => new PgMailStore(u, opts)],
+  ] as const) {
+    if (url === 'sqlite') continue;
+    const s = open(url);
+    try {
+      done.push({ store, ...(await s.migrated()) });
+    } finally {
+      await s.close();
+    }
+  }
+  return done;
+}

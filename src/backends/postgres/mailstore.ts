@@ -61,7 +61,7 @@ function storageError(err: unknown): unknown {
  */
 export class PgMailStore implements MailStore {
   private readonly db: Kysely<any>;
-  private readonly ready: Promise<void>;
+  private readonly ready: Promise<{ from: number; to: number }>;
 
   constructor(
     url: string,
@@ -74,18 +74,29 @@ export class PgMailStore implements MailStore {
     this.ready.catch(() => undefined);
   }
 
+  /** The schema's versions before and after this process's migration (`hikyaku db migrate`). */
+  migrated(): Promise<{ from: number; to: number }> {
+    return this.ready;
+  }
+
   private async conn(): Promise<Kysely<any>> {
     await this.ready;
     return this.db;
   }
 
-  /** The account's INBOX, made on first use, locked for this transaction. */
+  /** The account's INBOX, made on first use, locked for this transaction (one statement: the upsert takes the row lock). */
   private async lockedMailbox(tx: Transaction<any>, accountId: number): Promise<{ id: number; bytes: number }> {
-    await sql`INSERT INTO mail_mailboxes (account_id, name, uid_validity) VALUES (${accountId}, ${INBOX}, ${Math.floor(Date.now() / 1000)}) ON CONFLICT (account_id, name) DO NOTHING`.execute(tx);
-    const r = await sql<{ id: number; bytes: number }>`SELECT id, bytes FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX} FOR UPDATE`.execute(tx);
+    const r = await sql<{ id: number; bytes: number }>`
+      INSERT INTO mail_mailboxes (account_id, name, uid_validity) VALUES (${accountId}, ${INBOX}, ${Math.floor(Date.now() / 1000)})
+      ON CONFLICT (account_id, name) DO UPDATE SET name = excluded.name RETURNING id, bytes`.execute(tx);
     return r.rows[0]!;
   }
 
+  /**
+   * One transaction of four round trips: lock the mailbox, look for the key (also among
+   * messages expunged lately: they must not come back), then the body's reference, the next
+   * UID and the message in one statement.
+   */
   async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
     const db = await this.conn();
     const body = await readBody(input);
@@ -93,7 +104,6 @@ export class PgMailStore implements MailStore {
     try {
       return await db.transaction().execute(async (tx) => {
         const mailbox = await this.lockedMailbox(tx, input.accountId);
-        // Also a message expunged lately: it must not come back.
         const seen = await sql<{ uid: number }>`
           SELECT uid FROM mail_messages WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}
           UNION ALL SELECT uid FROM mail_expunged WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}`.execute(tx);
@@ -101,11 +111,12 @@ export class PgMailStore implements MailStore {
         if (input.quotaBytes > 0 && mailbox.bytes + size > input.quotaBytes) {
           throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${mailbox.bytes + size} bytes would exceed the quota of ${input.quotaBytes}`);
         }
-        await sql`INSERT INTO mail_blobs (id, size, refs, data) VALUES (${input.messageKey}, ${input.bodySize}, 1, ${body}) ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + 1`.execute(tx);
-        const next = await sql<{ uid: number }>`UPDATE mail_mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ${size} WHERE id = ${mailbox.id} RETURNING uid_next - 1 AS uid`.execute(tx);
-        const uid = next.rows[0]!.uid;
-        await sql`INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (${mailbox.id}, ${uid}, ${input.messageKey}, ${input.messageKey}, ${input.header}, ${size}, ${input.internalDate})`.execute(tx);
-        return { uid, duplicate: false };
+        const added = await sql<{ uid: number }>`
+          WITH blob AS (INSERT INTO mail_blobs (id, size, refs, data) VALUES (${input.messageKey}, ${input.bodySize}, 1, ${body}) ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + 1 RETURNING id),
+               next AS (UPDATE mail_mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ${size} WHERE id = ${mailbox.id} RETURNING uid_next - 1 AS uid)
+          INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date)
+          SELECT ${mailbox.id}, next.uid, ${input.messageKey}, blob.id, ${input.header}, ${size}, ${input.internalDate} FROM next, blob RETURNING uid`.execute(tx);
+        return { uid: added.rows[0]!.uid, duplicate: false };
       });
     } catch (err) {
       throw storageError(err);

@@ -52,8 +52,8 @@ export function openPool(url: string, options: PgOptions = {}): { pool: pg.Pool;
  * Applies `migrations[version…]` of `store` in one transaction under an advisory lock of
  * the schema, so nodes (and a node's stores) starting together apply each step once.
  */
-export async function migrate(db: Kysely<any>, schema: string, store: string, migrations: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (tx) => {
+export async function migrate(db: Kysely<any>, schema: string, store: string, migrations: readonly string[]): Promise<{ from: number; to: number }> {
+  return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${`hikyaku:${schema}`}))`.execute(tx);
     await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`).execute(tx);
     await sql.raw(`CREATE TABLE IF NOT EXISTS ${schema}.hikyaku_migrations (store TEXT PRIMARY KEY, version INTEGER NOT NULL)`).execute(tx);
@@ -63,5 +63,6 @@ export async function migrate(db: Kysely<any>, schema: string, store: string, mi
     if (from < migrations.length) {
       await sql`INSERT INTO hikyaku_migrations (store, version) VALUES (${store}, ${migrations.length}) ON CONFLICT (store) DO UPDATE SET version = excluded.version`.execute(tx);
     }
+    return { from, to: migrations.length };
   });
 }

@@ -78,7 +78,7 @@ class PgSpoolWriter implements SpoolWriter {
  */
 export class PgSpool implements Spool {
   private readonly db: Kysely<any>;
-  private readonly ready: Promise<void>;
+  private readonly ready: Promise<{ from: number; to: number }>;
   private readonly listeners: (() => void)[] = [];
   private readonly admin: PgSpoolAdmin;
 
@@ -92,6 +92,11 @@ export class PgSpool implements Spool {
   }
 
   /** The database once the schema is current. */
+  /** The schema's versions before and after this process's migration (`hikyaku db migrate`). */
+  migrated(): Promise<{ from: number; to: number }> {
+    return this.ready;
+  }
+
   private async conn(): Promise<Kysely<any>> {
     await this.ready;
     return this.db;
@@ -113,6 +118,8 @@ export class PgSpool implements Spool {
       }
     }
     await sql`DELETE FROM spool_notice_keys WHERE until <= ${Date.now()}`.execute(db);
+    // Messages whose last entry completed just before a crash (see completeAlone).
+    await sql`DELETE FROM spool_messages m WHERE m.remaining = 0 AND NOT EXISTS (SELECT 1 FROM spool_entries e WHERE e.message_id = m.id)`.execute(db);
     return { released };
   }
 
@@ -183,6 +190,7 @@ export class PgSpool implements Spool {
   }
 
   async complete(entry: QueueEntry, spawn: readonly Spawn[] = [], once: readonly OnceNotice[] = []): Promise<boolean> {
+    if (spawn.length === 0 && once.length === 0 && entry.attempts <= 1) return this.completeAlone(entry);
     let queued = 0;
     const ok = await this.finish(entry, async (tx) => {
       const now = Date.now();
@@ -199,6 +207,25 @@ export class PgSpool implements Spool {
     });
     if (ok && queued > 0) this.notify();
     return ok;
+  }
+
+  /**
+   * The common completion (nothing spawned or queued, no failed attempts logged) in one
+   * statement; the message row, when this was its last entry, goes in a second one: a crash
+   * between them leaves a row with nothing remaining, which recover() removes.
+   */
+  private async completeAlone(entry: QueueEntry): Promise<boolean> {
+    const db = await this.conn();
+    try {
+      const r = await sql<{ remaining: number }>`
+        WITH gone AS (DELETE FROM spool_entries WHERE id = ${entry.id} AND lease_token = ${entry.leaseToken} AND state = 'active' RETURNING message_id)
+        UPDATE spool_messages m SET remaining = m.remaining - 1 FROM gone WHERE m.id = gone.message_id RETURNING m.remaining`.execute(db);
+      if (r.rows.length === 0) return false;
+      if (r.rows[0]!.remaining === 0) await sql`DELETE FROM spool_messages WHERE id = ${entry.messageId} AND remaining = 0`.execute(db);
+      return true;
+    } catch (err) {
+      throw storageError(err);
+    }
   }
 
   async bounce(entry: QueueEntry, notice?: Notice): Promise<boolean> {
