@@ -6,7 +6,9 @@ import { openMailStore } from '../../src/wiring.js';
 import { SmtpClient, testMessage } from '../helpers/smtp-client.js';
 import { freePort, removeDir, seededDataDir, spawnServer, testConfig, waitFor } from '../helpers/service.js';
 
-const LIMIT = 120;
+// Enough for the process to start (loading its modules, among them the PostgreSQL driver and
+// Kysely, reads many files at once), few enough for idle connections to use them all up.
+const LIMIT = 400;
 
 /**
  * The process runs out of file descriptors (prlimit, idle connections holding them): a
