@@ -46,7 +46,6 @@ export function Queue() {
   const reload = useCallback(() => {
     api<QueueSummary>('GET', `/queue/summary?by=${by}`).then(setSummary, fail);
     query(filter, 0).then((r) => (setEntries(r.items), setNext(r.next), setSelected(new Set())), fail);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [by, filter, t, lang]);
   useEffect(reload, [reload]);
 
@@ -108,46 +107,46 @@ export function Queue() {
       )}
       <Messages notice={notice} error={error} />
       <div className="card scroll">
-          <h2>{t('queueShape')}</h2>
-          <label className="inline">
-            {t('queueShapeBy')}
-            <select name="by" value={by} onChange={(e) => setBy(e.target.value as typeof by)}>
-              <option value="tenant">{t('queueByTenant')}</option>
-              <option value="recipient">{t('queueByRecipient')}</option>
-              <option value="sender">{t('queueBySender')}</option>
-            </select>
-          </label>
-          {summary && summary.shape.length === 0 && <p className="muted">{t('queueEmpty')}</p>}
-          {summary && summary.shape.length > 0 && (
-            <Table caption={t('queueShape')} headers={[t(by === 'tenant' ? 'queueByTenant' : by === 'recipient' ? 'queueByRecipient' : 'queueBySender'), t('queueTotal'), ...summary.bucketsMinutes.map((m) => `<${m}`), `${summary.bucketsMinutes.at(-1)}+`]}>
-              {summary.shape.map((r) => (
-                <tr key={r.key}>
-                  <th scope="row">{r.key}</th>
-                  <td>{r.total}</td>
-                  {r.counts.map((n, i) => (
-                    <td key={i} className={n ? '' : 'muted'}>{n}</td>
-                  ))}
-                </tr>
-              ))}
-            </Table>
-          )}
-          {summary && summary.shape.length > 0 && <p className="muted">{t('queueShapeHint')}</p>}
-        </div>
-        <div className="card">
-          <h2>{t('queueWhy')}</h2>
-          {summary && summary.reasons.length === 0 && <p className="muted">{t('queueNoDeferred')}</p>}
-          {summary && summary.reasons.length > 0 && (
-            <Table caption={t('queueWhy')} headers={[t('queueCount'), t('queueOldestArrival'), t('queueLastError')]}>
-              {summary.reasons.map((r, i) => (
-                <tr key={i}>
-                  <td>{r.count}</td>
-                  <td>{time(r.oldestAt)}</td>
-                  <td className="reason">{r.error ?? t('queueNoError')}</td>
-                </tr>
-              ))}
-            </Table>
-          )}
-        </div>
+        <h2>{t('queueShape')}</h2>
+        <label className="inline">
+          {t('queueShapeBy')}
+          <select name="by" value={by} onChange={(e) => setBy(e.target.value as typeof by)}>
+            <option value="tenant">{t('queueByTenant')}</option>
+            <option value="recipient">{t('queueByRecipient')}</option>
+            <option value="sender">{t('queueBySender')}</option>
+          </select>
+        </label>
+        {summary && summary.shape.length === 0 && <p className="muted">{t('queueEmpty')}</p>}
+        {summary && summary.shape.length > 0 && (
+          <Table caption={t('queueShape')} headers={[t(by === 'tenant' ? 'queueByTenant' : by === 'recipient' ? 'queueByRecipient' : 'queueBySender'), t('queueTotal'), ...summary.bucketsMinutes.map((m) => `<${m}`), `${summary.bucketsMinutes.at(-1)}+`]}>
+            {summary.shape.map((r) => (
+              <tr key={r.key}>
+                <th scope="row">{r.key}</th>
+                <td>{r.total}</td>
+                {r.counts.map((n, i) => (
+                  <td key={i} className={n ? '' : 'muted'}>{n}</td>
+                ))}
+              </tr>
+            ))}
+          </Table>
+        )}
+        {summary && summary.shape.length > 0 && <p className="muted">{t('queueShapeHint')}</p>}
+      </div>
+      <div className="card">
+        <h2>{t('queueWhy')}</h2>
+        {summary && summary.reasons.length === 0 && <p className="muted">{t('queueNoDeferred')}</p>}
+        {summary && summary.reasons.length > 0 && (
+          <Table caption={t('queueWhy')} headers={[t('queueCount'), t('queueOldestArrival'), t('queueLastError')]}>
+            {summary.reasons.map((r, i) => (
+              <tr key={i}>
+                <td>{r.count}</td>
+                <td>{time(r.oldestAt)}</td>
+                <td className="reason">{r.error ?? t('queueNoError')}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
       <div className="card">
         <h2>{t('queueEntries')}</h2>
         <form className="filters" onSubmit={search} aria-label={t('queueFilter')}>
