@@ -70,7 +70,9 @@ describe('crash safety of relay: SIGKILL while forwarding to a remote server', (
         server = load.server;
         if (mode === 'after-relay') {
           // The last incarnation still has its crash point armed: drain with a clean one.
+          const gone = new Promise((r) => server!.once('exit', r));
           server.kill('SIGKILL');
+          await gone;
           server = await spawnServer(dir, env);
         }
         const accepted = new Set(load.accepted.keys());

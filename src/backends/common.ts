@@ -1,4 +1,5 @@
 /** What every backend shares: the queue's rows as queries name their columns (flags as 0/1), and recognising a lease owner that died on this host. */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EntryState, QueueEntry, QueueListing, Route } from '../queue/index.js';
 
@@ -62,8 +63,13 @@ function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process its parent has not reaped yet still answers signal 0: a zombie (state Z) is dead.
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
