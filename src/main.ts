@@ -161,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'db' && action === 'migrate') {
     const done = await migrateStores(config);
-    if (done.length === 0) io.out('no store is in PostgreSQL (storage.spool, storage.mailstore): nothing to migrate');
+    if (done.length === 0) io.out('no store is in PostgreSQL (storage.directory, storage.spool, storage.mailstore): nothing to migrate');
     for (const m of done) io.out(`${m.store}: ${m.from === m.to ? `schema at version ${m.to}, nothing to do` : `schema migrated from version ${m.from} to ${m.to}`}`);
     return 0;
   }

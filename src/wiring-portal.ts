@@ -1,5 +1,4 @@
 import { Resolver } from 'node:dns/promises';
-import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
@@ -11,8 +10,7 @@ import type { QueueStats, Spool } from './queue/index.js';
 import type { ActivityTotals } from './notices/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
-import { SqliteDirectoryStore, SqliteNoticeStore } from './backends/sqlite/index.js';
-import { openPortalState } from './wiring-stores.js';
+import { openDirectoryStore, openNoticeStore, openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
 
 // The portal runs on the thread that answers SMTP: a write waits only briefly for another
@@ -47,10 +45,9 @@ export async function startPortal(
   },
   log: Logger,
 ): Promise<{ listener: Listener; close(): Promise<void> }> {
-  const path = join(config.dataDir, 'directory.db');
-  const store = new SqliteDirectoryStore(path, PORTAL_BUSY_TIMEOUT_MS);
+  const store = openDirectoryStore(config, false, PORTAL_BUSY_TIMEOUT_MS);
   const state = openPortalState(config, PORTAL_BUSY_TIMEOUT_MS);
-  const notices = new SqliteNoticeStore(path, PORTAL_BUSY_TIMEOUT_MS);
+  const notices = openNoticeStore(config, PORTAL_BUSY_TIMEOUT_MS);
   const portal = new PortalServer({
     directory: parts.directory,
     store,

@@ -6,18 +6,21 @@ import type { DirectoryStore } from './directory/index.js';
 import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
-import { SqliteDirectoryStore, SqliteMailStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
-import { PgMailStore, PgSpool } from './backends/postgres/index.js';
+import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
+import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool } from './backends/postgres/index.js';
+import type { SharedCounters } from './auth/index.js';
 import type { Spool } from './queue/index.js';
 
-// Wiring: how each store is opened from the configuration (the embedded backend: SQLite + files).
+// Wiring: how each store is opened from the configuration (the embedded backend, SQLite + files, or PostgreSQL).
 /**
  * `forCache`: the service's own connection, read by the directory cache. It waits only
  * briefly for another process's lock, because SQLite calls block the thread that makes them
  * (the one answering SMTP); the cache keeps its last copy and tries again later.
  */
-export function openDirectoryStore(config: Config, forCache = false): DirectoryStore {
-  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'), forCache ? CACHE_BUSY_TIMEOUT_MS : undefined);
+export function openDirectoryStore(config: Config, forCache = false, busyTimeoutMs = forCache ? CACHE_BUSY_TIMEOUT_MS : undefined): DirectoryStore {
+  const where = config['storage.directory'];
+  if (where !== 'sqlite') return new PgDirectoryStore(where, pgOptions(config));
+  return new SqliteDirectoryStore(join(config.dataDir, 'directory.db'), busyTimeoutMs);
 }
 
 const CACHE_BUSY_TIMEOUT_MS = 100;
@@ -86,8 +89,30 @@ export function srsSecret(config: Config): string {
 }
 
 /** The portal's state beside the directory (sessions, tokens, second factors, audit log). */
-export function openPortalState(config: Config, busyTimeoutMs?: number): SqlitePortalState {
+export function openPortalState(config: Config, busyTimeoutMs?: number): PortalState {
+  const where = config['storage.directory'];
+  if (where !== 'sqlite') return new PgPortalState(where, pgOptions(config));
   return new SqlitePortalState(join(config.dataDir, 'directory.db'), busyTimeoutMs);
+}
+
+export type PortalState = SqlitePortalState | PgPortalState;
+
+/** Notices and the backlog's history beside the directory. */
+export function openNoticeStore(config: Config, busyTimeoutMs?: number): SqliteNoticeStore | PgNoticeStore {
+  const where = config['storage.directory'];
+  if (where !== 'sqlite') return new PgNoticeStore(where, pgOptions(config));
+  return new SqliteNoticeStore(join(config.dataDir, 'directory.db'), busyTimeoutMs);
+}
+
+/**
+ * What nodes share beyond the stores: failed-login and sending counts, POP3 maildrop locks.
+ * On the embedded default a node counts and locks by itself (undefined).
+ */
+export function openClusterState(config: Config, state: PortalState, log: Logger): { counters: SharedCounters; locks: PgMaildropLocks; close(): Promise<void> } | undefined {
+  const where = config['storage.directory'];
+  if (where === 'sqlite' || !(state instanceof PgPortalState)) return undefined;
+  const locks = new PgMaildropLocks(where, 1000, (err) => log.warn({ err }, 'POP3 maildrop lock not taken in the database; this node locks by itself meanwhile'));
+  return { counters: state, locks, close: () => locks.close() };
 }
 
 /** `hikyaku db migrate`: brings the schema of every store kept in PostgreSQL up to date (the embedded ones migrate when opened). */
@@ -95,6 +120,9 @@ export async function migrateStores(config: Config): Promise<{ store: string; fr
   const done: { store: string; from: number; to: number }[] = [];
   const opts = pgOptions(config);
   for (const [store, url, open] of [
+    ['directory', config['storage.directory'], (u: string) => new PgDirectoryStore(u, opts)],
+    ['portal', config['storage.directory'], (u: string) => new PgPortalState(u, opts)],
+    ['notices', config['storage.directory'], (u: string) => new PgNoticeStore(u, opts)],
     ['spool', config['storage.spool'], (u: string) => new PgSpool(u, opts)],
     ['mailstore', config['storage.mailstore'], (u: string) => new PgMailStore(u, opts)],
   ] as const) {

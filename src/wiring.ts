@@ -11,7 +11,7 @@ import { Metrics, armCrashPoints, createLogger, type Logger } from './observabil
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
 import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wiring-queue-metrics.js';
 import { startPortal } from './wiring-portal.js';
-import { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
+import { configuredFault, openClusterState, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
 
 export { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, srsSecret } from './wiring-stores.js';
@@ -91,20 +91,26 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const deliveryThreads: ThreadSupervisor[] = [];
 
   const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'submission');
+  // Protocol logins show as the accounts' "last login" in the portal: written in batches.
+  const loginState = openPortalState(config, LOGIN_STATE_BUSY_TIMEOUT_MS);
+  // On PostgreSQL the nodes count failed logins and messages sent together and lock maildrops for each other.
+  const cluster = openClusterState(config, loginState, log.child({ mod: 'cluster' }));
+  const sharedError = (what: string) => (err: unknown) => log.warn({ err }, `shared ${what} counts unavailable; this node counts by itself meanwhile`);
   const authenticator = new Authenticator(directory, {
     failureDelayMs: config['auth.failureDelayMs'],
     cacheMs: config['auth.cacheSeconds'] * 1000,
     maxFailuresPerIp: config['auth.maxFailuresPerIp'],
     maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
     windowMs: config['auth.failureWindowSeconds'] * 1000,
+    shared: cluster?.counters,
+    onSharedError: sharedError('failed-login'),
   });
-  // Protocol logins show as the accounts' "last login" in the portal: written in batches.
-  const loginState = openPortalState(config, LOGIN_STATE_BUSY_TIMEOUT_MS);
   const logins = new LoginRecorder(loginState, 5000, (err) => log.warn({ err }, 'could not record last logins; the figures lag'));
   logins.start();
   authenticator.onLogin = (address, ip, protocol) => logins.record(address, { at: Date.now(), ip, protocol });
   stops.push(async () => {
     await logins.stop();
+    await cluster?.close();
     await loginState.close();
   });
   const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
@@ -158,7 +164,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         perAccountPerHour: config['submission.maxMessagesPerHour'],
         perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'],
         recipientsPerAccountPerHour: config['submission.maxRecipientsPerHour'],
-      }),
+      }, cluster?.counters, sharedError('sending')),
       tls!,
       log.child({ mod: 'submission' }),
       metrics,
@@ -186,6 +192,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       tls!,
       log.child({ mod: 'pop3' }),
       metrics,
+      cluster?.locks,
     );
     const { plain, tls: implicit } = await pop3.listen();
     listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { AddressError, loginKey } from '../mail/index.js';
 import { allowedFrom, verifyPassword, type AccountRecord, type LoginDirectory, type OperatorRecord } from '../directory/index.js';
 import { LoginGuard, type LoginGuardOptions } from './login-guard.js';
+import type { SharedCounters } from './window-counts.js';
 
 export type LoginFailure =
   | { readonly ok: false; readonly reason: 'invalid' }
@@ -26,6 +27,9 @@ export interface AuthenticatorOptions extends LoginGuardOptions {
   readonly failureDelayMs: number;
   /** How long a successful password check is remembered; 0: never. */
   readonly cacheMs: number;
+  /** Failed logins counted with the other nodes (PostgreSQL); absent: this node counts alone. */
+  readonly shared?: SharedCounters;
+  readonly onSharedError?: (err: unknown) => void;
 }
 
 // Bounds the cache's memory: past this many entries the oldest are dropped.
@@ -57,7 +61,7 @@ export class Authenticator {
     private readonly options: AuthenticatorOptions,
     private readonly verify: (hash: string, password: string) => Promise<boolean> = verifyPassword,
   ) {
-    this.guard = new LoginGuard(options);
+    this.guard = new LoginGuard(options, options.shared, options.onSharedError);
   }
 
   /**
@@ -96,6 +100,7 @@ export class Authenticator {
 
   private async check(key: string, hash: string | undefined, password: string, remoteIp: string): Promise<{ ok: true } | LoginFailure> {
     if (!this.directory.loaded) return { ok: false, reason: 'unavailable' };
+    await this.guard.pull(remoteIp, key);
     const wait = this.guard.blockedFor(remoteIp, key);
     if (wait > 0) return { ok: false, reason: 'rate-limited', retryAfterMs: wait };
     const cacheKey = createHmac('sha256', this.secret).update(key).update('\0').update(password).digest('base64');

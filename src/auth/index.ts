@@ -4,6 +4,7 @@
  * call it; it never touches the mailbox store.
  */
 export * from './login-guard.js';
+export * from './window-counts.js';
 export * from './authenticator.js';
 export * from './sessions.js';
 export * from './totp.js';

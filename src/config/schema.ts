@@ -137,6 +137,7 @@ export const SCHEMA = {
   'auth.failureWindowSeconds': key(600, int(1, 86400), 'Window in which failed logins are counted.'),
   'tls.cert': key('', text(), 'PEM certificate path; empty: a self-signed one under the data dir.'),
   'tls.key': key('', text(), 'PEM private key path; empty: a self-signed one under the data dir.'),
+  'storage.directory': key('sqlite', text(/^(sqlite|postgres(ql)?:\/\/\S+)$/, 'sqlite or a postgres:// URL'), 'Where the directory (domains, accounts, aliases), the member site\'s sessions and audit log, the notices and the counters nodes share (failed logins, sending limits, POP3 maildrop locks) live: sqlite (DATA_DIR/directory.db) or a PostgreSQL URL; a change made on one node reaches every node\'s cache within a second.'),
   'storage.spool': key('sqlite', text(/^(sqlite|postgres(ql)?:\/\/\S+)$/, 'sqlite or a postgres:// URL'), 'Where the spool (accepted mail and its queue) lives: sqlite (DATA_DIR/spool) or a PostgreSQL URL (postgres://user@host:5432/db, ?schema=NAME for a schema of its own), shared by every node that uses it.'),
   'storage.mailstore': key('sqlite', text(/^(sqlite|postgres(ql)?:\/\/\S+)$/, 'sqlite or a postgres:// URL'), 'Where the mailboxes live: sqlite (DATA_DIR/mail) or a PostgreSQL URL (bodies in the database), shared by every delivery and reader node; it may be another cluster than the spool\'s.'),
   'storage.pgPoolSize': key(10, int(1, 1000), 'Most connections each PostgreSQL store of a process holds.'),

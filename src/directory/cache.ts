@@ -102,6 +102,8 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
   private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [], autoReplies: [], policies: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
+  private unfollow: (() => Promise<void>) | undefined;
+  private heardPending = false;
   private chain: Promise<void> = Promise.resolve();
   private loading = false;
   private failures = 0;
@@ -131,6 +133,8 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
   async start(): Promise<void> {
     await this.refresh();
     if (!this.loaded) this.log.warn('directory not loaded yet; recipients and logins get temporary errors until it is');
+    // A store that announces changes is heard at once; the polls stay as the safety net.
+    this.unfollow = this.store.follow?.(() => this.heard());
     // A slow or failing store does not pile up polls: a tick is skipped while a load runs or backs off.
     this.timer = setInterval(() => void (this.loading || Date.now() < this.retryAt || this.refresh()), this.refreshMs);
     this.timer.unref();
@@ -138,6 +142,17 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
 
   stop(): void {
     clearInterval(this.timer);
+    void this.unfollow?.();
+  }
+
+  /** A change was announced: one load queued behind the one in flight, however many announcements come meanwhile. */
+  private heard(): void {
+    if (this.heardPending) return;
+    this.heardPending = true;
+    this.chain = this.chain.then(() => {
+      this.heardPending = false;
+      return this.load();
+    });
   }
 
   /** Sees every change committed before the call: runs after any load already in flight. */

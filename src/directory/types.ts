@@ -231,5 +231,10 @@ export interface DirectoryStore {
   snapshot(): Promise<DirectorySnapshot>;
   /** The current change counter; cheap. */
   version(): Promise<number>;
+  /**
+   * Calls `onChange` soon after any node commits a change (and after the store's connection
+   * comes back, when changes may have been missed); a store that cannot push lacks it and is polled.
+   */
+  follow?(onChange: () => void): () => Promise<void>;
   close(): Promise<void>;
 }

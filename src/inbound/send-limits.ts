@@ -1,4 +1,5 @@
 import { HikyakuError, domainOf } from '../mail/index.js';
+import { WindowCounts, type SharedCounters } from '../auth/index.js';
 
 export interface SendingLimitOptions {
   /** Messages one account may submit per hour. */
@@ -13,50 +14,58 @@ const HOUR_MS = 3_600_000;
 
 /**
  * Hourly sending limits of submission, per account and per domain, over a sliding
- * window. Counted in this process: several submission nodes each allow the limit.
+ * window. With `shared` counters every submission node counts every node's messages
+ * (`pull` before checking); without, each node allows the limit by itself.
  */
 export class SendingLimits {
-  private readonly sent = new Map<string, number[]>();
+  private readonly counts: WindowCounts;
 
-  constructor(private readonly options: SendingLimitOptions) {}
+  constructor(
+    private readonly options: SendingLimitOptions,
+    shared?: SharedCounters,
+    onSharedError?: (err: unknown) => void,
+  ) {
+    this.counts = new WindowCounts(HOUR_MS, shared, undefined, onSharedError);
+  }
+
+  /** Brings the other nodes' counts for `account` into memory (within a short deadline); never rejects. */
+  async pull(account: string, now = Date.now()): Promise<void> {
+    let keys: string[];
+    try {
+      keys = this.keys(account);
+    } catch {
+      return; // not an address: check() says so
+    }
+    await this.counts.pull(keys, now);
+  }
+
+  private keys(account: string): string[] {
+    return [`send:${account}`, `send:@${domainOf(account)}`, `send-rcpt:${account}`];
+  }
 
   /** Throws ERR_SEND_RATE if `account` (or its domain) may not send another message now. */
   check(account: string, now = Date.now()): void {
-    if (this.count(account, now) >= this.options.perAccountPerHour) {
+    const [own, domain] = this.keys(account);
+    if (this.counts.count(own!, now) >= this.options.perAccountPerHour) {
       throw new HikyakuError('ERR_SEND_RATE', `${account} may send ${this.options.perAccountPerHour} messages per hour`);
     }
-    const domain = '@' + domainOf(account);
-    if (this.count(domain, now) >= this.options.perDomainPerHour) {
-      throw new HikyakuError('ERR_SEND_RATE', `${domain.slice(1)} may send ${this.options.perDomainPerHour} messages per hour`);
+    if (this.counts.count(domain!, now) >= this.options.perDomainPerHour) {
+      throw new HikyakuError('ERR_SEND_RATE', `${domainOf(account)} may send ${this.options.perDomainPerHour} messages per hour`);
     }
   }
 
   /** Throws ERR_SEND_RATE if one more recipient (after `pending` already accepted in this transaction) is too many. */
   checkRecipient(account: string, pending: number, now = Date.now()): void {
-    if (this.count('rcpt:' + account, now) + pending >= this.options.recipientsPerAccountPerHour) {
+    if (this.counts.count(this.keys(account)[2]!, now) + pending >= this.options.recipientsPerAccountPerHour) {
       throw new HikyakuError('ERR_SEND_RATE', `${account} may send to ${this.options.recipientsPerAccountPerHour} recipients per hour`);
     }
   }
 
   /** Counts one accepted message with `recipients` recipients. */
   record(account: string, recipients: number, now = Date.now()): void {
-    for (const key of [account, '@' + domainOf(account)]) this.add(key, now, 1);
-    this.add('rcpt:' + account, now, recipients);
-  }
-
-  private add(key: string, now: number, n: number): void {
-    const list = this.sent.get(key) ?? [];
-    for (let i = 0; i < n; i++) list.push(now);
-    this.sent.set(key, list);
-  }
-
-  private count(key: string, now: number): number {
-    const list = this.sent.get(key);
-    if (!list) return 0;
-    let drop = 0;
-    while (drop < list.length && list[drop]! <= now - HOUR_MS) drop++;
-    if (drop > 0) list.splice(0, drop);
-    if (list.length === 0) this.sent.delete(key);
-    return list.length;
+    const [own, domain, rcpt] = this.keys(account);
+    this.counts.add(own!, 1, now);
+    this.counts.add(domain!, 1, now);
+    this.counts.add(rcpt!, recipients, now);
   }
 }

@@ -7,3 +7,4 @@ export * from './types.js';
 export * from './fault-injection.js';
 export * from './deadline.js';
 export * from './lazy.js';
+export * from './maildrop-locks.js';

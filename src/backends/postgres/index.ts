@@ -5,3 +5,7 @@
 export * from './pool.js';
 export * from './spool.js';
 export * from './mailstore.js';
+export * from './directory.js';
+export * from './portal-state.js';
+export * from './notices.js';
+export * from './maildrop-locks.js';

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
 import { crashPoint } from '../../observability/index.js';
-import { migrate, openPool, type PgOptions } from './pool.js';
+import { PgStore, type PgOptions } from './pool.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mail_mailboxes (
@@ -59,29 +59,13 @@ function storageError(err: unknown): unknown {
  * to (`mail_blobs`, reference-counted). An append is one transaction that locks its mailbox
  * row, so UIDs increase strictly per mailbox whichever node delivers.
  */
-export class PgMailStore implements MailStore {
-  private readonly db: Kysely<any>;
-  private readonly ready: Promise<{ from: number; to: number }>;
-
+export class PgMailStore extends PgStore implements MailStore {
   constructor(
     url: string,
     options: PgOptions = {},
     private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
   ) {
-    const { db, schema } = openPool(url, options);
-    this.db = db;
-    this.ready = migrate(db, schema, 'mailstore', MIGRATIONS);
-    this.ready.catch(() => undefined);
-  }
-
-  /** The schema's versions before and after this process's migration (`hikyaku db migrate`). */
-  migrated(): Promise<{ from: number; to: number }> {
-    return this.ready;
-  }
-
-  private async conn(): Promise<Kysely<any>> {
-    await this.ready;
-    return this.db;
+    super(url, options, 'mailstore', MIGRATIONS);
   }
 
   /** The account's INBOX, made on first use, locked for this transaction (one statement: the upsert takes the row lock). */
@@ -186,8 +170,4 @@ export class PgMailStore implements MailStore {
     await sql`SELECT 1 FROM mail_mailboxes LIMIT 1`.execute(db);
   }
 
-  async close(): Promise<void> {
-    await this.ready.catch(() => undefined);
-    await this.db.destroy();
-  }
 }

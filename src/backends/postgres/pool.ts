@@ -66,3 +66,87 @@ export async function migrate(db: Kysely<any>, schema: string, store: string, mi
     return { from, to: migrations.length };
   });
 }
+
+/** A store on its own pool: migrated at open (the first call waits for it, and fails if it failed). */
+export class PgStore {
+  protected readonly db: Kysely<any>;
+  protected readonly schema: string;
+  private readonly ready: Promise<{ from: number; to: number }>;
+
+  constructor(
+    protected readonly url: string,
+    options: PgOptions,
+    store: string,
+    migrations: readonly string[],
+  ) {
+    const opened = openPool(url, options);
+    this.db = opened.db;
+    this.schema = opened.schema;
+    this.ready = migrate(opened.db, opened.schema, store, migrations);
+    // A failed migration is reported by the first call; this keeps it from being unhandled meanwhile.
+    this.ready.catch(() => undefined);
+  }
+
+  /** The schema's versions before and after this process's migration (`hikyaku db migrate`). */
+  migrated(): Promise<{ from: number; to: number }> {
+    return this.ready;
+  }
+
+  /** The database once the schema is current. */
+  protected async conn(): Promise<Kysely<any>> {
+    await this.ready;
+    return this.db;
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.db.destroy();
+  }
+}
+
+/**
+ * Follows NOTIFY on `channel` over a connection of its own: `onEvent` for each notification,
+ * and once more after every reconnect (what was sent while it was away is lost, so the
+ * follower reloads). A broken connection is retried with backoff up to 5 s. Returns a stop.
+ */
+export function listen(url: string, channel: string, onEvent: () => void, onBroken?: (err: Error) => void): () => Promise<void> {
+  const { connectionString } = parseStoreUrl(url);
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retryMs = 250;
+  let timer: NodeJS.Timeout | undefined;
+  const connect = async (again: boolean) => {
+    const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000, keepAlive: true });
+    client = c;
+    let broken = false;
+    const lost = (err: Error) => {
+      if (broken || stopped) return;
+      broken = true;
+      onBroken?.(err);
+      void c.end().catch(() => undefined);
+      timer = setTimeout(() => void connect(true), retryMs);
+      timer.unref();
+      retryMs = Math.min(5000, retryMs * 2);
+    };
+    c.on('error', lost);
+    c.on('end', () => lost(new Error('the notification connection closed')));
+    c.on('notification', () => onEvent());
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      retryMs = 250;
+      if (again) onEvent();
+    } catch (err) {
+      lost(err as Error);
+    }
+  };
+  void connect(false);
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await client?.end().catch(() => undefined);
+  };
+}
+
+/** A NOTIFY channel of `topic` in `schema` (one database may hold several installations' schemas). */
+export const channelOf = (topic: string, schema: string) => `hikyaku_${topic}_${schema}`.slice(0, 63);

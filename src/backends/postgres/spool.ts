@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
 import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
-import { migrate, openPool, type PgOptions } from './pool.js';
+import { PgStore, type PgOptions } from './pool.js';
 import { PgSpoolAdmin } from './spool-admin.js';
 import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
 
@@ -76,30 +76,13 @@ class PgSpoolWriter implements SpoolWriter {
  * number of delivery processes lease disjoint entries; a commit is PostgreSQL's (durable
  * once it returns, with the server's synchronous_commit).
  */
-export class PgSpool implements Spool {
-  private readonly db: Kysely<any>;
-  private readonly ready: Promise<{ from: number; to: number }>;
+export class PgSpool extends PgStore implements Spool {
   private readonly listeners: (() => void)[] = [];
   private readonly admin: PgSpoolAdmin;
 
   constructor(url: string, options: PgOptions = {}) {
-    const { db, schema } = openPool(url, options);
-    this.db = db;
-    this.ready = migrate(db, schema, 'spool', MIGRATIONS);
-    // A failed migration is reported by the first call; this keeps it from being unhandled meanwhile.
-    this.ready.catch(() => undefined);
+    super(url, options, 'spool', MIGRATIONS);
     this.admin = new PgSpoolAdmin(() => this.conn());
-  }
-
-  /** The database once the schema is current. */
-  /** The schema's versions before and after this process's migration (`hikyaku db migrate`). */
-  migrated(): Promise<{ from: number; to: number }> {
-    return this.ready;
-  }
-
-  private async conn(): Promise<Kysely<any>> {
-    await this.ready;
-    return this.db;
   }
 
   private notify(): void {
@@ -363,8 +346,4 @@ export class PgSpool implements Spool {
     this.listeners.push(listener);
   }
 
-  async close(): Promise<void> {
-    await this.ready.catch(() => undefined);
-    await this.db.destroy();
-  }
 }

@@ -17,18 +17,9 @@ import {
   type AccessPolicy,
   type TenantRecord,
 } from '../../directory/index.js';
-import { DirectoryFile, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
+import { DirectoryFile, PATCH_COLUMNS, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
 import { accountsNow, aliasesNow, autoRepliesNow, domainsNow, forwardsNow, operatorsNow, policiesNow, tenantsNow } from './directory-reads.js';
 
-
-const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
-  name: 'name',
-  department: 'department',
-  quotaBytes: 'quota_bytes',
-  role: 'role',
-  disabled: 'disabled',
-  mustChangePassword: 'must_change',
-};
 
 /**
  * The directory in SQLite (`directory.db`); shared by the service and CLI processes.

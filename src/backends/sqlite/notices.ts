@@ -1,44 +1,7 @@
 import type { BacklogHistory, BacklogSample, NoticeInput, NoticeStore, ServiceName, ServiceNotice } from '../../notices/index.js';
 import { sql } from './db.js';
+import { toNotice, type NoticeRow } from '../portal-rows.js';
 import { DirectoryFile } from './directory-schema.js';
-
-interface NoticeRow {
-  id: number;
-  kind: ServiceNotice['kind'];
-  title: string;
-  body: string;
-  services: string;
-  tenants: string;
-  starts_at: number;
-  ends_at: number | null;
-  service_stops: number;
-  created_at: number;
-  updated_at: number;
-  revision: number;
-  closed_at: number | null;
-  author: string;
-  draft: number;
-  auto_service: ServiceName | null;
-}
-
-const toNotice = (r: NoticeRow): ServiceNotice => ({
-  id: r.id,
-  kind: r.kind,
-  title: r.title,
-  body: r.body,
-  services: JSON.parse(r.services) as ServiceNotice['services'],
-  tenants: JSON.parse(r.tenants) as string[],
-  startsAt: r.starts_at,
-  endsAt: r.ends_at,
-  serviceStops: r.service_stops === 1,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  revision: r.revision,
-  closedAt: r.closed_at,
-  author: r.author,
-  draft: r.draft === 1,
-  autoService: r.auto_service,
-});
 
 /** Notices and the backlog's history in directory.db, on their own connection (as the portal's other state). */
 export class SqliteNoticeStore extends DirectoryFile implements NoticeStore, BacklogHistory {

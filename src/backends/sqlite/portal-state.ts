@@ -1,34 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '../../directory/index.js';
 import type { ApiToken, ApiTokenStore, LastLogin, PortalSession, SessionKind, SessionStore, TotpRecord, TotpStore } from '../../auth/index.js';
 import { sql } from './db.js';
+import { hashOf, newApiToken, parseApiToken, secretMatches, toSession, toToken, tokenUseDue, type SessionRow, type TokenRow } from '../portal-rows.js';
 import { DirectoryFile } from './directory-schema.js';
-
-interface SessionRow {
-  subject: string;
-  kind: SessionKind;
-  csrf: string;
-  ip: string;
-  created_at: number;
-  seen_at: number;
-  expires_at: number;
-}
-
-const toSession = (r: SessionRow): PortalSession => ({ subject: r.subject, kind: r.kind, csrf: r.csrf, ip: r.ip, createdAt: r.created_at, seenAt: r.seen_at, expiresAt: r.expires_at });
-
-interface TokenRow {
-  id: string;
-  secret_hash: string;
-  name: string;
-  tenant: string | null;
-  created_by: string;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-const toToken = (r: TokenRow): ApiToken => ({ id: r.id, name: r.name, tenant: r.tenant, createdBy: r.created_by, createdAt: r.created_at, lastUsedAt: r.last_used_at });
-
-const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * The portal's sessions, last logins and audit log, in directory.db beside the directory
@@ -100,20 +75,18 @@ export class SqlitePortalState extends DirectoryFile implements SessionStore, Au
   }
 
   async createToken(input: { name: string; tenant: string | null; createdBy: string }): Promise<{ token: string; record: ApiToken }> {
-    const id = randomBytes(6).toString('hex');
-    const secret = randomBytes(24).toString('base64url');
+    const { id, secret, token } = newApiToken();
     const record: ApiToken = { id, name: input.name, tenant: input.tenant, createdBy: input.createdBy, createdAt: Date.now(), lastUsedAt: null };
     sql(this.db, 'INSERT INTO api_tokens (id, secret_hash, name, tenant, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, hashOf(secret), record.name, record.tenant, record.createdBy, record.createdAt);
-    return { token: `hky_${id}_${secret}`, record };
+    return { token, record };
   }
 
   async verifyToken(presented: string, now = Date.now()): Promise<ApiToken | undefined> {
-    const m = /^hky_([0-9a-f]{12})_([A-Za-z0-9_-]{32})$/.exec(presented);
-    if (!m) return undefined;
-    const row = sql(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(m[1]) as TokenRow | undefined;
-    if (!row || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hashOf(m[2]!)))) return undefined;
-    // Written at most once a minute: a busy automation does not turn every call into a write.
-    if (row.last_used_at === null || now - row.last_used_at > 60_000) sql(this.db, 'UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
+    const parsed = parseApiToken(presented);
+    if (!parsed) return undefined;
+    const row = sql(this.db, 'SELECT * FROM api_tokens WHERE id = ?').get(parsed.id) as TokenRow | undefined;
+    if (!row || !secretMatches(row, parsed.secret)) return undefined;
+    if (tokenUseDue(row, now)) sql(this.db, 'UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
     return toToken(row);
   }
 

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { Authenticator } from '../../auth/index.js';
-import type { MailStore } from '../../mailstore/index.js';
+import { LocalMaildropLocks, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
 import { Pop3Session, type Pop3Options } from './session.js';
@@ -21,9 +21,10 @@ export class Pop3Server {
     tls: TlsMaterial,
     log: Logger,
     metrics: Metrics,
+    locks: MaildropLocks = new LocalMaildropLocks(),
   ) {
     const secureContext = createSecureContext({ key: tls.key, cert: tls.cert });
-    const deps = { authenticator, mailStore, locks: new Set<number>(), tls: secureContext, options, log, metrics };
+    const deps = { authenticator, mailStore, locks, tls: secureContext, options, log, metrics };
     // Past the connection limit a client is told to come back, instead of exhausting memory and descriptors.
     const admit = (socket: import('node:net').Socket): boolean => {
       if (this.sockets.size >= options.maxClients) {

@@ -7,7 +7,7 @@ import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
 import { sendMessage } from './send-message.js';
-import { isStoreTimeout, withDeadline, type MailboxEntry, type MailStore } from '../../mailstore/index.js';
+import { isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
 import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
@@ -25,8 +25,8 @@ export interface Pop3Options {
 export interface Pop3Deps {
   readonly authenticator: Authenticator;
   readonly mailStore: MailStore;
-  /** Account ids whose maildrop a session holds (RFC 1939 §8: exclusive access). */
-  readonly locks: Set<number>;
+  /** Whose maildrop a session holds (RFC 1939 §8: exclusive access), on this node or, with a shared store, any. */
+  readonly locks: MaildropLocks;
   readonly tls: SecureContext;
   readonly options: Pop3Options;
   readonly log: Logger;
@@ -140,9 +140,13 @@ export class Pop3Session {
 
   private onClose(): void {
     this.closed = true;
-    if (this.account) this.deps.locks.delete(this.account.id);
+    if (this.account) this.unlock(this.account.id);
     this.deps.metrics.pop3Sessions.dec();
     this.log.debug('closed');
+  }
+
+  private unlock(accountId: number): void {
+    this.deps.locks.release(accountId).catch((err) => this.log.warn({ err }, 'maildrop lock not released'));
   }
 
   private get plaintextAllowed(): boolean {
@@ -243,11 +247,12 @@ export class Pop3Session {
       return this.send(loginFailureReply(result));
     }
     const account = result.account;
-    if (this.deps.locks.has(account.id)) {
+    if (!(await this.deps.locks.acquire(account.id))) {
       this.deps.metrics.logins.inc({ protocol: 'pop3', result: 'in-use' });
       return this.send('-ERR [IN-USE] The mailbox is in use by another session; try again later');
     }
-    this.deps.locks.add(account.id);
+    // The client may have gone while the lock was taken: then nobody would release it.
+    if (this.closed) return this.unlock(account.id);
     this.account = account;
     this.deps.metrics.logins.inc({ protocol: 'pop3', result: 'ok' });
     this.log.info({ user: account.address }, 'logged in');

@@ -80,15 +80,18 @@ export class SubmissionServer {
         onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
         onMailFrom: (address, session, cb) => {
           this.transactions.set(session.id, { recipients: [], remote: [] });
-          try {
-            const error = mailParamError(address);
-            if (error) throw error;
-            checkSender(this.directory, String(session.user), address.address);
-            this.limits.check(String(session.user));
-            cb();
-          } catch (err) {
-            this.refuse(session, err, cb, { from: address.address });
-          }
+          // The other nodes' counts first (they never fail the call; a sick store leaves this node's own).
+          void this.limits.pull(String(session.user)).then(() => {
+            try {
+              const error = mailParamError(address);
+              if (error) throw error;
+              checkSender(this.directory, String(session.user), address.address);
+              this.limits.check(String(session.user));
+              cb();
+            } catch (err) {
+              this.refuse(session, err, cb, { from: address.address });
+            }
+          });
         },
         onRcptTo: (address, session, cb) => {
           const t = this.transactions.get(session.id) ?? { recipients: [], remote: [] };
