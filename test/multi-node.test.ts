@@ -5,41 +5,46 @@ import { openDirectoryStore } from '../src/wiring.js';
 import { SmtpClient, testMessage } from './helpers/smtp-client.js';
 import { freePort, hikyaku, queueDrained, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
 import { readMailbox } from './helpers/portal.js';
+import { Pop3Client } from './helpers/pop3-client.js';
 import { dropSchemas, pgStoreUrl } from './helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = async (c: Pop3Client, line: string) => String(await c.command(line));
 
 /**
- * Three nodes on one PostgreSQL (spool and mailboxes): two `mx,delivery`, one `pop3`. The
- * directory is still the embedded file, shared by the processes of this one machine (the
- * PostgreSQL directory store is issue 10's next step).
+ * Three nodes on one PostgreSQL (directory, spool and mailboxes): two `mx,delivery`, one
+ * `pop3`; later a second `pop3` node, to show what the nodes share besides the stores.
+ * Each node gets a data directory of its own: nothing passes between them but the database.
  */
 describe('several nodes on one PostgreSQL', () => {
   const dir = tempDir();
+  const nodeDirs = [tempDir(), tempDir(), tempDir(), tempDir()];
   const { url, schema } = pgStoreUrl();
-  const stores = { 'storage.spool': url, 'storage.mailstore': url };
+  const stores = { 'storage.directory': url, 'storage.spool': url, 'storage.mailstore': url };
   const accounts = ['a', 'b', 'c', 'd'].map((l) => `${l}@multi.test`);
   const nodes: ChildProcess[] = [];
   let [mxA, mxB, pop3] = [0, 0, 0];
+  let envForMore: NodeJS.ProcessEnv = {};
 
   before(async () => {
-    const store = openDirectoryStore(testConfig(dir));
+    const store = openDirectoryStore(testConfig(dir, stores));
     await seedDirectory(store, 'multi.test', ['a', 'b', 'c', 'd']);
     await store.close();
     [mxA, mxB, pop3] = [await freePort(), await freePort(), await freePort()];
     // Short leases: a killed node's entries are taken over by the other within seconds.
-    const env = { HIKYAKU_STORAGE_SPOOL: url, HIKYAKU_STORAGE_MAILSTORE: url, HIKYAKU_DELIVERY_LEASE_MS: '3000', HIKYAKU_DELIVERY_STORE_TIMEOUT_MS: '1000', HIKYAKU_RELAY_REPLY_TIMEOUT_MS: '1000', HIKYAKU_RELAY_CONNECT_TIMEOUT_MS: '1000', HIKYAKU_HOSTNAME: 'mx.multi.test' };
-    nodes.push(await spawnServer(dir, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxA) }));
-    nodes.push(await spawnServer(dir, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxB) }));
-    nodes.push(await spawnServer(dir, { ...env, HIKYAKU_ROLES: 'pop3', HIKYAKU_POP3_PORT: String(pop3) }));
+    const env = { HIKYAKU_STORAGE_DIRECTORY: url, HIKYAKU_STORAGE_SPOOL: url, HIKYAKU_STORAGE_MAILSTORE: url, HIKYAKU_DELIVERY_LEASE_MS: '3000', HIKYAKU_DELIVERY_STORE_TIMEOUT_MS: '1000', HIKYAKU_RELAY_REPLY_TIMEOUT_MS: '1000', HIKYAKU_RELAY_CONNECT_TIMEOUT_MS: '1000', HIKYAKU_HOSTNAME: 'mx.multi.test' };
+    nodes.push(await spawnServer(nodeDirs[0]!, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxA) }));
+    nodes.push(await spawnServer(nodeDirs[1]!, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxB) }));
+    nodes.push(await spawnServer(nodeDirs[2]!, { ...env, HIKYAKU_ROLES: 'pop3', HIKYAKU_POP3_PORT: String(pop3) }));
+    envForMore = env;
   });
   after(async () => {
     for (const n of nodes) n.kill('SIGKILL');
-    removeDir(dir);
+    for (const d of [dir, ...nodeDirs]) removeDir(d);
     await dropSchemas([schema]);
   });
 
-  test('mail sent to both MX nodes is read through the POP3 node exactly once, though one delivery node was killed under load; a directory change reaches the nodes', async () => {
+  test('mail sent to both MX nodes is read through the POP3 node exactly once, though one delivery node was killed under load; a directory change reaches the nodes', async (t) => {
     const accepted = new Map<string, string>();
     const inDoubt = new Set<string>();
     let running = true;
@@ -73,20 +78,20 @@ describe('several nodes on one PostgreSQL', () => {
     await Promise.all(senders);
     assert.ok(accepted.size > 100, `enough load: ${accepted.size} accepted`);
 
-    // Through one node's CLI (the directory file they share), seen by the other MX node.
-    const added = await hikyaku(dir, ['account', 'add', 'e@multi.test', '--password-stdin'], { input: 'a-long-password-1\n' });
+    // Through a CLI on yet another data directory: the change reaches the nodes through the database alone.
+    const added = await hikyaku(dir, ['account', 'add', 'e@multi.test', '--password-stdin'], { input: 'a-long-password-1\n', env: { HIKYAKU_STORAGE_DIRECTORY: url } });
     assert.equal(added.code, 0, added.stderr);
-    assert.ok(
-      await waitFor(async () => {
-        const c = await SmtpClient.open(mxB);
-        try {
-          return (await c.send('s@client.test', ['e@multi.test'], testMessage('new-account', 512))).reply.code === 250;
-        } finally {
-          c.destroy();
-        }
-      }, 10_000, 250),
-      'the new account gets mail through the other node',
-    );
+    const changed = Date.now();
+    const accepts = async () => {
+      const c = await SmtpClient.open(mxB);
+      try {
+        return (await c.send('s@client.test', ['e@multi.test'], testMessage('new-account', 512))).reply.code === 250;
+      } finally {
+        c.destroy();
+      }
+    };
+    assert.ok(await waitFor(accepts, 10_000, 50), 'the new account gets mail through the other node');
+    t.diagnostic(`the new account got mail through the other MX node ${Date.now() - changed} ms after the CLI had made it`);
 
     assert.ok(await queueDrained(dir, 60_000, stores), 'the surviving node finished the killed one\'s work');
     const found = new Map<string, number>();
@@ -102,15 +107,60 @@ describe('several nodes on one PostgreSQL', () => {
     assert.equal((await readMailbox(pop3, 'e@multi.test', 'a-long-password-1')).length, 1);
   });
 
+  test('a second POP3 node: a maildrop open on one is [IN-USE] on the other; failed logins on one count on the other', async () => {
+    const pop3b = await freePort();
+    nodes.push(await spawnServer(nodeDirs[3]!, { ...envForMore, HIKYAKU_ROLES: 'pop3', HIKYAKU_POP3_PORT: String(pop3b), HIKYAKU_AUTH_MAX_FAILURES_PER_ACCOUNT: '3' }));
+    const first = await Pop3Client.open(pop3);
+    const second = await Pop3Client.open(pop3b);
+    try {
+      assert.match(await say(first, 'USER a@multi.test'), /^\+OK/);
+      assert.match(await say(first, 'PASS test-password'), /^\+OK/);
+      assert.match(await say(second, 'USER a@multi.test'), /^\+OK/);
+      assert.match(await say(second, 'PASS test-password'), /^-ERR \[IN-USE\]/, 'the other node knows the maildrop is open');
+      assert.match(await say(first, 'QUIT'), /^\+OK/);
+      assert.ok(
+        await waitFor(async () => {
+          const again = await Pop3Client.open(pop3b);
+          try {
+            await say(again, 'USER a@multi.test');
+            return (await say(again, 'PASS test-password')).startsWith('+OK');
+          } finally {
+            again.destroy();
+          }
+        }, 10_000, 100),
+        'closed on one node, the maildrop opens on the other',
+      );
+    } finally {
+      first.destroy();
+      second.destroy();
+    }
+    // Three wrong passwords on the first POP3 node (its own limit is the default, 5 per account and address) ...
+    for (let i = 0; i < 3; i++) {
+      const c = await Pop3Client.open(pop3);
+      await say(c, 'USER b@multi.test');
+      assert.match(await say(c, 'PASS wrong-password'), /^-ERR \[AUTH\]/);
+      c.destroy();
+    }
+    // ... and the second node, whose limit is 3, refuses even the right one from that address.
+    const c = await Pop3Client.open(pop3b);
+    try {
+      await say(c, 'USER b@multi.test');
+      const reply = await say(c, 'PASS test-password');
+      assert.match(reply, /^-ERR \[(AUTH|SYS\/TEMP)\].*(too many|try again)/i, reply);
+    } finally {
+      c.destroy();
+    }
+  });
+
   test('hikyaku db migrate brings a fresh schema up to date, then has nothing to do; with embedded stores there is nothing to migrate', async () => {
     const fresh = pgStoreUrl();
     try {
-      const env = { HIKYAKU_STORAGE_SPOOL: fresh.url, HIKYAKU_STORAGE_MAILSTORE: fresh.url };
+      const env = { HIKYAKU_STORAGE_DIRECTORY: fresh.url, HIKYAKU_STORAGE_SPOOL: fresh.url, HIKYAKU_STORAGE_MAILSTORE: fresh.url };
       const first = await hikyaku(dir, ['db', 'migrate'], { env });
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /^spool: schema migrated from version 0 to \d+\nmailstore: schema migrated from version 0 to \d+\n$/);
+      assert.match(first.stdout, /^directory: schema migrated from version 0 to \d+\nportal: schema migrated from version 0 to \d+\nnotices: schema migrated from version 0 to \d+\nspool: schema migrated from version 0 to \d+\nmailstore: schema migrated from version 0 to \d+\n$/);
       const again = await hikyaku(dir, ['db', 'migrate'], { env });
-      assert.match(again.stdout, /^spool: schema at version \d+, nothing to do\nmailstore: schema at version \d+, nothing to do\n$/);
+      assert.match(again.stdout, /^(\w+: schema at version \d+, nothing to do\n){5}$/);
       const embedded = await hikyaku(tempDir(), ['db', 'migrate']);
       assert.match(embedded.stdout, /no store is in PostgreSQL/);
     } finally {
