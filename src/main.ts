@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, FAULT_PROXY_USAGE, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, type Io } from './cli/index.js';
+import { CliError, FAULT_PROXY_USAGE, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, startProgress, type Io, type Progress } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
-import { migrateStores } from './wiring-stores.js';
+import { copyStores, migrateStores } from './wiring-stores.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 import { MANAGE_ACTIONS } from './queue/index.js';
@@ -26,6 +26,9 @@ const USAGE = `usage: hikyaku COMMAND [options]
   config show | reference       effective configuration (JSON) | every key, documented
   db migrate                    bring the schemas of the stores in PostgreSQL up to date
                                 (every node also does it when it starts; safe to run at once)
+  db copy --to postgres://... [--from DATA_DIR]
+                                copy an embedded installation (stopped) into PostgreSQL,
+                                then compare every table; run again to go on after a stop
 ${FAULT_PROXY_USAGE}
 ${DIRECTORY_USAGE}
 ${TENANT_USAGE}
@@ -101,6 +104,28 @@ function faultOption(raw: string | undefined): string | undefined {
   return m[1];
 }
 
+/** `hikyaku db copy`: every table with a progress bar, then a line per table that differs. */
+async function dbCopy(from: string, to: string | undefined): Promise<number> {
+  if (!to || !/^postgres(ql)?:\/\//.test(to)) throw new CliError('db copy needs --to postgres://user@host:5432/db (?schema=NAME for a schema of its own)', 2);
+  let bar: Progress | undefined;
+  let current = '';
+  const checks = await copyStores(from, to, (table, done, total) => {
+    if (table !== current) {
+      bar?.stop();
+      current = table;
+      bar = startProgress(io, table.padEnd(16), total);
+      io.err(`copying ${table} (${total} rows)`);
+    }
+    bar?.update(done);
+  });
+  bar?.stop();
+  const bad = checks.filter((c) => !c.same);
+  for (const c of checks) io.out(`${c.table}: ${c.rows} rows here, ${c.copied} there, ${c.same ? 'the same' : 'DIFFERENT'}`);
+  if (bad.length) throw new CliError(`${bad.length} table(s) differ after the copy (${bad.map((c) => c.table).join(', ')}): was the service still running? Stop it and run the copy again.`, 1);
+  io.out(`copied and compared ${checks.length} tables: every count and checksum matches`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -130,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       yes: { type: 'boolean', default: false },
       listen: { type: 'string' },
       to: { type: 'string' },
+      from: { type: 'string' },
       control: { type: 'string' },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
@@ -159,6 +185,7 @@ async function main(argv: string[]): Promise<number> {
     io.out(JSON.stringify(shown, null, 2));
     return 0;
   }
+  if (command === 'db' && action === 'copy') return dbCopy(values.from ?? config.dataDir, values.to);
   if (command === 'db' && action === 'migrate') {
     const done = await migrateStores(config);
     if (done.length === 0) io.out('no store is in PostgreSQL (storage.directory, storage.spool, storage.mailstore): nothing to migrate');

@@ -9,6 +9,7 @@ import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
 import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool } from './backends/postgres/index.js';
 import type { SharedCounters } from './auth/index.js';
+import { copyInstallation } from './backends/copy.js';
 import type { Spool } from './queue/index.js';
 
 // Wiring: how each store is opened from the configuration (the embedded backend, SQLite + files, or PostgreSQL).
@@ -136,3 +137,6 @@ export async function migrateStores(config: Config): Promise<{ store: string; fr
   }
   return done;
 }
+
+/** `hikyaku db copy`: the embedded stores under `dataDir` into PostgreSQL, compared table by table. */
+export const copyStores = copyInstallation;

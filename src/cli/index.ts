@@ -9,3 +9,4 @@ export * from './queue-commands.js';
 export * from './queue-manage.js';
 export * from './tenant-commands.js';
 export * from './fault-proxy-command.js';
+export * from './progress.js';
