@@ -35,11 +35,13 @@ export function advantage(f: FigureResult, ours: string, theirs: string): number
   return f.better === 'higher' ? r : 1 / r;
 }
 
+/** The figures side by side; "advantage" is the first target's over the anchor (the one that is not Hikyaku), when there is one. */
 export function table(figures: readonly FigureResult[], targets: readonly string[]): string {
-  const head = ['scenario', 'figure', ...targets.map((t) => `${t} median (min–max)`), ...(targets.length > 1 ? ['advantage ×'] : [])];
+  const anchor = targets.find((t) => !t.startsWith('hikyaku'));
+  const head = ['scenario', 'figure', ...targets.map((t) => `${t} median (min–max)`), ...(anchor ? [`advantage × over ${anchor}`] : [])];
   const rows = figures.map((f) => {
-    const adv = targets.length > 1 ? advantage(f, targets[0]!, targets[1]!) : undefined;
-    return [f.scenario, `${f.label} [${f.unit}]`, ...targets.map((t) => cell(f.values[t])), ...(targets.length > 1 ? [adv === undefined ? '–' : adv.toFixed(2)] : [])];
+    const adv = anchor ? advantage(f, targets[0]!, anchor) : undefined;
+    return [f.scenario, `${f.label} [${f.unit}]`, ...targets.map((t) => cell(f.values[t])), ...(anchor ? [adv === undefined ? '–' : adv.toFixed(2)] : [])];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';

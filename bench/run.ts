@@ -83,7 +83,9 @@ const RUNS: Record<string, (t: Target) => Promise<Figures>> = {
 };
 
 if (args.vs) AnchorTarget.setup();
-const targets: Target[] = [new HikyakuTarget(n(2_000), process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+// Acceptance and end to end also with every store on this machine's PostgreSQL.
+const targets: Target[] = [new HikyakuTarget(n(2_000), nodeArgs), new HikyakuTarget(n(2_000), nodeArgs, { runs: ['smtp4k', 'smtp64k'] })];
 if (args.vs) targets.push(new AnchorTarget());
 const names = targets.map((t) => t.name);
 const collected = new Map<string, Figures[]>();
@@ -93,7 +95,7 @@ try {
   const only = args.only?.split(',');
   for (const [run, scenario] of Object.entries(RUNS).filter(([name]) => !only || only.includes(name))) {
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) {
+      for (const t of targets.filter((x) => !x.runs || x.runs.includes(run))) {
         process.stderr.write(`[bench] ${run} round ${r + 1}/${rounds}: ${t.name}\n`);
         record(run, t.name, await scenario(t));
       }

@@ -71,15 +71,23 @@ function healthChecks(config: Config, { directory, spool, mailStore }: MetricsSo
   const checks: HealthCheck[] = [
     {
       name: 'directory',
+      where: storeWhere(config['storage.directory']),
       check: async () => {
         if (!directory.loaded) throw new Error('the directory has not been loaded yet');
         if (!directory.storeAnswering) throw new Error('the directory store does not answer; serving the cached copy');
       },
     },
-    { name: 'spool', check: () => spool.ping() },
+    { name: 'spool', where: storeWhere(config['storage.spool']), check: () => spool.ping() },
   ];
-  if (config.roles.includes('pop3') || config.roles.includes('delivery')) checks.push({ name: 'mailstore', check: () => mailStore().ping() });
+  if (config.roles.includes('pop3') || config.roles.includes('delivery')) checks.push({ name: 'mailstore', where: storeWhere(config['storage.mailstore']), check: () => mailStore().ping() });
   return checks;
+}
+
+/** A store's place as a probe may show it: `sqlite`, or postgres://host:port/database with no user or password. */
+function storeWhere(setting: string): string {
+  if (setting === 'sqlite') return 'sqlite';
+  const u = new URL(setting);
+  return `postgres://${u.host}${u.pathname}`;
 }
 
 function splitHostPort(hostPort: string): [string, number] {

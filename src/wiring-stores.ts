@@ -7,9 +7,8 @@ import { LazyMailStore, describeFault, parseFault, type MailStore } from './mail
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
-import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool } from './backends/postgres/index.js';
+import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool, copyInstallation } from './backends/postgres/index.js';
 import type { SharedCounters } from './auth/index.js';
-import { copyInstallation } from './backends/copy.js';
 import type { Spool } from './queue/index.js';
 
 // Wiring: how each store is opened from the configuration (the embedded backend, SQLite + files, or PostgreSQL).

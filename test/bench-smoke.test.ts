@@ -11,4 +11,6 @@ test('npm run bench -- --smoke: every scenario at 1% size runs and reports its f
     // every figure is produced, not its value.
     assert.match(r.stdout, new RegExp(`\\| ${figure.replace(/[[\]]/g, '\\$&')}\\s+\\| -?\\d`), figure);
   }
+  assert.match(r.stdout, /\| smtp 4 KiB\s+\| accepted \[msg\/s\]\s+\| \d[^|]*\| \d/, 'acceptance with every store on PostgreSQL too');
+  assert.match(r.stdout, /\| end to end 64 KiB\s+\| retrievable by POP3 \[msg\/s\]\s+\| \d[^|]*\| \d/, 'end to end with every store on PostgreSQL too');
 });

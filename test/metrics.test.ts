@@ -137,7 +137,7 @@ describe('metrics and health listener on the real process', () => {
     assert.equal(JSON.parse(alive.body).status, 'alive');
     const ready = await curl(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(JSON.parse(ready.body).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [['directory', true], ['spool', true], ['mailstore', true]]);
+    assert.deepEqual(JSON.parse(ready.body).checks.map((c: { name: string; where: string; ok: boolean }) => [c.name, c.where, c.ok]), [['directory', 'sqlite', true], ['spool', 'sqlite', true], ['mailstore', 'sqlite', true]]);
 
     assert.equal((await hikyaku(dir, ['fault', 'mailstore=hang'])).code, 0);
     let report: { status: number; body: string } = { status: 0, body: '' };

@@ -3,32 +3,53 @@ import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../../src/directory/index.js';
-import { openDirectoryStore, openMailStore } from '../../src/wiring.js';
+import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.js';
+import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
 import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
 import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
 
-/** Hikyaku as shipped (fsync on), one process per role set, on a fresh data dir per reset. */
+/**
+ * Hikyaku as shipped (fsync on), one process per role set, on a fresh data dir per reset;
+ * with `postgres`, every store in a fresh schema of this machine's PostgreSQL instead.
+ */
 export class HikyakuTarget implements Target {
-  readonly name = 'hikyaku';
+  readonly name: string;
   readonly users = USERS;
   readonly password = PASSWORD;
-  readonly durability = 'the body (inline in the WAL up to 128 KiB, else its own file + directory fsync) and one queue row per recipient, one WAL fdatasync per group commit';
+  readonly durability: string;
+  readonly runs: readonly string[] | undefined;
   smtpPort = 0;
   pop3Port = 0;
   private dir = '';
   private processes: ChildProcess[] = [];
   private hash: Promise<string> | undefined;
 
+  private pg: { url: string; schema: string } | undefined;
+
   constructor(
     private readonly idleAccounts: number,
     private readonly nodeArgs: string[],
-  ) {}
+    private readonly postgres?: { runs: readonly string[] },
+  ) {
+    this.name = postgres ? 'hikyaku-pg' : 'hikyaku';
+    this.runs = postgres?.runs;
+    this.durability = postgres
+      ? 'the body and one queue row per recipient in one PostgreSQL transaction (synchronous_commit on)'
+      : 'the body (inline in the WAL up to 128 KiB, else its own file + directory fsync) and one queue row per recipient, one WAL fdatasync per group commit';
+  }
+
+  /** The configuration a reset's processes and this bench share. */
+  private config() {
+    const url = this.pg?.url;
+    return testConfig(this.dir, url ? { 'storage.directory': url, 'storage.spool': url, 'storage.mailstore': url } : {});
+  }
 
   async reset(options: { deliveryPaused?: boolean } = {}): Promise<void> {
     await this.stop();
     this.dir = tempDir('hikyaku-bench-');
     [this.smtpPort, this.pop3Port] = [await freePort(), await freePort()];
-    const store = openDirectoryStore(testConfig(this.dir));
+    if (this.postgres) this.pg = pgStoreUrl();
+    const store = openDirectoryStore(this.config());
     const passwordHash = await (this.hash ??= hashPassword(PASSWORD));
     await store.addDomain('example.test');
     for (const address of [...USERS, ...Array.from({ length: this.idleAccounts }, (_, i) => this.idleUser(i))]) {
@@ -40,7 +61,8 @@ export class HikyakuTarget implements Target {
   }
 
   private spawn(roles: string): Promise<ChildProcess> {
-    return spawnServer(this.dir, { HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
+    const stores = this.pg ? { HIKYAKU_STORAGE_DIRECTORY: this.pg.url, HIKYAKU_STORAGE_SPOOL: this.pg.url, HIKYAKU_STORAGE_MAILSTORE: this.pg.url } : {};
+    return spawnServer(this.dir, { ...stores, HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
   }
 
   async resumeDelivery(): Promise<void> {
@@ -49,6 +71,14 @@ export class HikyakuTarget implements Target {
   }
 
   async queueEmpty(): Promise<boolean> {
+    if (this.pg) {
+      const spool = openSpool(this.config());
+      try {
+        return Object.entries((await spool.stats()).byState).every(([state, n]) => state === 'bounced' || n === 0);
+      } finally {
+        await spool.close();
+      }
+    }
     const db = new Database(join(this.dir, 'spool/spool.db'), { readonly: true, fileMustExist: true });
     try {
       return (db.prepare(`SELECT count(*) AS n FROM entries WHERE state != 'bounced'`).get() as { n: number }).n === 0;
@@ -58,7 +88,7 @@ export class HikyakuTarget implements Target {
   }
 
   async seedMailboxes(users: readonly string[], count: number, message: Buffer): Promise<void> {
-    const config = testConfig(this.dir);
+    const config = this.config();
     const directory = openDirectoryStore(config);
     const ids = new Map((await directory.listAccounts()).map((a) => [a.address, a.id]));
     await directory.close();
@@ -94,5 +124,7 @@ export class HikyakuTarget implements Target {
     this.processes = [];
     if (this.dir) removeDir(this.dir);
     this.dir = '';
+    if (this.pg) await dropSchemas([this.pg.schema]);
+    this.pg = undefined;
   }
 }

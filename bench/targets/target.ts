@@ -12,6 +12,8 @@ export interface Target {
   readonly password: string;
   /** What the system makes durable before it answers 250, for the report. */
   readonly durability: string;
+  /** The scenarios it takes part in; absent: every one. */
+  readonly runs?: readonly string[];
   /** Empty queue and mailboxes, fresh processes; delivery held back if asked. */
   reset(options?: { deliveryPaused?: boolean }): Promise<void>;
   resumeDelivery(): Promise<void>;

@@ -1,12 +1,15 @@
 /** One thing a node needs to serve: a store, the directory cache. */
 export interface HealthCheck {
   readonly name: string;
+  /** Where the thing is (the embedded files, or a database's host, port and name): told in the report. */
+  readonly where?: string;
   /** Resolves when the thing answers; rejects (or throws) with the reason when it does not. */
   readonly check: () => Promise<void>;
 }
 
 export interface CheckResult {
   readonly name: string;
+  readonly where?: string;
   readonly ok: boolean;
   readonly ms: number;
   /** Why not, in a sentence (absent when ok). */
@@ -35,9 +38,9 @@ async function runCheck(c: HealthCheck, timeoutMs: number): Promise<CheckResult>
   });
   try {
     await Promise.race([Promise.resolve().then(c.check), late]);
-    return { name: c.name, ok: true, ms: elapsed(started) };
+    return { name: c.name, ...(c.where ? { where: c.where } : {}), ok: true, ms: elapsed(started) };
   } catch (err) {
-    return { name: c.name, ok: false, ms: elapsed(started), error: err instanceof Error ? err.message : String(err) };
+    return { name: c.name, ...(c.where ? { where: c.where } : {}), ok: false, ms: elapsed(started), error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
   }

@@ -9,3 +9,4 @@ export * from './directory.js';
 export * from './portal-state.js';
 export * from './notices.js';
 export * from './maildrop-locks.js';
+export * from './copy.js';

@@ -9,8 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { openPool, parseStoreUrl } from './postgres/pool.js';
-import { PgDirectoryStore, PgMailStore, PgNoticeStore, PgPortalState, PgSpool } from './postgres/index.js';
+import { openPool, parseStoreUrl } from './pool.js';
+import { PgDirectoryStore } from './directory.js';
+import { PgMailStore } from './mailstore.js';
+import { PgNoticeStore } from './notices.js';
+import { PgPortalState } from './portal-state.js';
+import { PgSpool } from './spool.js';
 
 type Row = Record<string, unknown>;
 
