@@ -19,6 +19,7 @@ interface Tally {
 }
 
 const MAX_KEYS = 100_000;
+const RETRY_MS = 5000;
 
 /**
  * A sliding window of events per key: counted in this process, and, with `shared`, added
@@ -31,6 +32,8 @@ export class WindowCounts {
   private readonly pulled = new Map<string, { at: number; tally: Tally }>();
   private readonly bucketMs: number;
   private failing = false;
+  /** After a failed read, reads wait this long (a sick store costs one login the deadline, not every one). */
+  private pullAgainAt = 0;
 
   constructor(
     private readonly windowMs: number,
@@ -57,14 +60,17 @@ export class WindowCounts {
 
   /** Brings the shared counts of `keys` into memory, within the deadline; `count` and `waitFor` then include them. */
   async pull(keys: readonly string[], now = Date.now()): Promise<void> {
-    if (!this.shared) return;
+    if (!this.shared || Date.now() < this.pullAgainAt) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), this.timeoutMs);
     });
     try {
       const got = await Promise.race([this.shared.buckets(keys, now - this.windowMs - this.bucketMs, this.bucketMs), deadline]);
-      if (!got) return;
+      if (!got) {
+        this.failed(new Error(`the shared counts did not answer within ${this.timeoutMs} ms`));
+        return;
+      }
       this.failing = false;
       for (const key of keys) this.pulled.set(key, { at: now, tally: { span: this.bucketMs, events: got.get(key) ?? [] } });
       if (this.pulled.size > MAX_KEYS) this.pulled.clear();
@@ -125,5 +131,6 @@ export class WindowCounts {
     // Told once per outage, not on every login.
     if (!this.failing) this.onError(err);
     this.failing = true;
+    this.pullAgainAt = Date.now() + RETRY_MS;
   }
 }

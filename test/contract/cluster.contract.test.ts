@@ -6,8 +6,9 @@ import { LoginGuard } from '../../src/auth/index.js';
 import { SendingLimits } from '../../src/inbound/index.js';
 import { HikyakuError } from '../../src/mail/index.js';
 import { removeDir, tempDir } from '../helpers/service.js';
-import { TEST_PG_URL, pgStoreUrl } from '../helpers/postgres.js';
-import { channelOf } from '../../src/backends/postgres/index.js';
+import { TEST_PG_URL, dropSchemas, pgStoreUrl } from '../helpers/postgres.js';
+import { PgMaildropLocks, PgPortalState, channelOf } from '../../src/backends/postgres/index.js';
+import { FaultProxy } from '../../src/servers/index.js';
 
 /** The schema the harness gives a test directory's PostgreSQL stores. */
 const schemaOf = (dir: string) => pgStoreUrl(basename(dir)).schema;
@@ -150,3 +151,35 @@ for (const backend of backendsWith('directory', 'DirectoryStore change notificat
     }
   });
 }
+
+test('when the shared database hangs, a login neither waits for it nor fails: each node counts and locks by itself until it answers', { skip: process.env.HIKYAKU_TEST_BACKEND && process.env.HIKYAKU_TEST_BACKEND !== 'postgres' ? 'PostgreSQL is not under test' : false }, async () => {
+  const { url, schema } = pgStoreUrl();
+  const proxy = new FaultProxy({ host: '127.0.0.1', port: 5432 });
+  const { proxy: at } = await proxy.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });
+  const sick = url.replace(':5432/', `:${at.port}/`);
+  const counters = new PgPortalState(sick, { connectTimeoutMs: 1000 });
+  const locks = new PgMaildropLocks(sick, 300);
+  const errors: string[] = [];
+  const guard = new LoginGuard({ maxFailuresPerIp: 10, maxFailuresPerAccount: 2, windowMs: 60_000 }, counters, (err) => errors.push(String(err)));
+  try {
+    await counters.migrated();
+    assert.equal(await locks.acquire(7), true, 'healthy: the lock is taken in the database');
+    proxy.set({ latencyMs: 60_000, bandwidthBytesPerSecond: 0, refuse: false, dropEverySeconds: 0 });
+    proxy.drop();
+    guard.failed('192.0.2.9', 'v@x.test');
+    guard.failed('192.0.2.9', 'v@x.test');
+    const started = Date.now();
+    await guard.pull('192.0.2.9', 'v@x.test');
+    // The database answers after a minute; the pull gives up at its deadline (250 ms), far sooner.
+    assert.ok(Date.now() - started < 30_000, 'the pull did not wait for the database');
+    assert.ok(guard.blockedFor('192.0.2.9', 'v@x.test') > 0, "this node's own failures still count");
+    assert.equal(errors.length, 1, 'the outage was told once');
+    assert.equal(await locks.acquire(8), true, 'a maildrop opens on this node alone');
+    assert.equal(await locks.acquire(8), false, '... and stays exclusive on it');
+  } finally {
+    proxy.set({ latencyMs: 0, bandwidthBytesPerSecond: 0, refuse: false, dropEverySeconds: 0 });
+    await Promise.all([counters.close(), locks.close()]);
+    await proxy.close();
+    await dropSchemas([schema]);
+  }
+});

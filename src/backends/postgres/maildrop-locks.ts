@@ -2,6 +2,8 @@ import pg from 'pg';
 import type { MaildropLocks } from '../../mailstore/index.js';
 import { parseStoreUrl } from './pool.js';
 
+const RETRY_MS = 5000;
+
 /**
  * POP3 maildrop locks across nodes: PostgreSQL advisory locks held by one connection of
  * this process, so a node that dies (or loses its connection) gives its locks back by
@@ -18,6 +20,8 @@ export class PgMaildropLocks implements MaildropLocks {
   private connecting: Promise<pg.Client> | undefined;
   private readonly connectionString: string;
   private readonly namespace: string;
+  /** After a failure the database is left alone this long: a sick one costs one login the deadline, not every one. */
+  private tryAgainAt = 0;
 
   constructor(
     url: string,
@@ -32,12 +36,14 @@ export class PgMaildropLocks implements MaildropLocks {
   async acquire(accountId: number): Promise<boolean> {
     if (this.held.has(accountId)) return false;
     this.held.add(accountId);
+    if (Date.now() < this.tryAgainAt) return true;
     try {
       if (await this.lock(accountId)) return true;
       this.held.delete(accountId);
       return false;
     } catch (err) {
-      this.onError(err);
+      if (this.tryAgainAt === 0) this.onError(err);
+      this.tryAgainAt = Date.now() + RETRY_MS;
       return true;
     }
   }
@@ -61,6 +67,7 @@ export class PgMaildropLocks implements MaildropLocks {
     const r = await this.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [this.namespace + accountId]);
     const ok = (r.rows[0] as { ok: boolean }).ok;
     if (ok) this.locked.add(accountId);
+    this.tryAgainAt = 0;
     return ok;
   }
 

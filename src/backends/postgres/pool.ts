@@ -43,8 +43,10 @@ export function openPool(url: string, options: PgOptions = {}): { pool: pg.Pool;
     options: `-c search_path=${schema}`,
     types,
   });
-  // A connection that breaks while idle (the server restarted) is dropped, not thrown.
+  // A connection that breaks while idle (the server restarted) is dropped, not thrown; one
+  // that breaks while in use fails its query, and its 'error' event must not crash the process.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { pool, db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), schema };
 }
 
