@@ -5,10 +5,13 @@ import { toAccount, toAlias, toAutoReply, toDomain, toForward, toOperator, toTen
 /** The pool or a transaction: what a read runs on. */
 export type Reader = Kysely<any> | Transaction<any>;
 
-// Sorted byte-wise ("C"), as SQLite sorts, so both backends list in the same order.
 const byDomain = (domain: string | undefined, column: string) => (domain === undefined ? sql`` : sql`WHERE ${sql.ref(column)} = ${domain}`);
 
-/** The directory's lists, each one statement: for list calls and, in one transaction, snapshots. */
+/**
+ * The directory's lists, each one statement: for list calls and, in one transaction,
+ * snapshots. Text is sorted byte-wise (COLLATE "C"), as SQLite sorts it, so both backends
+ * list in the same order.
+ */
 export async function tenantsIn(db: Reader): Promise<TenantRecord[]> {
   return (await sql<TenantRow>`SELECT * FROM tenants ORDER BY name COLLATE "C"`.execute(db)).rows.map(toTenant);
 }
