@@ -109,9 +109,8 @@ export function openNoticeStore(config: Config, busyTimeoutMs?: number): SqliteN
  * On the embedded default a node counts and locks by itself (undefined).
  */
 export function openClusterState(config: Config, state: PortalState, log: Logger): { counters: SharedCounters; locks: PgMaildropLocks; close(): Promise<void> } | undefined {
-  const where = config['storage.directory'];
-  if (where === 'sqlite' || !(state instanceof PgPortalState)) return undefined;
-  const locks = new PgMaildropLocks(where, 1000, (err) => log.warn({ err }, 'POP3 maildrop lock not taken in the database; this node locks by itself meanwhile'));
+  if (!(state instanceof PgPortalState)) return undefined;
+  const locks = new PgMaildropLocks(config['storage.directory'], 1000, (err) => log.warn({ err }, 'POP3 maildrop lock not taken in the database; this node locks by itself meanwhile'));
   return { counters: state, locks, close: () => locks.close() };
 }
 

@@ -52,10 +52,12 @@ export class WindowCounts {
     this.shared?.add([key], n, now, this.bucketMs).catch((err) => this.failed(err));
   }
 
+  /** Forgets `key`'s events; the shared store is written only when some were seen (a login that succeeds costs no write). */
   forget(key: string): void {
+    const seen = this.local.has(key) || (this.pulled.get(key)?.tally.events.length ?? 0) > 0;
     this.local.delete(key);
     this.pulled.delete(key);
-    this.shared?.forget(key).catch((err) => this.failed(err));
+    if (seen) this.shared?.forget(key).catch((err) => this.failed(err));
   }
 
   /** Brings the shared counts of `keys` into memory, within the deadline; `count` and `waitFor` then include them. */

@@ -43,7 +43,7 @@ export class SqlitePortalState extends DirectoryFile implements SessionStore, Au
   }
 
   async recordLogin(subject: string, login: LastLogin): Promise<void> {
-    sql(this.db, 'INSERT INTO last_logins (subject, at, ip, protocol) VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET at = excluded.at, ip = excluded.ip, protocol = excluded.protocol').run(
+    sql(this.db, 'INSERT INTO last_logins (subject, at, ip, protocol) VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET at = excluded.at, ip = excluded.ip, protocol = excluded.protocol WHERE last_logins.at <= excluded.at').run(
       subject, login.at, login.ip, login.protocol,
     );
   }
