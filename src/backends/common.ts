@@ -1,7 +1,8 @@
-/** What every backend shares: the queue's rows as queries name their columns (flags as 0/1), and recognising a lease owner that died on this host. */
+/** What every backend shares: the queue's rows as queries name their columns (flags as 0/1), recognising a lease owner that died on this host, and reading an append's body. */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EntryState, QueueEntry, QueueListing, Route } from '../queue/index.js';
+import type { AppendInput } from '../mailstore/index.js';
 
 /** A leased entry joined with its message. */
 export interface EntryRow {
@@ -72,4 +73,13 @@ function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Reads an append's body into memory, checking that its size is what the caller said. */
+export async function readAppendBody(input: AppendInput): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input.openBody()) chunks.push(c as Buffer);
+  const data = Buffer.concat(chunks);
+  if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
+  return data;
 }

@@ -77,6 +77,29 @@ for (const backend of backendsWith('mailStore', 'MailStore contract')) {
       });
     });
 
+    test('many appends at once (as a delivery worker makes them): each answered alone, UIDs dense per mailbox, keys stored once, quota counted across them', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        const calls = Array.from({ length: 120 }, (_, i) => input(10 + (i % 6), `m${i % 100}`, `body ${i % 100}\r\n`, i % 6 === 5 ? 60 : 0));
+        const results = await Promise.allSettled(calls.map((c) => store.append(c)));
+        for (let box = 10; box < 15; box++) {
+          const mine = results.filter((_, i) => 10 + (i % 6) === box).map((r) => (r as PromiseFulfilledResult<{ uid: number; duplicate: boolean }>).value);
+          const stored = mine.filter((r) => !r.duplicate).map((r) => r.uid).sort((a, b) => a - b);
+          assert.equal(stored.length, new Set(calls.filter((c) => c.accountId === box).map((c) => c.messageKey)).size, `mailbox ${box}: one message per key`);
+          assert.deepEqual(stored, stored.map((_, i) => stored[0]! + i), `mailbox ${box}: UIDs without gaps`);
+          const list = await store.list(box);
+          assert.deepEqual(list.map((e) => e.uid), stored);
+          for (const r of mine.filter((m) => m.duplicate)) assert.ok(stored.includes(r.uid), 'a repeated key answers the UID stored');
+        }
+        const quota = results.filter((_, i) => i % 6 === 5);
+        const kept = quota.filter((r) => r.status === 'fulfilled').length;
+        assert.ok(kept >= 1 && kept <= 6, `the mailbox with a 60-byte quota keeps what fits (${kept})`);
+        for (const r of quota) if (r.status === 'rejected') assert.equal((r.reason as HikyakuError).code, 'ERR_QUOTA_EXCEEDED');
+        assert.ok((await store.status(15)).bytes <= 60, 'never past the quota');
+        assert.equal(results.filter((r, i) => r.status === 'rejected' && i % 6 !== 5).length, 0, 'one full mailbox fails nobody else');
+        assert.deepEqual(await mailboxMessages(store, 10), [...new Set(calls.filter((c) => c.accountId === 10).map((c) => c.messageKey))].map((k) => `Delivered-To: 10\r\nbody ${k.slice(1)}\r\n`));
+      });
+    });
+
     test('quota: an append that would exceed it is refused with ERR_QUOTA_EXCEEDED', async () => {
       await withStore(backend.mailStore, async (store) => {
         await store.append(input(1, 'q1', 'x'.repeat(50), 100));

@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
 import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
 import { crashPoint } from '../../observability/index.js';
 import { PgStore, type PgOptions } from './pool.js';
+import { Batcher } from './batcher.js';
+import { appendBatch } from './mail-append.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mail_mailboxes (
@@ -37,16 +39,9 @@ const MIGRATIONS = [
 ];
 
 const INBOX = 'INBOX';
+// Most appends in one transaction (and at most the Batcher's bytes).
+const APPEND_BATCH = 64;
 const DEFAULT_KEY_RETENTION_MS = 7 * 86_400_000;
-
-/** Reads a body into memory, checking that its size is what the caller said. */
-async function readBody(input: AppendInput): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of input.openBody()) chunks.push(c as Buffer);
-  const data = Buffer.concat(chunks);
-  if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
-  return data;
-}
 
 /** PostgreSQL's "disk full" is the mailbox store being full: temporary, the delivery retries. */
 function storageError(err: unknown): unknown {
@@ -56,55 +51,24 @@ function storageError(err: unknown): unknown {
 /**
  * The mailbox store on PostgreSQL, shared by every node: mailboxes, messages (each with its
  * own header lines) and bodies stored once per spool message however many mailboxes it went
- * to (`mail_blobs`, reference-counted). An append is one transaction that locks its mailbox
- * row, so UIDs increase strictly per mailbox whichever node delivers.
+ * to (`mail_blobs`, reference-counted). Appends are transactions that lock their mailbox
+ * rows, so UIDs increase strictly per mailbox whichever node delivers.
  */
 export class PgMailStore extends PgStore implements MailStore {
+  private readonly appends: Batcher<AppendInput, { uid: number; duplicate: boolean }>;
+
   constructor(
     url: string,
     options: PgOptions = {},
     private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
   ) {
     super(url, options, 'mailstore', MIGRATIONS);
+    this.appends = new Batcher(async (inputs) => appendBatch(await this.conn(), inputs).catch((err: unknown) => Promise.reject(storageError(err))), APPEND_BATCH, Math.max(1, Math.floor((options.max ?? 10) / 3)), (i) => i.bodySize);
   }
 
-  /** The account's INBOX, made on first use, locked for this transaction (one statement: the upsert takes the row lock). */
-  private async lockedMailbox(tx: Transaction<any>, accountId: number): Promise<{ id: number; bytes: number }> {
-    const r = await sql<{ id: number; bytes: number }>`
-      INSERT INTO mail_mailboxes (account_id, name, uid_validity) VALUES (${accountId}, ${INBOX}, ${Math.floor(Date.now() / 1000)})
-      ON CONFLICT (account_id, name) DO UPDATE SET name = excluded.name RETURNING id, bytes`.execute(tx);
-    return r.rows[0]!;
-  }
-
-  /**
-   * One transaction of four round trips: lock the mailbox, look for the key (also among
-   * messages expunged lately: they must not come back), then the body's reference, the next
-   * UID and the message in one statement.
-   */
-  async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
-    const db = await this.conn();
-    const body = await readBody(input);
-    const size = input.header.length + input.bodySize;
-    try {
-      return await db.transaction().execute(async (tx) => {
-        const mailbox = await this.lockedMailbox(tx, input.accountId);
-        const seen = await sql<{ uid: number }>`
-          SELECT uid FROM mail_messages WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}
-          UNION ALL SELECT uid FROM mail_expunged WHERE mailbox_id = ${mailbox.id} AND message_key = ${input.messageKey}`.execute(tx);
-        if (seen.rows[0]) return { uid: seen.rows[0].uid, duplicate: true };
-        if (input.quotaBytes > 0 && mailbox.bytes + size > input.quotaBytes) {
-          throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${mailbox.bytes + size} bytes would exceed the quota of ${input.quotaBytes}`);
-        }
-        const added = await sql<{ uid: number }>`
-          WITH blob AS (INSERT INTO mail_blobs (id, size, refs, data) VALUES (${input.messageKey}, ${input.bodySize}, 1, ${body}) ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + 1 RETURNING id),
-               next AS (UPDATE mail_mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ${size} WHERE id = ${mailbox.id} RETURNING uid_next - 1 AS uid)
-          INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date)
-          SELECT ${mailbox.id}, next.uid, ${input.messageKey}, blob.id, ${input.header}, ${size}, ${input.internalDate} FROM next, blob RETURNING uid`.execute(tx);
-        return { uid: added.rows[0]!.uid, duplicate: false };
-      });
-    } catch (err) {
-      throw storageError(err);
-    }
+  /** Appends go in batches (group commit, see Batcher and mail-append.ts): a database across a network is paid per batch. */
+  append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
+    return this.appends.add(input);
   }
 
   /** Start-up housekeeping: keys of messages expunged long ago are forgotten. */

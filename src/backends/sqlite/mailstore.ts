@@ -9,6 +9,7 @@ import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../
 import { crashPoint } from '../../observability/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX } from './files.js';
+import { readAppendBody } from '../common.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mailboxes (
@@ -106,16 +107,21 @@ export class SqliteMailStore implements MailStore {
     return row.id;
   }
 
+  private checkQuota(input: AppendInput, size: number): void {
+    if (input.quotaBytes <= 0) return;
+    const status = sql(this.db, 'SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
+    const bytes = (status?.bytes ?? 0) + size;
+    if (bytes > input.quotaBytes) throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${bytes} bytes would exceed the quota of ${input.quotaBytes}`);
+  }
+
   async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
     const existing = this.findUid(input.accountId, input.messageKey);
     if (existing !== undefined) return { uid: existing, duplicate: true };
     const size = input.header.length + input.bodySize;
-    const status = sql(this.db, 'SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
-    if (input.quotaBytes > 0 && (status?.bytes ?? 0) + size > input.quotaBytes) {
-      throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${(status?.bytes ?? 0) + size} bytes would exceed the quota of ${input.quotaBytes}`);
-    }
+    // Checked here to spare writing a body that cannot go in, and again in the commit, where appends running together are counted.
+    this.checkQuota(input, size);
     const blobId = input.messageKey;
-    const inline = input.bodySize <= INLINE_BODY_MAX ? await readSmall(input) : undefined;
+    const inline = input.bodySize <= INLINE_BODY_MAX ? await readAppendBody(input) : undefined;
     // A large body already stored (another mailbox has it) is shared, not written again.
     let file = inline || sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId) ? undefined : await this.writeBlob(blobId, input);
     for (;;) {
@@ -146,6 +152,7 @@ export class SqliteMailStore implements MailStore {
             result = { uid: again, duplicate: true };
             return;
           }
+          this.checkQuota(input, size);
           const shared = sql(this.db, 'UPDATE blobs SET refs = refs + 1 WHERE id = ? RETURNING id').get(blobId);
           if (!shared) {
             if (!inline && !file) throw new BlobGone();
@@ -303,13 +310,4 @@ export class SqliteMailStore implements MailStore {
     await this.dirs.close();
     this.db.close();
   }
-}
-
-/** Reads a small body into memory, checking that its size is what the caller said. */
-async function readSmall(input: AppendInput): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of input.openBody()) chunks.push(c as Buffer);
-  const data = Buffer.concat(chunks);
-  if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
-  return data;
 }
