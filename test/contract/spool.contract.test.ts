@@ -98,6 +98,23 @@ for (const backend of backendsWith('spool', 'Spool contract')) {
       });
     });
 
+    test('many commits, body reads and completions at once: every message whole, every entry done once, every body gone at the end', async () => {
+      await withStore(backend.spool, async (spool) => {
+        const ids = await Promise.all(Array.from({ length: 80 }, (_, i) => accept(spool, `message ${i}\r\n`, i % 4 === 0 ? ['a@x.test', 'b@x.test'] : [`r${i}@x.test`])));
+        assert.equal(new Set(ids).size, 80);
+        const entries = await spool.lease('w', 500, 60_000);
+        assert.equal(entries.length, 100, 'one entry per recipient');
+        const bodies = await Promise.all(entries.map((e) => readAll(spool, e.messageId)));
+        entries.forEach((e, i) => assert.equal(bodies[i], `message ${ids.indexOf(e.messageId)}\r\n`));
+        const forged = entries.slice(0, 10).map((e) => ({ ...e, leaseToken: 'forged' }));
+        const done = await Promise.all([...entries, ...forged, ...entries.slice(0, 5)].map((e) => spool.complete(e)));
+        assert.equal(done.filter(Boolean).length, 100, 'each entry completes once; forged tokens and repeats are refused');
+        const stats = await spool.stats();
+        assert.equal(Object.values(stats.byState).reduce((a, b) => a + b, 0), 0);
+        await assert.rejects(readAll(spool, ids[0]!), 'the body goes with its last entry');
+      });
+    });
+
     test('commit makes one entry per recipient; leases are exclusive; body lives until all entries are done', async () => {
       await withStore(backend.spool, async (spool) => {
         const id = await accept(spool, 'hello\r\n', ['a@x.test', 'b@x.test']);

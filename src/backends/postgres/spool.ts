@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
 import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
-import { PgStore, type PgOptions } from './pool.js';
+import { PgStore, channelOf, listen, type PgOptions } from './pool.js';
 import { PgSpoolAdmin } from './spool-admin.js';
+import { Batcher, type Outcome } from './batcher.js';
 import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
 
 const MIGRATIONS = [
@@ -41,6 +42,20 @@ const MIGRATIONS = [
 ];
 
 const ENTRY_COLUMNS = sql.raw(`e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned::int AS warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8::int AS smtputf8, m.received_at`);
+
+// Most messages in one accepting statement (bodies up to the SMTP size limit each), bodies in one read, entries in one completion.
+const ACCEPT_BATCH = 32;
+const BODY_BATCH = 64;
+const COMPLETE_BATCH = 256;
+// Other nodes hear of new work at most this often (their delivery wakes; without it they look every delivery.pollMs).
+const ANNOUNCE_MS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Accepted {
+  readonly id: string;
+  readonly envelope: Envelope;
+  readonly body: Buffer;
+}
 
 const newMessageId = () => Date.now().toString(36).padStart(9, '0') + randomBytes(8).toString('hex');
 
@@ -79,14 +94,61 @@ class PgSpoolWriter implements SpoolWriter {
 export class PgSpool extends PgStore implements Spool {
   private readonly listeners: (() => void)[] = [];
   private readonly admin: PgSpoolAdmin;
+  private readonly accepted: Batcher<Accepted, void>;
+  private readonly bodies: Batcher<string, Buffer>;
+  private readonly completes: Batcher<QueueEntry, boolean>;
+  private stopListening?: () => Promise<void>;
+  private announcing = false;
+  private announceAgain = false;
+  private closed = false;
 
   constructor(url: string, options: PgOptions = {}) {
     super(url, options, 'spool', MIGRATIONS);
     this.admin = new PgSpoolAdmin(() => this.conn());
+    const lanes = Math.max(1, Math.floor((options.max ?? 10) / 4));
+    this.accepted = new Batcher((batch) => this.acceptBatch(batch), ACCEPT_BATCH, lanes, (a) => a.body.length);
+    this.bodies = new Batcher((ids) => this.bodyBatch(ids), BODY_BATCH, lanes);
+    this.completes = new Batcher((entries) => this.completeBatch(entries), COMPLETE_BATCH, lanes);
   }
 
+  /** Accepted messages, many in one statement: each is durable when its commit() returns. */
+  private async acceptBatch(batch: readonly Accepted[]): Promise<Outcome<void>[]> {
+    try {
+      await this.insertMessages(await this.conn(), batch);
+    } catch (err) {
+      throw storageError(err);
+    }
+    return batch.map(() => ({ ok: undefined }));
+  }
+
+  /** New work: this process's delivery hears it at once, the other nodes' through NOTIFY. */
   private notify(): void {
     for (const l of this.listeners) l();
+    this.announce();
+  }
+
+  /**
+   * NOTIFY in a statement of its own, never in the data's transactions (a NOTIFY takes a
+   * lock at commit that would line every commit up behind it), and at most one per
+   * ANNOUNCE_MS: a wake-up, not a message, so many commits share one.
+   */
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = true;
+    const started = Date.now();
+    void this.conn()
+      .then((db) => sql`SELECT pg_notify(${channelOf('spool', this.schema)}, '')`.execute(db))
+      .catch(() => undefined)
+      .then(() => sleep(Math.max(0, started + ANNOUNCE_MS - Date.now())))
+      .then(() => {
+        this.announcing = false;
+        if (!this.announceAgain || this.closed) return;
+        this.announceAgain = false;
+        this.announce();
+      });
   }
 
   /** Start-up housekeeping: leases of dead processes on this host come back; old notice keys go. */
@@ -101,34 +163,33 @@ export class PgSpool extends PgStore implements Spool {
       }
     }
     await sql`DELETE FROM spool_notice_keys WHERE until <= ${Date.now()}`.execute(db);
-    // Messages whose last entry completed just before a crash (see completeAlone).
+    // Messages whose last entry completed just before a crash (see completeBatch).
     await sql`DELETE FROM spool_messages m WHERE m.remaining = 0 AND NOT EXISTS (SELECT 1 FROM spool_entries e WHERE e.message_id = m.id)`.execute(db);
     return { released };
   }
 
   async begin(): Promise<SpoolWriter> {
     return new PgSpoolWriter(async (id, envelope, body) => {
-      const db = await this.conn();
-      try {
-        await db.transaction().execute((tx) => this.insertMessage(tx, id, envelope, body));
-      } catch (err) {
-        throw storageError(err);
-      }
+      await this.accepted.add({ id, envelope, body });
       this.notify();
     });
   }
 
-  /** The message row and one queued entry per recipient, in `tx`. */
-  private async insertMessage(tx: Transaction<any> | Kysely<any>, id: string, envelope: Envelope, body: Buffer): Promise<void> {
+  /** Messages with one queued entry per recipient, in one statement (atomic by itself, or part of `tx`). */
+  private async insertMessages(tx: Transaction<any> | Kysely<any>, messages: readonly Accepted[]): Promise<void> {
     const now = Date.now();
-    await sql`INSERT INTO spool_messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES (${id}, ${envelope.mailFrom}, ${body.length}, ${envelope.smtputf8}, ${now}, ${envelope.recipients.length}, ${body})`.execute(tx);
-    const remote = new Set(envelope.remote ?? []);
-    const rows = envelope.recipients.map((rcpt) => sql`(${id}, ${rcpt}, ${remote.has(rcpt) ? 'remote' : 'local'}, 'queued', ${now}, ${now})`);
-    if (rows.length) await sql`INSERT INTO spool_entries (message_id, rcpt, route, state, next_attempt_at, created_at) VALUES ${sql.join(rows)}`.execute(tx);
+    const rows = messages.flatMap(({ id, envelope }) => {
+      const remote = new Set(envelope.remote ?? []);
+      return envelope.recipients.map((rcpt) => sql`(${id}, ${rcpt}, ${remote.has(rcpt) ? 'remote' : 'local'}, 'queued', ${now}, ${now})`);
+    });
+    const msgs = messages.map(({ id, envelope, body }) => sql`(${id}, ${envelope.mailFrom}, ${body.length}, ${envelope.smtputf8}, ${now}, ${envelope.recipients.length}, ${body})`);
+    const insert = sql`INSERT INTO spool_messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES ${sql.join(msgs)}`;
+    if (rows.length === 0) await insert.execute(tx);
+    else await sql`WITH m AS (${insert}) INSERT INTO spool_entries (message_id, rcpt, route, state, next_attempt_at, created_at) VALUES ${sql.join(rows)}`.execute(tx);
   }
 
   private insertNotice(tx: Transaction<any>, notice: Notice): Promise<void> {
-    return this.insertMessage(tx, newMessageId(), notice.envelope, notice.body);
+    return this.insertMessages(tx, [{ id: newMessageId(), envelope: notice.envelope, body: notice.body }]);
   }
 
   async lease(owner: string, limit: number, leaseMs: number, route?: Route): Promise<QueueEntry[]> {
@@ -164,16 +225,13 @@ export class PgSpool extends PgStore implements Spool {
   openBody(messageId: string): Readable {
     return Readable.from(
       (async function* (spool: PgSpool) {
-        const db = await spool.conn();
-        const r = await sql<{ body: Buffer }>`SELECT body FROM spool_messages WHERE id = ${messageId}`.execute(db);
-        if (!r.rows[0]) throw Object.assign(new Error(`no message ${messageId} in the spool`), { code: 'ENOENT' });
-        yield r.rows[0].body;
+        yield await spool.bodies.add(messageId);
       })(this),
     );
   }
 
   async complete(entry: QueueEntry, spawn: readonly Spawn[] = [], once: readonly OnceNotice[] = []): Promise<boolean> {
-    if (spawn.length === 0 && once.length === 0 && entry.attempts <= 1) return this.completeAlone(entry);
+    if (spawn.length === 0 && once.length === 0 && entry.attempts <= 1) return this.completes.add(entry);
     let queued = 0;
     const ok = await this.finish(entry, async (tx) => {
       const now = Date.now();
@@ -193,22 +251,38 @@ export class PgSpool extends PgStore implements Spool {
   }
 
   /**
-   * The common completion (nothing spawned or queued, no failed attempts logged) in one
-   * statement; the message row, when this was its last entry, goes in a second one: a crash
-   * between them leaves a row with nothing remaining, which recover() removes.
+   * The common completion (nothing spawned or queued, no failed attempts logged), batched:
+   * the entries go in one statement; message rows whose last entry that was go in a second
+   * one: a crash between them leaves rows with nothing remaining, which recover() removes.
    */
-  private async completeAlone(entry: QueueEntry): Promise<boolean> {
+  private async completeBatch(entries: readonly QueueEntry[]): Promise<Outcome<boolean>[]> {
     const db = await this.conn();
     try {
-      const r = await sql<{ remaining: number }>`
-        WITH gone AS (DELETE FROM spool_entries WHERE id = ${entry.id} AND lease_token = ${entry.leaseToken} AND state = 'active' RETURNING message_id)
-        UPDATE spool_messages m SET remaining = m.remaining - 1 FROM gone WHERE m.id = gone.message_id RETURNING m.remaining`.execute(db);
-      if (r.rows.length === 0) return false;
-      if (r.rows[0]!.remaining === 0) await sql`DELETE FROM spool_messages WHERE id = ${entry.messageId} AND remaining = 0`.execute(db);
-      return true;
+      const r = await sql<{ id: number; token: string; message_id: string; remaining: number }>`
+        WITH gone AS (DELETE FROM spool_entries e USING unnest(${entries.map((e) => e.id)}::bigint[], ${entries.map((e) => e.leaseToken)}::text[]) AS h(id, token)
+                      WHERE e.id = h.id AND e.lease_token = h.token AND e.state = 'active' RETURNING e.id, e.lease_token AS token, e.message_id),
+             counted AS (SELECT message_id, count(*)::int AS n FROM gone GROUP BY message_id),
+             left_ AS (UPDATE spool_messages m SET remaining = m.remaining - c.n FROM counted c WHERE m.id = c.message_id RETURNING m.id, m.remaining)
+        SELECT gone.id, gone.token, gone.message_id, left_.remaining FROM gone JOIN left_ ON left_.id = gone.message_id`.execute(db);
+      const empty = [...new Set(r.rows.filter((x) => x.remaining === 0).map((x) => x.message_id))];
+      if (empty.length) await sql`DELETE FROM spool_messages WHERE id = ANY(${empty}::text[]) AND remaining = 0`.execute(db);
+      // Each completed entry answers true once, to a call with its token; repeats and forged tokens are refused.
+      const done = new Set(r.rows.map((x) => `${x.id} ${x.token}`));
+      return entries.map((e) => ({ ok: done.delete(`${e.id} ${e.leaseToken}`) }));
     } catch (err) {
       throw storageError(err);
     }
+  }
+
+  /** Bodies of the messages asked for since the last batch, in one query. */
+  private async bodyBatch(ids: readonly string[]): Promise<Outcome<Buffer>[]> {
+    const db = await this.conn();
+    const r = await sql<{ id: string; body: Buffer }>`SELECT id, body FROM spool_messages WHERE id = ANY(${[...new Set(ids)]}::text[])`.execute(db);
+    const found = new Map(r.rows.map((x) => [x.id, x.body]));
+    return ids.map((id) => {
+      const body = found.get(id);
+      return body ? { ok: body } : { error: Object.assign(new Error(`no message ${id} in the spool`), { code: 'ENOENT' }) };
+    });
   }
 
   async bounce(entry: QueueEntry, notice?: Notice): Promise<boolean> {
@@ -342,8 +416,18 @@ export class PgSpool extends PgStore implements Spool {
     await sql`SELECT 1 FROM spool_entries LIMIT 1`.execute(db);
   }
 
+  /** `listener` hears commits of this process at once and of other nodes through LISTEN (and after each reconnect of it). */
   onCommit(listener: () => void): void {
     this.listeners.push(listener);
+    this.stopListening ??= listen(this.url, channelOf('spool', this.schema), () => {
+      for (const l of this.listeners) l();
+    });
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await this.stopListening?.();
+    await super.close();
   }
 
 }
