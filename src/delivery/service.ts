@@ -118,13 +118,17 @@ export class DeliveryService {
   private room(route: Route): { room: number; waitMs: number; probe: number } {
     // Before the directory has loaded every recipient would look unknown: wait instead.
     if (!this.directory.loaded) return { room: 0, waitMs: this.options.pollMs, probe: 0 };
-    if (route === 'remote') return { room: this.options.relayConcurrency - this.inFlight.remote, waitMs: this.options.pollMs, probe: 0 };
-    this.metrics.deliveryLimit.set(this.limiter.limit);
-    this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);
+    if (route === 'local') {
+      this.metrics.deliveryLimit.set(this.limiter.limit);
+      this.metrics.breakerOpen.set(this.breaker.isOpen ? 1 : 0);
+    }
+    const limit = route === 'remote' ? this.options.relayConcurrency : this.limiter.limit;
+    const free = limit - this.inFlight[route];
+    // While work is in flight, lease in chunks (a quarter of the limit), not one entry per finished delivery: a store across a network is paid per round trip.
+    if (this.inFlight[route] > 0 && free < Math.max(1, limit >> 2)) return { room: 0, waitMs: this.options.pollMs, probe: 0 };
+    if (route === 'remote') return { room: free, waitMs: this.options.pollMs, probe: 0 };
     const wait = this.breaker.waitMs();
     if (wait > 0) return { room: 0, waitMs: wait, probe: 0 };
-    const free = this.limiter.limit - this.inFlight.local;
-    if (free <= 0) return { room: 0, waitMs: this.options.pollMs, probe: 0 };
     const { n, probe } = this.breaker.allowance();
     return { room: Math.min(free, n), waitMs: this.options.pollMs, probe };
   }
