@@ -4,20 +4,21 @@
  * PostgreSQL and held; then 1, 2 or 4 processes with only the delivery role start, the
  * backlog is released, and the time until the queue is empty gives msg/s. Spool and
  * mailboxes are on PostgreSQL, straight or through the fault proxy adding latency per
- * chunk each way (storage across a network, as in the seed). Beside it, the ceiling: the same
- * writes (an append into a mailbox and the spool entry's completion) from 32 connections
- * in one process with nothing else to do.
+ * chunk each way (storage across a network, as in the seed). Beside it, the ceiling:
+ * PostgreSQL's own limit for the same rows, measured with pgbench.
  */
 import type { ChildProcess } from 'node:child_process';
-import { Readable } from 'node:stream';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
 import { hashPassword } from '../src/directory/index.js';
 import { openDirectoryStore } from '../src/wiring.js';
 import { PgMailStore, PgSpool } from '../src/backends/postgres/index.js';
 import { FaultProxy } from '../src/servers/index.js';
 import { MANAGE_BATCH } from '../src/queue/index.js';
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
-import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
-import { dropSchemas, pgStoreUrl } from '../test/helpers/postgres.js';
+import { freePort, removeDir, run, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
+import { TEST_PG_URL, dropSchemas, pgStoreUrl } from '../test/helpers/postgres.js';
 import type { Figures } from './scenarios.js';
 
 const ACCOUNTS = 64;
@@ -95,39 +96,67 @@ export async function pgDrain(messages: number, processes: number, latencyMs: nu
   }
 }
 
-/** The same rows a delivery writes, from 32 workers (and connections per store) with nothing else to do: PostgreSQL's limit for them here. */
+/**
+ * One delivery as PostgreSQL's own benchmark tool runs it, writing the rows ours writes, one
+ * delivery at a time: the lease (a queued entry taken with SKIP LOCKED and marked active,
+ * committed, as a lease must be before the work starts), then in one statement the entry
+ * and its message removed, the body into the mailbox store, the mailbox's counters and the
+ * message row. Prepared statements.
+ */
+const CEILING_SCRIPT = `\\set acct random(1, ${ACCOUNTS})
+UPDATE spool_entries SET state = 'active', lease_owner = 'pgbench', lease_token = 'pgbench', attempts = attempts + 1
+WHERE id = (SELECT id FROM spool_entries WHERE state = 'queued' ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id AS entry \\gset
+WITH e AS (DELETE FROM spool_entries WHERE id = :entry AND lease_token = 'pgbench' RETURNING message_id),
+     m AS (DELETE FROM spool_messages s USING e WHERE s.id = e.message_id RETURNING s.id, s.size, s.body),
+     b AS (INSERT INTO mail_blobs (id, size, refs, data) SELECT id, size, 1, body FROM m RETURNING id, size),
+     u AS (UPDATE mail_mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + 4200 WHERE id = :acct RETURNING uid_next - 1 AS uid)
+INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date)
+SELECT :acct, u.uid, b.id, b.id, convert_to('Delivered-To: u@example.test' || chr(13) || chr(10), 'UTF8'), b.size + 30, 0 FROM u, b;
+`;
+
+/**
+ * PostgreSQL's write limit here for the rows a delivery writes: pgbench with 32 clients
+ * running CEILING_SCRIPT over a spool of `messages` 4 KiB messages (accepted through our
+ * spool, as the drain's are). Each script run is one delivery (two transactions).
+ */
 export async function pgWriteCeiling(messages: number): Promise<Figures> {
   const { url, schema } = pgStoreUrl();
-  const spool = new PgSpool(url, { max: 32 });
-  const mail = new PgMailStore(url, { max: 32 });
+  const spool = new PgSpool(url, { max: 8 });
+  const mail = new PgMailStore(url, { max: 2 });
+  const dir = tempDir('hikyaku-bench-pgbench-');
   try {
+    const clients = Math.min(32, messages);
+    const perClient = Math.floor(messages / clients);
     const body = testMessage('ceiling', 4096);
-    for (let i = 0; i < messages; i += 500) {
-      await Promise.all(
-        Array.from({ length: Math.min(500, messages - i) }, async (_, j) => {
-          const w = await spool.begin();
-          await w.write(body);
-          await w.commit({ mailFrom: 'load@client.test', recipients: [`u${(i + j) % ACCOUNTS}@example.test`], smtputf8: false });
-        }),
-      );
-    }
-    let done = 0;
-    const started = performance.now();
     await Promise.all(
-      Array.from({ length: 32 }, async (_, worker) => {
-        for (;;) {
-          const [entry] = await spool.lease(`ceiling-${worker}`, 1, 60_000);
-          if (!entry) return;
-          await mail.append({ accountId: entry.id % ACCOUNTS, messageKey: entry.messageId, header: Buffer.from(`Delivered-To: ${entry.rcpt}\r\n`), openBody: () => Readable.from([body]), bodySize: body.length, internalDate: Date.now(), quotaBytes: 0 });
-          await spool.complete(entry);
-          done++;
-        }
+      Array.from({ length: clients * perClient }, async (_, i) => {
+        const w = await spool.begin();
+        await w.write(body);
+        await w.commit({ mailFrom: 'load@client.test', recipients: [`u${i % ACCOUNTS}@example.test`], smtputf8: false });
       }),
     );
-    return { writesPerSecond: done / ((performance.now() - started) / 1000) };
+    await mail.ping();
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    await admin.query(`INSERT INTO ${schema}.mail_mailboxes (id, account_id, name, uid_validity) SELECT i, i, 'INBOX', 1 FROM generate_series(1, ${ACCOUNTS}) AS i`);
+    await admin.query(`VACUUM ANALYZE ${schema}.spool_entries`);
+    await admin.end();
+    const script = join(dir, 'delivery.sql');
+    writeFileSync(script, CEILING_SCRIPT);
+    const u = new URL(TEST_PG_URL);
+    const r = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-t', String(perClient), '-f', script, '-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', u.pathname.slice(1)], {
+      env: { ...process.env, PGOPTIONS: `-c search_path=${schema}` },
+      timeoutMs: 600_000,
+    });
+    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout);
+    if (r.code !== 0 || !tps) throw new Error(`pgbench failed (${r.code}): ${r.stderr || r.stdout}`);
+    const left = Object.values((await spool.stats()).byState).reduce((a, b) => a + b, 0);
+    if (left !== 0) throw new Error(`pgbench left ${left} entries in the queue`);
+    return { writesPerSecond: Number(tps[1]) };
   } finally {
     await spool.close();
     await mail.close();
+    removeDir(dir);
     await dropSchemas([schema]);
   }
 }

@@ -67,7 +67,7 @@ const SPECS: (FigureSpec & { run: string })[] = [
   ...(['straight', 'proxy'] as const).flatMap((way) =>
     [1, 2, 4].map((n) => ({ run: 'pgdrain', scenario: `drain into PostgreSQL${way === 'proxy' ? ', +2 ms via proxy' : ''}`, key: `${way}${n}`, label: `${n} delivery process${n > 1 ? 'es' : ''}`, unit: 'msg/s', better: 'higher' as const })),
   ),
-  { run: 'pgdrain', scenario: 'drain into PostgreSQL', key: 'ceiling', label: 'PostgreSQL write ceiling, same rows, 32 workers', unit: 'msg/s', better: 'higher' },
+  { run: 'pgdrain', scenario: 'drain into PostgreSQL', key: 'ceiling', label: 'PostgreSQL limit, same rows (pgbench, 32 clients)', unit: 'msg/s', better: 'higher' },
   { run: 'pgdrain', scenario: 'drain into PostgreSQL', key: 'bestToCeiling', label: 'best straight drain / ceiling', unit: '×', better: 'higher' },
   { run: 'pgdrain', scenario: 'drain into PostgreSQL, +2 ms via proxy', key: 'proxy4to1', label: '4 processes / 1', unit: '×', better: 'higher' },
   { run: 'disk', scenario: 'disk', key: 'fsyncsPerSecond', label: '4 KiB append + fdatasync', unit: '/s', better: 'higher' },

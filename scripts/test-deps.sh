@@ -3,7 +3,7 @@
 # Real clients, not mocks: swaks and mpop, Python's smtplib/poplib, curl, prometheus_client's parser,
 # Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages,
 # oathtool for one-time codes that our TOTP code did not make; and the PostgreSQL the postgres
-# backend's tests use (127.0.0.1:5432, trust auth, database test), started when it is not running.
+# backend's tests use (127.0.0.1:5432, trust auth, database test; pgbench for the benchmark), started when it is not running.
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
@@ -18,6 +18,8 @@ command -v mount >/dev/null || need+=(mount)
 /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || need+=(python3-prometheus-client)
 fresh_postgres=no
 command -v pg_ctlcluster >/dev/null || { need+=(postgresql); fresh_postgres=yes; }
+# The benchmark's smoke run measures PostgreSQL's own limit with pgbench.
+command -v pgbench >/dev/null || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "npm test needs these Debian packages: ${need[*]}" >&2
