@@ -152,6 +152,28 @@ for (const backend of backendsWith('directory', 'DirectoryStore change notificat
   });
 }
 
+for (const backend of backendsWith('spool', 'Spool commit notifications across nodes')) {
+  test(`Spool commit notifications across nodes: ${backend.name}`, async (t) => {
+    if (backend.name !== 'postgres') return t.skip(`the ${backend.name} spool belongs to one process: its commits are heard in that process only`);
+    await twoNodes(backend.spool, async (a, b) => {
+      let heard = 0;
+      b.onCommit(() => heard++);
+      await b.stats();
+      await new Promise((r) => setTimeout(r, 300)); // node B's LISTEN is in place
+      const before = heard;
+      const w = await a.begin();
+      await w.write(Buffer.from('wake up\r\n'));
+      await w.commit({ mailFrom: 's@x.test', recipients: ['r@x.test'], smtputf8: false });
+      await eventually('mail accepted on node A wakes the delivery of node B', () => heard > before);
+      const [entry] = await a.lease('a', 1, 60_000);
+      await a.defer(entry!, 'later', Date.now() + 3_600_000);
+      const held = heard;
+      assert.equal(await a.requeue([entry!.id], ['deferred']), 1);
+      await eventually("an operator's retry on node A wakes node B", () => heard > held);
+    });
+  });
+}
+
 test('when the shared database hangs, a login neither waits for it nor fails: each node counts and locks by itself until it answers', { skip: process.env.HIKYAKU_TEST_BACKEND && process.env.HIKYAKU_TEST_BACKEND !== 'postgres' ? 'PostgreSQL is not under test' : false }, async () => {
   const { url, schema } = pgStoreUrl();
   const proxy = new FaultProxy({ host: '127.0.0.1', port: 5432 });
