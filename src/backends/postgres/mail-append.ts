@@ -28,16 +28,17 @@ interface Mailbox {
   readonly bytes: number;
 }
 
-/** Step 1: the accounts' mailboxes and the keys they know. A mailbox another node is making just now shows on the next try. */
+/**
+ * Step 1: the accounts' mailboxes and the keys they know, read only (no commit to wait for);
+ * mailboxes not there yet are made (on first delivery) and the read is done again.
+ */
 async function look(db: Kysely<any>, inputs: readonly AppendInput[]): Promise<{ boxes: Map<number, Mailbox>; known: Map<string, number> }> {
   const boxes = new Map<number, Mailbox>();
   const known = new Map<string, number>();
   for (let attempt = 0; attempt < 3; attempt++) {
     const r = await sql<{ kind: 'box' | 'seen'; account_id: number; n: number; bytes: number; key: string | null }>`
       WITH want(a, k) AS (SELECT * FROM unnest(${inputs.map((i) => i.accountId)}::bigint[], ${inputs.map((i) => i.messageKey)}::text[])),
-           made AS (INSERT INTO mail_mailboxes (account_id, name, uid_validity) SELECT DISTINCT a, ${INBOX}, ${Math.floor(Date.now() / 1000)}::bigint FROM want
-                    ON CONFLICT (account_id, name) DO NOTHING RETURNING id, account_id, bytes),
-           boxes AS (SELECT id, account_id, bytes FROM mail_mailboxes WHERE name = ${INBOX} AND account_id IN (SELECT a FROM want) UNION ALL SELECT * FROM made)
+           boxes AS (SELECT id, account_id, bytes FROM mail_mailboxes WHERE name = ${INBOX} AND account_id IN (SELECT a FROM want))
       SELECT 'box' AS kind, account_id, id AS n, bytes, NULL::text AS key FROM boxes
       UNION ALL SELECT 'seen', b.account_id, m.uid, 0, m.message_key FROM boxes b JOIN want w ON w.a = b.account_id JOIN mail_messages m ON m.mailbox_id = b.id AND m.message_key = w.k
       UNION ALL SELECT 'seen', b.account_id, x.uid, 0, x.message_key FROM boxes b JOIN want w ON w.a = b.account_id JOIN mail_expunged x ON x.mailbox_id = b.id AND x.message_key = w.k`.execute(db);
@@ -45,7 +46,10 @@ async function look(db: Kysely<any>, inputs: readonly AppendInput[]): Promise<{ 
       if (row.kind === 'box') boxes.set(row.account_id, { id: row.n, bytes: row.bytes });
       else known.set(`${row.account_id} ${row.key}`, row.n);
     }
-    if (inputs.every((i) => boxes.has(i.accountId))) return { boxes, known };
+    const missing = [...new Set(inputs.map((i) => i.accountId).filter((a) => !boxes.has(a)))];
+    if (missing.length === 0) return { boxes, known };
+    await sql`INSERT INTO mail_mailboxes (account_id, name, uid_validity) SELECT a, ${INBOX}, ${Math.floor(Date.now() / 1000)}::bigint FROM unnest(${missing}::bigint[]) AS a
+              ON CONFLICT (account_id, name) DO NOTHING`.execute(db);
   }
   throw new HikyakuError('ERR_STORE_FAILED', 'a mailbox being made by another node did not show');
 }

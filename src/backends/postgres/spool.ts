@@ -49,6 +49,8 @@ const BODY_BATCH = 64;
 const COMPLETE_BATCH = 256;
 // Other nodes hear of new work at most this often (their delivery wakes; without it they look every delivery.pollMs).
 const ANNOUNCE_MS = 20;
+// Message rows emptied by a completion go with the next one, or this much later.
+const PURGE_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Accepted {
@@ -101,6 +103,8 @@ export class PgSpool extends PgStore implements Spool {
   private announcing = false;
   private announceAgain = false;
   private closed = false;
+  private readonly emptied: string[] = [];
+  private purgeTimer?: NodeJS.Timeout;
 
   constructor(url: string, options: PgOptions = {}) {
     super(url, options, 'spool', MIGRATIONS);
@@ -251,33 +255,51 @@ export class PgSpool extends PgStore implements Spool {
   }
 
   /**
-   * The common completion (nothing spawned or queued, no failed attempts logged), batched:
-   * the entries go in one statement; message rows whose last entry that was go in a second
-   * one: a crash between them leaves rows with nothing remaining, which recover() removes.
+   * The common completion (nothing spawned or queued, no failed attempts logged), batched,
+   * in one statement. Message rows whose last entry that was are left with nothing
+   * remaining (no read sees them: bodies are read from rows with something remaining) and
+   * removed by the next batch's statement, or PURGE_MS later when none comes: a commit
+   * fewer per batch. A crash in between leaves such rows to recover().
    */
   private async completeBatch(entries: readonly QueueEntry[]): Promise<Outcome<boolean>[]> {
-    const db = await this.conn();
+    const purge = this.emptied.splice(0);
     try {
       const r = await sql<{ id: number; token: string; message_id: string; remaining: number }>`
-        WITH gone AS (DELETE FROM spool_entries e USING unnest(${entries.map((e) => e.id)}::bigint[], ${entries.map((e) => e.leaseToken)}::text[]) AS h(id, token)
+        WITH purged AS (DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0),
+             gone AS (DELETE FROM spool_entries e USING unnest(${entries.map((e) => e.id)}::bigint[], ${entries.map((e) => e.leaseToken)}::text[]) AS h(id, token)
                       WHERE e.id = h.id AND e.lease_token = h.token AND e.state = 'active' RETURNING e.id, e.lease_token AS token, e.message_id),
              counted AS (SELECT message_id, count(*)::int AS n FROM gone GROUP BY message_id),
              left_ AS (UPDATE spool_messages m SET remaining = m.remaining - c.n FROM counted c WHERE m.id = c.message_id RETURNING m.id, m.remaining)
-        SELECT gone.id, gone.token, gone.message_id, left_.remaining FROM gone JOIN left_ ON left_.id = gone.message_id`.execute(db);
-      const empty = [...new Set(r.rows.filter((x) => x.remaining === 0).map((x) => x.message_id))];
-      if (empty.length) await sql`DELETE FROM spool_messages WHERE id = ANY(${empty}::text[]) AND remaining = 0`.execute(db);
+        SELECT gone.id, gone.token, gone.message_id, left_.remaining FROM gone JOIN left_ ON left_.id = gone.message_id`.execute(await this.conn());
+      this.emptied.push(...new Set(r.rows.filter((x) => x.remaining === 0).map((x) => x.message_id)));
+      this.purgeLater();
       // Each completed entry answers true once, to a call with its token; repeats and forged tokens are refused.
       const done = new Set(r.rows.map((x) => `${x.id} ${x.token}`));
       return entries.map((e) => ({ ok: done.delete(`${e.id} ${e.leaseToken}`) }));
     } catch (err) {
+      this.emptied.push(...purge);
       throw storageError(err);
     }
+  }
+
+  /** Removes the emptied message rows PURGE_MS from now unless a completion takes them first. */
+  private purgeLater(): void {
+    if (this.purgeTimer || this.emptied.length === 0) return;
+    this.purgeTimer = setTimeout(() => {
+      this.purgeTimer = undefined;
+      const purge = this.emptied.splice(0);
+      if (purge.length === 0 || this.closed) return;
+      void this.conn()
+        .then((db) => sql`DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0`.execute(db))
+        .catch(() => this.emptied.push(...purge));
+    }, PURGE_MS);
+    this.purgeTimer.unref();
   }
 
   /** Bodies of the messages asked for since the last batch, in one query. */
   private async bodyBatch(ids: readonly string[]): Promise<Outcome<Buffer>[]> {
     const db = await this.conn();
-    const r = await sql<{ id: string; body: Buffer }>`SELECT id, body FROM spool_messages WHERE id = ANY(${[...new Set(ids)]}::text[])`.execute(db);
+    const r = await sql<{ id: string; body: Buffer }>`SELECT id, body FROM spool_messages WHERE id = ANY(${[...new Set(ids)]}::text[]) AND remaining > 0`.execute(db);
     const found = new Map(r.rows.map((x) => [x.id, x.body]));
     return ids.map((id) => {
       const body = found.get(id);
@@ -426,6 +448,9 @@ export class PgSpool extends PgStore implements Spool {
 
   override async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.purgeTimer);
+    const purge = this.emptied.splice(0);
+    if (purge.length) await sql`DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0`.execute(this.db).catch(() => undefined);
     await this.stopListening?.();
     await super.close();
   }
