@@ -186,14 +186,15 @@ async function compare(src: Database.Database, db: Kysely<any>, dataDir: string,
   const theirs = createHash('sha256');
   let copied = 0;
   if (columns) {
-    // Read in pages: a mailbox store does not fit in memory at once.
-    let offset = 0;
+    // Read in pages, each after the last key of the one before (a mailbox store does not fit in memory at once, and an offset would read it again and again).
+    let after: unknown[] | undefined;
     for (;;) {
-      const r = await sql<Row>`SELECT ${sql.join(columns.map((c) => sql.ref(c)))} FROM ${sql.table(plan.to)} ORDER BY ${sql.join(sortBy)} LIMIT ${BATCH} OFFSET ${offset}`.execute(db);
+      const from = after ? sql`WHERE (${sql.join(sortBy)}) > (${sql.join(after.map((v) => sql`${v}`))})` : sql``;
+      const r = await sql<Row>`SELECT ${sql.join(columns.map((c) => sql.ref(c)))} FROM ${sql.table(plan.to)} ${from} ORDER BY ${sql.join(sortBy)} LIMIT ${BATCH}`.execute(db);
       for (const row of r.rows) theirs.update(columns.map((c) => canonical(row[c])).join('\u0001') + '\u0002');
       copied += r.rows.length;
-      offset += r.rows.length;
       if (r.rows.length < BATCH) break;
+      after = plan.key.map((k) => r.rows.at(-1)![k]);
     }
   } else {
     copied = Number((await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(plan.to)}`.execute(db)).rows[0]!.n);
