@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
 import type { DirectoryStore } from './directory/index.js';
-import { LazyMailStore, describeFault, parseFault, type MailStore } from './mailstore/index.js';
+import { LazyMailStore, describeFault, parseFault, type BlobStore, type MailStore } from './mailstore/index.js';
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
 import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool, copyInstallation } from './backends/postgres/index.js';
+import { FileBlobStore } from './backends/files/index.js';
 import type { SharedCounters } from './auth/index.js';
 import type { Spool } from './queue/index.js';
 
@@ -44,12 +46,18 @@ export function openMailStore(config: Config, onMainThread = false): ServiceMail
   // Keys of expunged messages outlive every queue entry that could deliver them again.
   const retentionMs = Math.max(config['delivery.maxQueueSeconds'], config['relay.maxQueueSeconds']) * 1000 + 86_400_000;
   const where = config['storage.mailstore'];
-  if (where !== 'sqlite') return new PgMailStore(where, pgOptions(config), retentionMs);
+  if (where !== 'sqlite') return new PgMailStore(where, pgOptions(config), retentionMs, blobStore(config));
   return new SqliteMailStore(join(config.dataDir, 'mail'), config['storage.fsync'], retentionMs, onMainThread ? MAIN_THREAD_BUSY_TIMEOUT_MS : undefined);
 }
 
 /** A mailbox store and its start-up housekeeping (unreferenced bodies, old expunged keys). */
 export type ServiceMailStore = MailStore & { recover(): { orphans: number } | Promise<{ orphans: number }> };
+
+/** The BlobStore of `storage.bodies`, or undefined for bodies in the database. */
+function blobStore(config: Config): BlobStore | undefined {
+  const where = config['storage.bodies'];
+  return where === 'database' ? undefined : new FileBlobStore(fileURLToPath(where), config['storage.fsync']);
+}
 
 const pgOptions = (config: Config) => ({ max: config['storage.pgPoolSize'], statementTimeoutMs: config['storage.pgStatementTimeoutMs'] });
 
@@ -123,7 +131,7 @@ export async function migrateStores(config: Config): Promise<{ store: string; fr
     ['portal', config['storage.directory'], (u: string) => new PgPortalState(u, opts)],
     ['notices', config['storage.directory'], (u: string) => new PgNoticeStore(u, opts)],
     ['spool', config['storage.spool'], (u: string) => new PgSpool(u, opts)],
-    ['mailstore', config['storage.mailstore'], (u: string) => new PgMailStore(u, opts)],
+    ['mailstore', config['storage.mailstore'], (u: string) => new PgMailStore(u, opts, undefined, blobStore(config))],
   ] as const) {
     if (url === 'sqlite') continue;
     const s = open(url);

@@ -1,12 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { openDirectoryStore } from '../src/wiring.js';
 import { SmtpClient, testMessage } from './helpers/smtp-client.js';
 import { freePort, hikyaku, queueDrained, removeDir, seedDirectory, spawnServer, tempDir, testConfig, waitFor } from './helpers/service.js';
 import { readMailbox } from './helpers/portal.js';
 import { Pop3Client } from './helpers/pop3-client.js';
-import { dropSchemas, pgStoreUrl } from './helpers/postgres.js';
+import { TEST_PG_URL, dropSchemas, pgStoreUrl } from './helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = async (c: Pop3Client, line: string) => String(await c.command(line));
@@ -14,11 +18,13 @@ const say = async (c: Pop3Client, line: string) => String(await c.command(line))
 /**
  * Three nodes on one PostgreSQL (directory, spool and mailboxes): two `mx,delivery`, one
  * `pop3`; later a second `pop3` node, to show what the nodes share besides the stores.
- * Each node gets a data directory of its own: nothing passes between them but the database.
+ * Each node gets a data directory of its own: nothing passes between them but the database,
+ * and the message bodies, in a directory every node mounts (storage.bodies).
  */
 describe('several nodes on one PostgreSQL', () => {
   const dir = tempDir();
   const nodeDirs = [tempDir(), tempDir(), tempDir(), tempDir()];
+  const bodies = join(tempDir(), 'bodies');
   const { url, schema } = pgStoreUrl();
   const stores = { 'storage.directory': url, 'storage.spool': url, 'storage.mailstore': url };
   const accounts = ['a', 'b', 'c', 'd'].map((l) => `${l}@multi.test`);
@@ -32,7 +38,7 @@ describe('several nodes on one PostgreSQL', () => {
     await store.close();
     [mxA, mxB, pop3] = [await freePort(), await freePort(), await freePort()];
     // Short leases: a killed node's entries are taken over by the other within seconds.
-    const env = { HIKYAKU_STORAGE_DIRECTORY: url, HIKYAKU_STORAGE_SPOOL: url, HIKYAKU_STORAGE_MAILSTORE: url, HIKYAKU_DELIVERY_LEASE_MS: '3000', HIKYAKU_DELIVERY_STORE_TIMEOUT_MS: '1000', HIKYAKU_RELAY_REPLY_TIMEOUT_MS: '1000', HIKYAKU_RELAY_CONNECT_TIMEOUT_MS: '1000', HIKYAKU_HOSTNAME: 'mx.multi.test' };
+    const env = { HIKYAKU_STORAGE_DIRECTORY: url, HIKYAKU_STORAGE_SPOOL: url, HIKYAKU_STORAGE_MAILSTORE: url, HIKYAKU_STORAGE_BODIES: pathToFileURL(bodies).href, HIKYAKU_DELIVERY_LEASE_MS: '3000', HIKYAKU_DELIVERY_STORE_TIMEOUT_MS: '1000', HIKYAKU_RELAY_REPLY_TIMEOUT_MS: '1000', HIKYAKU_RELAY_CONNECT_TIMEOUT_MS: '1000', HIKYAKU_HOSTNAME: 'mx.multi.test' };
     nodes.push(await spawnServer(nodeDirs[0]!, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxA) }));
     nodes.push(await spawnServer(nodeDirs[1]!, { ...env, HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(mxB) }));
     nodes.push(await spawnServer(nodeDirs[2]!, { ...env, HIKYAKU_ROLES: 'pop3', HIKYAKU_POP3_PORT: String(pop3) }));
@@ -40,11 +46,11 @@ describe('several nodes on one PostgreSQL', () => {
   });
   after(async () => {
     for (const n of nodes) n.kill('SIGKILL');
-    for (const d of [dir, ...nodeDirs]) removeDir(d);
+    for (const d of [dir, ...nodeDirs, dirname(bodies)]) removeDir(d);
     await dropSchemas([schema]);
   });
 
-  test('mail sent to both MX nodes is read through the POP3 node exactly once, though one delivery node was killed under load; a directory change reaches the nodes', async (t) => {
+  test('mail sent to both MX nodes is read through the POP3 node exactly once, though one delivery node was killed under load, its bodies in the shared directory; a directory change reaches the nodes', async (t) => {
     const accepted = new Map<string, string>();
     const inDoubt = new Set<string>();
     let running = true;
@@ -104,6 +110,16 @@ describe('several nodes on one PostgreSQL', () => {
     }
     for (const [id] of accepted) assert.equal(found.get(id), 1, `${id} delivered exactly once`);
     for (const [id, n] of found) assert.equal(n, 1, `${id} at most once`);
+    // A body per message in the shared directory (more only if a node died between writing one and its commit), none in the database.
+    const files = readdirSync(bodies).flatMap((sub) => readdirSync(join(bodies, sub)));
+    assert.ok(files.length >= found.size, `${files.length} body files for ${found.size} messages`);
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    try {
+      assert.equal((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.mail_blobs WHERE data IS NOT NULL`)).rows[0].n, 0, 'no body bytes in the database');
+    } finally {
+      await admin.end();
+    }
     assert.equal((await readMailbox(pop3, 'e@multi.test', 'a-long-password-1')).length, 1);
   });
 

@@ -23,3 +23,11 @@ test('bad values name the key and the source', () => {
   assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_STORAGE_FSYNC: 'maybe' } }), (e: Error) => e instanceof ConfigError && /storage\.fsync \(from HIKYAKU_STORAGE_FSYNC\) must be true or false/.test(e.message));
   assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_LOG_LEVEL: 'loud' } }), /log\.level .* must be one of/);
 });
+
+test('bodies outside the database are refused for the embedded mailbox store, with the reason, and taken for a PostgreSQL one', () => {
+  const bodies = 'file:///srv/hikyaku-bodies';
+  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_STORAGE_BODIES: bodies } }), (e: Error) => e instanceof ConfigError && /storage\.bodies .* is for a PostgreSQL mailbox store/.test(e.message));
+  assert.throws(() => loadConfig({ dataDir: '/x', env: { HIKYAKU_STORAGE_BODIES: 's3://bucket' } }), /storage\.bodies .* database or a file:\/\/\/ URL/);
+  const ok = loadConfig({ dataDir: '/x', env: { HIKYAKU_STORAGE_BODIES: bodies, HIKYAKU_STORAGE_MAILSTORE: 'postgres://h/db' } });
+  assert.equal(ok['storage.bodies'], bodies);
+});

@@ -51,6 +51,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
  * Rules between keys. A queue lease shorter than the longest single step of a delivery
  * (a store call, one remote reply) would let a second worker take an entry that is still
  * being delivered; leases are renewed while work runs, but one step can block renewal.
+ * Bodies outside the database are a PostgreSQL mailbox store's option.
  */
 function checkTogether(config: Config): void {
   const steps = ['delivery.storeTimeoutMs', 'relay.connectTimeoutMs', 'relay.replyTimeoutMs'] as const;
@@ -58,6 +59,9 @@ function checkTogether(config: Config): void {
     if (config['delivery.leaseMs'] <= config[step]) {
       throw new ConfigError(`configuration key delivery.leaseMs (${config['delivery.leaseMs']}) must be longer than ${step} (${config[step]}): a lease must outlast the longest delivery step`);
     }
+  }
+  if (config['storage.bodies'] !== 'database' && config['storage.mailstore'] === 'sqlite') {
+    throw new ConfigError(`configuration key storage.bodies (${config['storage.bodies']}) is for a PostgreSQL mailbox store; the embedded one (storage.mailstore = sqlite) keeps its bodies under DATA_DIR/mail`);
   }
 }
 

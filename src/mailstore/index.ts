@@ -8,3 +8,4 @@ export * from './fault-injection.js';
 export * from './deadline.js';
 export * from './lazy.js';
 export * from './maildrop-locks.js';
+export * from './blobs.js';

@@ -9,6 +9,7 @@ import type { Spool } from '../../src/queue/index.js';
 import type { BacklogHistory, NoticeStore } from '../../src/notices/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from '../../src/backends/sqlite/index.js';
 import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool } from '../../src/backends/postgres/index.js';
+import { FileBlobStore } from '../../src/backends/files/index.js';
 
 /** A backend under contract test: factories for each store interface on a fresh directory; a store it lacks yet is absent. */
 export interface BackendUnderTest {
@@ -59,6 +60,11 @@ const ALL: BackendUnderTest[] = [
 
 /** Every backend, or the one named by HIKYAKU_TEST_BACKEND. */
 export const BACKENDS = ALL.filter((b) => !process.env.HIKYAKU_TEST_BACKEND || b.name === process.env.HIKYAKU_TEST_BACKEND);
+
+/** The PostgreSQL mailbox store with its bodies in files (storage.bodies = file:///…): under the MailStore contract too. */
+export const MAILSTORE_VARIANTS: (BackendUnderTest & Required<Pick<BackendUnderTest, 'mailStore'>>)[] = BACKENDS.some((b) => b.name === 'postgres')
+  ? [{ name: 'postgres, bodies in files', mailStore: (dir) => new PgMailStore(pgUrl(dir), {}, undefined, new FileBlobStore(join(dir, 'bodies'))) }]
+  : [];
 
 type Store = 'spool' | 'directory' | 'mailStore' | 'portalState' | 'notices' | 'cluster';
 

@@ -3,20 +3,12 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { HikyakuError } from '../../src/mail/index.js';
 import type { AppendInput } from '../../src/mailstore/index.js';
-import { mailboxMessages } from '../helpers/service.js';
-import { backendsWith, withStore } from './backends.js';
+import { appendInput, mailboxMessages } from '../helpers/service.js';
+import { MAILSTORE_VARIANTS, backendsWith, withStore } from './backends.js';
 
-const input = (accountId: number, key: string, body: string, quotaBytes = 0): AppendInput => ({
-  accountId,
-  messageKey: key,
-  header: Buffer.from(`Delivered-To: ${accountId}\r\n`),
-  openBody: () => Readable.from([Buffer.from(body)]),
-  bodySize: Buffer.byteLength(body),
-  internalDate: 1_700_000_000_000,
-  quotaBytes,
-});
+const input = appendInput;
 
-for (const backend of backendsWith('mailStore', 'MailStore contract')) {
+for (const backend of [...backendsWith('mailStore', 'MailStore contract'), ...MAILSTORE_VARIANTS]) {
   describe(`MailStore contract: ${backend.name}`, () => {
     test('ping answers on an empty store and after a message arrived', async () => {
       await withStore(backend.mailStore, async (store) => {

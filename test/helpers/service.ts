@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/index.js';
 import type { DirectoryStore } from '../../src/directory/index.js';
 import { hashPassword } from '../../src/directory/index.js';
-import type { MailStore } from '../../src/mailstore/index.js';
+import type { AppendInput, MailStore } from '../../src/mailstore/index.js';
+import { Readable } from 'node:stream';
 import { openDirectoryStore, openSpool, startService, type Service, type ServiceOptions } from '../../src/wiring.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -90,6 +91,19 @@ export async function startTestService(dataDir: string, overrides: Partial<Recor
       await service.stop();
       await directoryStore.close();
     },
+  };
+}
+
+/** An append of `body` under `key` into account `accountId`'s mailbox (a Delivered-To line as its header). */
+export function appendInput(accountId: number, key: string, body: string, quotaBytes = 0): AppendInput {
+  return {
+    accountId,
+    messageKey: key,
+    header: Buffer.from(`Delivered-To: ${accountId}\r\n`),
+    openBody: () => Readable.from([Buffer.from(body)]),
+    bodySize: Buffer.byteLength(body),
+    internalDate: 1_700_000_000_000,
+    quotaBytes,
   };
 }
 

@@ -12,10 +12,14 @@
  *
  * Two nodes appending the same key to one mailbox at once: the second statement breaks
  * the unique key, and the Batcher runs the batch again, whose read then finds it.
+ *
+ * With a BlobStore, bodies are put there before the statement (the row keeps the object's
+ * name in `location`, `data` stays NULL); an object the statement did not use is deleted.
  */
 import { sql, type Kysely } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
-import type { AppendInput } from '../../mailstore/index.js';
+import { randomBytes } from 'node:crypto';
+import type { AppendInput, BlobStore } from '../../mailstore/index.js';
 import type { Outcome } from './batcher.js';
 import { readAppendBody } from '../common.js';
 
@@ -55,11 +59,11 @@ async function look(db: Kysely<any>, inputs: readonly AppendInput[]): Promise<{ 
 }
 
 /** Appends `inputs`; one outcome per input, in order. An over-quota append or an unreadable body fails alone. */
-export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[]): Promise<Outcome<Appended>[]> {
+export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[], bodies?: BlobStore): Promise<Outcome<Appended>[]> {
   const out: Outcome<Appended>[] = new Array(inputs.length);
-  const bodies = await Promise.all(inputs.map((i) => readAppendBody(i).catch((err: unknown) => err as Error)));
-  const readable = inputs.filter((_, i) => !(bodies[i] instanceof Error));
-  bodies.forEach((b, i) => b instanceof Error && (out[i] = { error: b }));
+  const read = await Promise.all(inputs.map((i) => readAppendBody(i).catch((err: unknown) => err as Error)));
+  const readable = inputs.filter((_, i) => !(read[i] instanceof Error));
+  read.forEach((b, i) => b instanceof Error && (out[i] = { error: b }));
   if (readable.length === 0) return out;
   const { boxes, known } = await look(db, readable);
 
@@ -70,7 +74,7 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
   const later: number[] = [];
   const over = (bytes: number, quota: number) => new HikyakuError('ERR_QUOTA_EXCEEDED', `${bytes} bytes would exceed the quota of ${quota}`);
   inputs.forEach((input, i) => {
-    const body = bodies[i];
+    const body = read[i];
     if (body instanceof Error) return;
     const seenKey = `${input.accountId} ${input.messageKey}`;
     const was = known.get(seenKey);
@@ -93,8 +97,11 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
   if (rows.length > 0) {
     const g = [...groups.values()];
     const keys = [...blobs.keys()].sort();
+    // Bodies kept elsewhere are put first, each under a name of its own (see BlobStore).
+    const names = new Map(keys.map((k) => [k, bodies ? `${k}.${randomBytes(6).toString('hex')}` : null]));
+    if (bodies) await Promise.all(keys.map((k) => bodies.put(names.get(k)!, blobs.get(k)!.data)));
     // Bodies and headers as parameters of their own: pg sends a Buffer as binary (an array of them would go as hex text).
-    const r = await sql<{ mailbox_id: number; message_key: string; uid: number }>`
+    const r = await sql<{ kind: 'message' | 'body'; mailbox_id: number; message_key: string; uid: number; location: string | null }>`
       WITH locked AS (SELECT id FROM mail_mailboxes WHERE id = ANY(${g.map((x) => x.id)}::bigint[]) ORDER BY id FOR UPDATE),
            grow(id, n, bytes, quota) AS (SELECT * FROM unnest(${g.map((x) => x.id)}::bigint[], ${g.map((x) => x.n)}::int[], ${g.map((x) => x.bytes)}::bigint[], ${g.map((x) => x.quota)}::bigint[])),
            taken AS (UPDATE mail_mailboxes b SET uid_next = b.uid_next + grow.n, messages = b.messages + grow.n, bytes = b.bytes + grow.bytes
@@ -105,11 +112,23 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
                      SELECT i.box, t.first + i.pos, i.key, i.key, i.header, i.size, i.date FROM incoming i JOIN taken t ON t.id = i.box
                      RETURNING mailbox_id, message_key, uid),
            refs AS (SELECT message_key, count(*)::int AS n FROM added GROUP BY message_key),
-           body(id, size, data) AS (VALUES ${sql.join(keys.map((k) => sql`(${k}::text, ${blobs.get(k)!.size}::bigint, ${blobs.get(k)!.data}::bytea)`))}),
-           kept AS (INSERT INTO mail_blobs (id, size, refs, data) SELECT b.id, b.size, refs.n, b.data FROM body b JOIN refs ON refs.message_key = b.id ORDER BY b.id
-                    ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + excluded.refs)
-      SELECT mailbox_id, message_key, uid FROM added`.execute(db);
-    for (const x of r.rows) stored.set(`${x.mailbox_id} ${x.message_key}`, x.uid);
+           body(id, size, data, location) AS (VALUES ${sql.join(keys.map((k) => sql`(${k}::text, ${blobs.get(k)!.size}::bigint, ${bodies ? null : blobs.get(k)!.data}::bytea, ${names.get(k)}::text)`))}),
+           kept AS (INSERT INTO mail_blobs (id, size, refs, data, location) SELECT b.id, b.size, refs.n, b.data, b.location FROM body b JOIN refs ON refs.message_key = b.id ORDER BY b.id
+                    ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + excluded.refs RETURNING id, location)
+      SELECT 'message' AS kind, mailbox_id, message_key, uid, NULL::text AS location FROM added
+      UNION ALL SELECT 'body', 0, id, 0, location FROM kept`
+      .execute(db)
+      .catch(async (err: unknown) => {
+        if (bodies) await bodies.delete([...names.values()] as string[]).catch(() => undefined);
+        throw err;
+      });
+    const used = new Set<string>();
+    for (const x of r.rows) {
+      if (x.kind === 'message') stored.set(`${x.mailbox_id} ${x.message_key}`, x.uid);
+      else if (x.location) used.add(x.location);
+    }
+    // A body another append had stored already, or one no message needed (its mailbox was full): ours is not referred to.
+    if (bodies) await bodies.delete(keys.map((k) => names.get(k)!).filter((n) => !used.has(n))).catch(() => undefined);
   }
   inputs.forEach((input, i) => {
     if (out[i] !== undefined) return;

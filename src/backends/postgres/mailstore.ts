@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
-import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
+import type { AppendInput, BlobStore, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
 import { crashPoint } from '../../observability/index.js';
 import { PgStore, type PgOptions } from './pool.js';
 import { Batcher } from './batcher.js';
@@ -36,7 +36,13 @@ const MIGRATIONS = [
      expunged_at BIGINT NOT NULL,
      PRIMARY KEY (mailbox_id, message_key));
    CREATE INDEX mail_expunged_at ON mail_expunged(expunged_at);`,
+  // Bodies kept in a BlobStore (storage.bodies): the object's name, and no data here.
+  `ALTER TABLE mail_blobs ALTER COLUMN data DROP NOT NULL;
+   ALTER TABLE mail_blobs ADD COLUMN location TEXT;
+   CREATE INDEX mail_blobs_location ON mail_blobs(location) WHERE location IS NOT NULL;`,
 ];
+// An object older than this that no row names is left over from a crash (or a failed statement): the start-up sweep removes it.
+const ORPHAN_AGE_MS = 3_600_000;
 
 const INBOX = 'INBOX';
 // Most appends in one transaction (and at most the Batcher's bytes).
@@ -61,9 +67,11 @@ export class PgMailStore extends PgStore implements MailStore {
     url: string,
     options: PgOptions = {},
     private readonly keyRetentionMs = DEFAULT_KEY_RETENTION_MS,
+    /** Where bodies go; in the database when absent. */
+    private readonly bodies?: BlobStore,
   ) {
     super(url, options, 'mailstore', MIGRATIONS);
-    this.appends = new Batcher(async (inputs) => appendBatch(await this.conn(), inputs).catch((err: unknown) => Promise.reject(storageError(err))), APPEND_BATCH, Math.max(1, Math.floor((options.max ?? 10) / 3)), (i) => i.bodySize);
+    this.appends = new Batcher(async (inputs) => appendBatch(await this.conn(), inputs, bodies).catch((err: unknown) => Promise.reject(storageError(err))), APPEND_BATCH, Math.max(1, Math.floor((options.max ?? 10) / 3)), (i) => i.bodySize);
   }
 
   /** Appends go in batches (group commit, see Batcher and mail-append.ts): a database across a network is paid per batch. */
@@ -71,11 +79,26 @@ export class PgMailStore extends PgStore implements MailStore {
     return this.appends.add(input);
   }
 
-  /** Start-up housekeeping: keys of messages expunged long ago are forgotten. */
+  /** Start-up housekeeping: keys of messages expunged long ago are forgotten; bodies in the BlobStore that no row names (a crash between put and commit) are removed. */
   async recover(): Promise<{ orphans: number }> {
     const db = await this.conn();
     await sql`DELETE FROM mail_expunged WHERE expunged_at < ${Date.now() - this.keyRetentionMs}`.execute(db);
-    return { orphans: 0 };
+    if (!this.bodies) return { orphans: 0 };
+    let orphans = 0;
+    const sweep = async (names: string[]) => {
+      const r = await sql<{ location: string }>`SELECT location FROM mail_blobs WHERE location = ANY(${names}::text[])`.execute(db);
+      const named = new Set(r.rows.map((x) => x.location));
+      const gone = names.filter((n) => n.endsWith('.tmp') || !named.has(n));
+      await this.bodies!.delete(gone);
+      orphans += gone.length;
+    };
+    let page: string[] = [];
+    for await (const name of this.bodies.list(Date.now() - ORPHAN_AGE_MS)) {
+      page.push(name);
+      if (page.length === 500) await sweep(page.splice(0));
+    }
+    if (page.length) await sweep(page);
+    return { orphans };
   }
 
   async status(accountId: number): Promise<MailboxStatus> {
@@ -97,17 +120,19 @@ export class PgMailStore extends PgStore implements MailStore {
 
   async read(accountId: number, uid: number): Promise<Readable> {
     const db = await this.conn();
-    const r = await sql<{ header: Buffer; data: Buffer }>`
-      SELECT m.header, b.data FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
+    const r = await sql<{ header: Buffer; data: Buffer | null; location: string | null }>`
+      SELECT m.header, b.data, b.location FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
       WHERE mb.account_id = ${accountId} AND mb.name = ${INBOX} AND m.uid = ${uid}`.execute(db);
     const row = r.rows[0];
     if (!row) throw new Error(`no message with UID ${uid}`);
-    return Readable.from([row.header, row.data], { objectMode: false });
+    const data = row.data ?? (await this.bodyStore().get(row.location!));
+    return Readable.from([row.header, data], { objectMode: false });
   }
 
   async expunge(accountId: number, uids: readonly number[]): Promise<number> {
     if (uids.length === 0) return 0;
     const db = await this.conn();
+    let unreferenced: string[] = [];
     const removed = await db.transaction().execute(async (tx) => {
       const mb = await sql<{ id: number }>`SELECT id FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX} FOR UPDATE`.execute(tx);
       const mailbox = mb.rows[0];
@@ -120,13 +145,23 @@ export class PgMailStore extends PgStore implements MailStore {
       await sql`INSERT INTO mail_expunged (mailbox_id, message_key, uid, expunged_at) VALUES ${sql.join(rows)} ON CONFLICT (mailbox_id, message_key) DO UPDATE SET uid = excluded.uid, expunged_at = excluded.expunged_at`.execute(tx);
       const bytes = gone.rows.reduce((n, g) => n + g.size, 0);
       await sql`UPDATE mail_mailboxes SET messages = messages - ${gone.rows.length}, bytes = bytes - ${bytes} WHERE id = ${mailbox.id}`.execute(tx);
-      for (const g of gone.rows) await sql`UPDATE mail_blobs SET refs = refs - 1 WHERE id = ${g.blob_id}`.execute(tx);
-      await sql`DELETE FROM mail_blobs WHERE id = ANY(${gone.rows.map((g) => g.blob_id)}::text[]) AND refs <= 0`.execute(tx);
+      const blobs = gone.rows.map((g) => g.blob_id);
+      await sql`UPDATE mail_blobs b SET refs = b.refs - c.n FROM (SELECT id, count(*)::int AS n FROM unnest(${blobs}::text[]) AS id GROUP BY id) c WHERE b.id = c.id`.execute(tx);
+      const freed = await sql<{ location: string | null }>`DELETE FROM mail_blobs WHERE id = ANY(${blobs}::text[]) AND refs <= 0 RETURNING location`.execute(tx);
       await sql`DELETE FROM mail_expunged WHERE expunged_at < ${now - this.keyRetentionMs}`.execute(tx);
+      unreferenced = freed.rows.flatMap((f) => (f.location ? [f.location] : []));
       return gone.rows.length;
     });
     if (removed > 0) crashPoint('expunge');
+    // Objects go only once no committed row names them; one left by a failure here is swept at start.
+    if (unreferenced.length) await this.bodyStore().delete(unreferenced).catch(() => undefined);
     return removed;
+  }
+
+  /** The BlobStore a row's `location` refers to: configured whenever such rows exist. */
+  private bodyStore(): BlobStore {
+    if (!this.bodies) throw new HikyakuError('ERR_STORE_FAILED', 'this message body is kept outside the database, and storage.bodies does not say where');
+    return this.bodies;
   }
 
   async ping(): Promise<void> {
