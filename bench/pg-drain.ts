@@ -7,17 +7,16 @@
  * chunk each way (storage across a network, as in the seed). Beside it, the ceiling:
  * PostgreSQL's own limit for the same rows, measured with pgbench.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { hashPassword } from '../src/directory/index.js';
 import { openDirectoryStore } from '../src/wiring.js';
 import { PgMailStore, PgSpool } from '../src/backends/postgres/index.js';
-import { FaultProxy } from '../src/servers/index.js';
 import { MANAGE_BATCH } from '../src/queue/index.js';
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
-import { freePort, removeDir, run, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
+import { ROOT, freePort, removeDir, run, spawnServer, tempDir, testConfig } from '../test/helpers/service.js';
 import { TEST_PG_URL, dropSchemas, pgStoreUrl } from '../test/helpers/postgres.js';
 import type { Figures } from './scenarios.js';
 
@@ -51,19 +50,38 @@ async function setHeld(spool: PgSpool, held: boolean): Promise<void> {
   }
 }
 
+/**
+ * The shipped fault proxy in a process of its own (as the network is not part of the bench's
+ * own work), adding `latencyMs` to every chunk each way. Returns its port.
+ */
+async function startProxy(latencyMs: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/hikyaku.js'), 'fault-proxy', '--to', '127.0.0.1:5432'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const found = /fault proxy [\d.]+:(\d+) .* control (http:\/\/\S+\/)/.exec(out);
+      if (found) resolve(found);
+    });
+    child.on('exit', (code) => reject(new Error(`the fault proxy exited with ${code}: ${out}`)));
+  });
+  const r = await fetch(m[2]!, { method: 'PATCH', body: JSON.stringify({ latencyMs }) });
+  if (!r.ok) throw new Error(`the fault proxy refused the latency: ${r.status} ${await r.text()}`);
+  return { child, port: Number(m[1]) };
+}
+
 /** Drains `messages` with `processes` delivery processes; `latencyMs` through the fault proxy (0: straight). */
 export async function pgDrain(messages: number, processes: number, latencyMs: number): Promise<Figures> {
   const dir = tempDir('hikyaku-bench-pg-');
   const { url, schema } = pgStoreUrl();
-  const proxy = latencyMs > 0 ? new FaultProxy({ host: '127.0.0.1', port: 5432 }) : undefined;
   const children: ChildProcess[] = [];
   const spool = new PgSpool(url);
   try {
     let storeUrl = url;
-    if (proxy) {
-      const { proxy: at } = await proxy.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });
-      proxy.set({ latencyMs, bandwidthBytesPerSecond: 0, refuse: false, dropEverySeconds: 0 });
-      storeUrl = url.replace(':5432/', `:${at.port}/`);
+    if (latencyMs > 0) {
+      const proxy = await startProxy(latencyMs);
+      children.push(proxy.child);
+      storeUrl = url.replace(':5432/', `:${proxy.port}/`);
     }
     const store = openDirectoryStore(testConfig(dir));
     const passwordHash = await hashPassword('bench');
@@ -90,7 +108,6 @@ export async function pgDrain(messages: number, processes: number, latencyMs: nu
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await spool.close();
-    await proxy?.close();
     removeDir(dir);
     await dropSchemas([schema]);
   }

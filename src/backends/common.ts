@@ -79,7 +79,8 @@ function isAlive(pid: number): boolean {
 export async function readAppendBody(input: AppendInput): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of input.openBody()) chunks.push(c as Buffer);
-  const data = Buffer.concat(chunks);
+  // One chunk (a body read from a database row) is used as it is, not copied.
+  const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
   return data;
 }
