@@ -5,7 +5,7 @@ import pg from 'pg';
 import { LoginGuard } from '../../src/auth/index.js';
 import { SendingLimits } from '../../src/inbound/index.js';
 import { HikyakuError } from '../../src/mail/index.js';
-import { removeDir, tempDir } from '../helpers/service.js';
+import { appendInput, removeDir, tempDir } from '../helpers/service.js';
 import { TEST_PG_URL, dropSchemas, pgStoreUrl } from '../helpers/postgres.js';
 import { PgMaildropLocks, PgPortalState, channelOf } from '../../src/backends/postgres/index.js';
 import { FaultProxy } from '../../src/servers/index.js';
@@ -170,6 +170,22 @@ for (const backend of backendsWith('spool', 'Spool commit notifications across n
       const held = heard;
       assert.equal(await a.requeue([entry!.id], ['deferred']), 1);
       await eventually("an operator's retry on node A wakes node B", () => heard > held);
+    });
+  });
+}
+
+for (const backend of backendsWith('mailStore', 'MailStore appends from two nodes at once')) {
+  test(`MailStore appends from two nodes at once: ${backend.name}`, async (t) => {
+    if (backend.name !== 'postgres') return t.skip(`the ${backend.name} mailbox store belongs to one process: its appends meet in one group commit`);
+    await twoNodes(backend.mailStore, async (a, b) => {
+      // The same delivery run twice at once (a lease taken over while the first holder still works), and other mail beside it.
+      for (let round = 0; round < 20; round++) {
+        const [x, y] = await Promise.all([a.append(appendInput(1, `twice${round}`, 'hello\r\n')), b.append(appendInput(1, `twice${round}`, 'hello\r\n')), a.append(appendInput(2, `other${round}`, 'x\r\n'))]);
+        assert.equal([x, y].filter((r) => !r!.duplicate).length, 1, `round ${round}: one of the two stored it`);
+        assert.equal(x!.uid, y!.uid, `round ${round}: both answer its UID`);
+      }
+      assert.equal((await a.list(1)).length, 20);
+      assert.equal((await b.list(2)).length, 20);
     });
   });
 }

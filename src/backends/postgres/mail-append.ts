@@ -14,7 +14,8 @@
  * the unique key, and the Batcher runs the batch again, whose read then finds it.
  *
  * With a BlobStore, bodies are put there before the statement (the row keeps the object's
- * name in `location`, `data` stays NULL); an object the statement did not use is deleted.
+ * name in `location`, `data` stays NULL); an object the statement is known not to have
+ * used is deleted, any other leftover is the start-up sweep's.
  */
 import { sql, type Kysely } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
@@ -116,12 +117,8 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
            kept AS (INSERT INTO mail_blobs (id, size, refs, data, location) SELECT b.id, b.size, refs.n, b.data, b.location FROM body b JOIN refs ON refs.message_key = b.id ORDER BY b.id
                     ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + excluded.refs RETURNING id, location)
       SELECT 'message' AS kind, mailbox_id, message_key, uid, NULL::text AS location FROM added
-      UNION ALL SELECT 'body', 0, id, 0, location FROM kept`
-      .execute(db)
-      .catch(async (err: unknown) => {
-        if (bodies) await bodies.delete([...names.values()] as string[]).catch(() => undefined);
-        throw err;
-      });
+      UNION ALL SELECT 'body', 0, id, 0, location FROM kept`.execute(db);
+    // A failed statement leaves its objects: it may have committed before the connection broke, and only the sweep at start may tell.
     const used = new Set<string>();
     for (const x of r.rows) {
       if (x.kind === 'message') stored.set(`${x.mailbox_id} ${x.message_key}`, x.uid);

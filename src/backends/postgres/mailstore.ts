@@ -45,7 +45,7 @@ const MIGRATIONS = [
 const ORPHAN_AGE_MS = 3_600_000;
 
 const INBOX = 'INBOX';
-// Most appends in one transaction (and at most the Batcher's bytes).
+// Most appends in one statement (and at most the Batcher's bytes).
 const APPEND_BATCH = 64;
 const DEFAULT_KEY_RETENTION_MS = 7 * 86_400_000;
 
@@ -57,8 +57,9 @@ function storageError(err: unknown): unknown {
 /**
  * The mailbox store on PostgreSQL, shared by every node: mailboxes, messages (each with its
  * own header lines) and bodies stored once per spool message however many mailboxes it went
- * to (`mail_blobs`, reference-counted). Appends are transactions that lock their mailbox
- * rows, so UIDs increase strictly per mailbox whichever node delivers.
+ * to (`mail_blobs`, reference-counted; or in a BlobStore, `storage.bodies`). Appends lock
+ * their mailbox rows for their one writing statement, so UIDs increase strictly per mailbox
+ * whichever node delivers.
  */
 export class PgMailStore extends PgStore implements MailStore {
   private readonly appends: Batcher<AppendInput, { uid: number; duplicate: boolean }>;
