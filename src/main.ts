@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, FAULT_PROXY_USAGE, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, startProgress, type Io, type Progress } from './cli/index.js';
+import { CliError, FAULT_PROXY_USAGE, LOAD_USAGE, runLoadCommand, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, startProgress, type Io, type Progress } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
 import { copyStores, migrateStores } from './wiring-stores.js';
 import { openQueueManagement } from './wiring-cli.js';
@@ -30,6 +30,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
                                 copy an embedded installation (stopped) into PostgreSQL,
                                 then compare every table; run again to go on after a stop
 ${FAULT_PROXY_USAGE}
+${LOAD_USAGE}
 ${DIRECTORY_USAGE}
 ${TENANT_USAGE}
 ${QUEUE_USAGE}
@@ -157,6 +158,14 @@ async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       from: { type: 'string' },
       control: { type: 'string' },
+      target: { type: 'string' },
+      sizes: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      count: { type: 'string' },
+      duration: { type: 'string' },
+      'per-message': { type: 'string' },
+      'allow-target': { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -178,6 +187,7 @@ async function main(argv: string[]): Promise<number> {
     await faultProxy(values);
     return -1;
   }
+  if (command === 'load') return runLoadCommand(action, values, io);
   const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles, 'fault.mailstore': faultOption(values.fault) } });
   if (command === 'config' && action === 'show') {
     // Secrets are never printed: a configuration shown in a ticket or a screen share must not leak them.

@@ -10,3 +10,4 @@ export * from './queue-manage.js';
 export * from './tenant-commands.js';
 export * from './fault-proxy-command.js';
 export * from './progress.js';
+export * from './load-command.js';

@@ -1,0 +1,35 @@
+/** What a load run counts: replies by code, failures by reason, and answer times (ms). */
+export class LoadStats {
+  readonly byCode = new Map<string, number>();
+  readonly errors = new Map<string, number>();
+  private readonly times: number[] = [];
+  private recent: number[] = [];
+  attempted = 0;
+  bytes = 0;
+
+  answered(code: number, ms: number, bytes: number): void {
+    this.attempted++;
+    this.byCode.set(String(code), (this.byCode.get(String(code)) ?? 0) + 1);
+    this.times.push(ms);
+    this.recent.push(ms);
+    if (code >= 200 && code < 300) this.bytes += bytes;
+  }
+
+  failed(reason: string): void {
+    this.attempted++;
+    this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
+  }
+
+  count(code: number): number {
+    return this.byCode.get(String(code)) ?? 0;
+  }
+
+  /** Percentiles of every answer so far (or, with `sinceLast`, of those since the last such call). */
+  latency(sinceLast = false): { p50: number; p90: number; p99: number; max: number } {
+    const all = sinceLast ? this.recent : this.times;
+    if (sinceLast) this.recent = [];
+    const sorted = [...all].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+  }
+}

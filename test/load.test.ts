@@ -1,0 +1,93 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, hikyaku, queueDrained, removeDir, seededDataDir, startTestService, type TestService } from './helpers/service.js';
+import { readMailbox } from './helpers/portal.js';
+
+interface Summary {
+  attempted: number;
+  accepted: number;
+  acceptedPerSecond: number;
+  byCode: Record<string, number>;
+  errors: Record<string, number>;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+describe('hikyaku load smtp', () => {
+  let dir = '';
+  let t: TestService;
+
+  before(async () => {
+    dir = (await seededDataDir('load.test', ['u1', 'u2', 'u3', 'u4'])).dir;
+    t = await startTestService(dir);
+  });
+  after(async () => {
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('sends the count asked for on a schedule, spread over the recipients, sizes from the mix; a progress line each second and a JSON summary; every message arrives', async () => {
+    const r = await hikyaku(dir, ['load', 'smtp', '--target', `127.0.0.1:${t.port}`, '--rcpt', 'u{1..4}@load.test', '--sizes', '1k:3,20k:1', '--count', '120', '--rate', '50', '--concurrency', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Summary;
+    assert.equal(s.attempted, 120);
+    assert.equal(s.accepted, 120);
+    assert.deepEqual(s.byCode, { '250': 120 });
+    assert.deepEqual(s.errors, {});
+    assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p99 >= s.latencyMs.p50 && s.latencyMs.max >= s.latencyMs.p99);
+    // 120 at 50/s take more than two seconds: at least two progress lines.
+    const lines = r.stderr.split('\n').filter((l) => /^\d+ s · \d+ sent · \d+ msg\/s · p50 [\d.]+ \/ p99 [\d.]+ ms · 250×\d+/.test(l));
+    assert.ok(lines.length >= 2, r.stderr);
+
+    assert.ok(await queueDrained(dir, 30_000));
+    const ids = new Set<string>();
+    let large = 0;
+    for (const user of ['u1', 'u2', 'u3', 'u4']) {
+      const messages = await readMailbox(t.pop3Port, `${user}@load.test`);
+      assert.equal(messages.length, 30, `${user} got a quarter`);
+      for (const m of messages) {
+        ids.add(/X-Load-Id: (\S+)/.exec(m)![1]!);
+        if (m.length > 20_000) large++;
+      }
+    }
+    assert.equal(ids.size, 120, 'every message once');
+    assert.ok(large > 5 && large < 60, `about a quarter are 20k (${large})`);
+  });
+
+  test("refusals are counted by reply code, failed connections by reason; the run still ends with its summary", async () => {
+    const refused = await hikyaku(dir, ['load', 'smtp', '--target', `127.0.0.1:${t.port}`, '--rcpt', 'nobody@load.test', '--count', '5', '--concurrency', '2']);
+    assert.equal(refused.code, 0, refused.stderr);
+    const s = JSON.parse(refused.stdout) as Summary;
+    assert.equal(s.accepted, 0);
+    assert.equal(s.byCode['550'], 5, refused.stdout);
+
+    const closed = await freePort();
+    const down = await hikyaku(dir, ['load', 'smtp', '--target', `127.0.0.1:${closed}`, '--rcpt', 'u1@load.test', '--count', '3', '--concurrency', '1']);
+    assert.equal(down.code, 0, down.stderr);
+    const d = JSON.parse(down.stdout) as Summary;
+    assert.equal(d.attempted, 3);
+    assert.deepEqual(d.errors, { [`connect ECONNREFUSED 127.0.0.1:${closed}`]: 3 });
+  });
+
+  test('bad options are refused with a sentence and exit code 2, and load goes to this machine only unless the target is allowed', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--target', '192.0.2.1:25', '--rcpt', 'u1@load.test'], /192\.0\.2\.1 is not on this machine: .* --allow-target 192\.0\.2\.1/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'u1@load.test', '--sizes', '4q'], /--sizes takes sizes such as/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'u1@load.test', '--sizes', '10'], /from 64 bytes to 50m/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'u{9..1}@load.test'], /a range must go up/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'not an address'], /not an address/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'u1@load.test', '--count', '0'], /--count takes a whole number from 1/],
+      [['--target', `127.0.0.1:${t.port}`, '--rcpt', 'u1@load.test', '--concurrency', '1e3'], /--concurrency takes a whole number/],
+      [['--target', 'nowhere', '--rcpt', 'u1@load.test'], /--target takes HOST:PORT/],
+      [['--rcpt', 'u1@load.test'], /--target takes HOST:PORT, got nothing/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await hikyaku(dir, ['load', 'smtp', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const unknown = await hikyaku(dir, ['load', 'pop3']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /load smtp --target/);
+  });
+});
