@@ -1,5 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { freePort, hikyaku, queueDrained, removeDir, seededDataDir, startTestService, type TestService } from './helpers/service.js';
 import { readMailbox } from './helpers/portal.js';
 
@@ -66,6 +67,34 @@ describe('hikyaku load smtp', () => {
     const d = JSON.parse(down.stdout) as Summary;
     assert.equal(d.attempted, 3);
     assert.deepEqual(d.errors, { [`connect ECONNREFUSED 127.0.0.1:${closed}`]: 3 });
+  });
+
+  test('a hostile server (endless reply, garbage, bare LF, NUL, a close mid-reply) costs its messages, with a reason, never the run', async () => {
+    const behaviours: [string, (sock: import('node:net').Socket) => void, RegExp][] = [
+      ['endless', (c) => c.write('220-' + 'x'.repeat(70_000)), /a reply longer than 64 KiB/],
+      ['garbage then close', (c) => c.end('hello there\r\n\0\xff\nnot smtp\n'), /the server closed the connection/],
+      ['bare LF replies', (c) => c.write('220 hi\n'), /no answer in|closed/],
+      ['refusing greeting', (c) => c.end('554 5.7.1 go away\r\n'), /greeting 554 5\.7\.1 go away/],
+    ];
+    for (const [name, greet, reason] of behaviours) {
+      const server: Server = createServer((c) => {
+        c.on('error', () => undefined);
+        greet(c);
+        setTimeout(() => c.destroy(), 1500).unref();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const r = await hikyaku(dir, ['load', 'smtp', '--target', `127.0.0.1:${(server.address() as AddressInfo).port}`, '--rcpt', 'u1@load.test', '--count', '2', '--concurrency', '1', '--duration', '10']);
+        assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+        const s = JSON.parse(r.stdout) as Summary;
+        assert.equal(s.attempted, 2, name);
+        assert.equal(s.accepted, 0, name);
+        const reasons = Object.keys(s.errors);
+        assert.ok(reasons.length > 0 && reasons.every((x) => reason.test(x)), `${name}: ${reasons.join('; ')}`);
+      } finally {
+        server.close();
+      }
+    }
   });
 
   test('bad options are refused with a sentence and exit code 2, and load goes to this machine only unless the target is allowed', async () => {
