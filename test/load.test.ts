@@ -13,7 +13,7 @@ interface Summary {
   latencyMs: { p50: number; p99: number; max: number };
 }
 
-describe('hikyaku load smtp', () => {
+describe('hikyaku load', () => {
   let dir = '';
   let t: TestService;
 
@@ -36,7 +36,7 @@ describe('hikyaku load smtp', () => {
     assert.deepEqual(s.errors, {});
     assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p99 >= s.latencyMs.p50 && s.latencyMs.max >= s.latencyMs.p99);
     // 120 at 50/s take more than two seconds: at least two progress lines.
-    const lines = r.stderr.split('\n').filter((l) => /^\d+ s · \d+ sent · \d+ msg\/s · p50 [\d.]+ \/ p99 [\d.]+ ms · 250×\d+/.test(l));
+    const lines = r.stderr.split('\n').filter((l) => /^\d+ s · \d+ sent · \d+\/s · p50 [\d.]+ \/ p99 [\d.]+ ms · 250×\d+/.test(l));
     assert.ok(lines.length >= 2, r.stderr);
 
     assert.ok(await queueDrained(dir, 30_000));
@@ -52,6 +52,34 @@ describe('hikyaku load smtp', () => {
     }
     assert.equal(ids.size, 120, 'every message once');
     assert.ok(large > 5 && large < 60, `about a quarter are 20k (${large})`);
+  });
+
+  test('POP3 readers poll each account, retrieve what is new once, time every command; a wrong password is -ERR [AUTH]; --delete empties the mailbox', async () => {
+    interface Pop3Summary { polls: number; commands: number; retrieved: number; retrievedBytes: number; byCode: Record<string, number>; temporaryShare: number; errors: Record<string, number>; latencyMs: { p50: number; max: number } }
+    const run = (users: string, password: string, more: string[] = []) =>
+      hikyaku(dir, ['load', 'pop3', '--target', `127.0.0.1:${t.pop3Port}`, '--users', users, '--password-stdin', '--every', '1', '--duration', '3', ...more], { input: `${password}\n` });
+    const r = await run('u{1..3}@load.test', 'test-password');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Pop3Summary;
+    assert.ok(s.polls >= 6, `every account polls each second (${s.polls} polls)`);
+    assert.equal(s.retrieved, 90, 'the 30 messages of each account, once');
+    assert.ok(s.retrievedBytes > 90 * 1000);
+    assert.deepEqual(Object.keys(s.byCode), ['+OK'], r.stdout);
+    assert.equal(s.temporaryShare, 0);
+    assert.deepEqual(s.errors, {});
+    assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.max >= s.latencyMs.p50);
+    assert.match(r.stderr, /^\d+ s · \d+ answers · \d+\/s · p50 [\d.]+ \/ p99 [\d.]+ ms · \+OK×\d+/m);
+
+    const wrong = JSON.parse((await run('u1@load.test', 'not-the-password')).stdout) as Pop3Summary;
+    assert.ok(wrong.byCode['-ERR [AUTH]']! >= 1, JSON.stringify(wrong.byCode));
+    assert.equal(wrong.retrieved, 0);
+
+    const emptied = JSON.parse((await run('u4@load.test', 'test-password', ['--delete'])).stdout) as Pop3Summary;
+    assert.equal(emptied.retrieved, 30);
+    assert.deepEqual(await readMailbox(t.pop3Port, 'u4@load.test'), [], 'DELE took effect at QUIT');
+    const missing = await hikyaku(dir, ['load', 'pop3', '--target', `127.0.0.1:${t.pop3Port}`, '--users', 'u1@load.test']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--password-stdin/);
   });
 
   test("refusals are counted by reply code, failed connections by reason; the run still ends with its summary", async () => {
@@ -71,7 +99,7 @@ describe('hikyaku load smtp', () => {
 
   test('a hostile server (endless reply, garbage, bare LF, NUL, a close mid-reply) costs its messages, with a reason, never the run', async () => {
     const behaviours: [string, (sock: import('node:net').Socket) => void, RegExp][] = [
-      ['endless', (c) => c.write('220-' + 'x'.repeat(70_000)), /a reply longer than 64 KiB/],
+      ['endless', (c) => c.write('220-' + 'x'.repeat(70_000)), /an answer longer than 64 KiB/],
       ['garbage then close', (c) => c.end('hello there\r\n\0\xff\nnot smtp\n'), /the server closed the connection/],
       ['bare LF replies', (c) => c.write('220 hi\n'), /no answer in|closed/],
       ['refusing greeting', (c) => c.end('554 5.7.1 go away\r\n'), /greeting 554 5\.7\.1 go away/],
@@ -115,8 +143,8 @@ describe('hikyaku load smtp', () => {
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
-    const unknown = await hikyaku(dir, ['load', 'pop3']);
+    const unknown = await hikyaku(dir, ['load', 'imap']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /load smtp --target/);
+    assert.match(unknown.stderr, /load smtp --target[^]*load pop3 --target/);
   });
 });

@@ -29,21 +29,21 @@ export function parseSizes(text: string): SizeShare[] {
   return out;
 }
 
-/** `user{1..100}@example.test,boss@example.test`: every address, ranges expanded. */
-export function parseRecipients(text: string): string[] {
+/** `user{1..100}@example.test,boss@example.test`: every address, ranges expanded (`option` names the option in errors). */
+export function parseRecipients(text: string, option = '--rcpt'): string[] {
   const out: string[] = [];
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^([^{}]*)\{(\d{1,6})\.\.(\d{1,6})\}([^{}]*)$/.exec(part);
     const [from, to] = m ? [Number(m[2]), Number(m[3])] : [0, 0];
-    if (m && (to < from || to - from >= MAX_RECIPIENTS)) throw new LoadOptionError(`--rcpt: a range must go up and hold at most ${MAX_RECIPIENTS} addresses, got ${part}`);
+    if (m && (to < from || to - from >= MAX_RECIPIENTS)) throw new LoadOptionError(`${option}: a range must go up and hold at most ${MAX_RECIPIENTS} addresses, got ${part}`);
     const names = m ? Array.from({ length: to - from + 1 }, (_, i) => `${m[1]}${from + i}${m[4]}`) : [part];
     for (const a of names) {
-      if (!/^[^\s<>@]+@[A-Za-z0-9.-]+$/.test(a)) throw new LoadOptionError(`--rcpt: not an address: ${JSON.stringify(a)}`);
+      if (!/^[^\s<>@]+@[A-Za-z0-9.-]+$/.test(a)) throw new LoadOptionError(`${option}: not an address: ${JSON.stringify(a)}`);
       out.push(a);
-      if (out.length > MAX_RECIPIENTS) throw new LoadOptionError(`--rcpt: at most ${MAX_RECIPIENTS} addresses`);
+      if (out.length > MAX_RECIPIENTS) throw new LoadOptionError(`${option}: at most ${MAX_RECIPIENTS} addresses`);
     }
   }
-  if (out.length === 0) throw new LoadOptionError('--rcpt: name at least one recipient, such as user{1..100}@example.test');
+  if (out.length === 0) throw new LoadOptionError(`${option}: name at least one address, such as user{1..100}@example.test`);
   return out;
 }
 

@@ -78,7 +78,7 @@ export async function runSmtpLoad(o: SmtpLoadOptions, onSecond?: (stats: LoadSta
       try {
         client ??= await LoadSmtpClient.open(o.host, o.port, hostname(), o.timeoutMs);
         const reply = await client.send(o.from, to, message);
-        stats.answered(reply.code, performance.now() - t0, message.length);
+        stats.answered(reply.code, performance.now() - t0, message.length, reply.code === 250);
       } catch (err) {
         stats.failed((err as Error).message);
         client?.destroy();

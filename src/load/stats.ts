@@ -1,4 +1,4 @@
-/** What a load run counts: replies by code, failures by reason, and answer times (ms). */
+/** What a load run counts: answers by code (an SMTP reply code, a POP3 status with its response code), failures by reason, and answer times (ms). */
 export class LoadStats {
   readonly byCode = new Map<string, number>();
   readonly errors = new Map<string, number>();
@@ -7,12 +7,13 @@ export class LoadStats {
   attempted = 0;
   bytes = 0;
 
-  answered(code: number, ms: number, bytes: number): void {
+  /** An answer, in `ms`; `bytes` count when it was a success. */
+  answered(code: number | string, ms: number, bytes: number, success: boolean): void {
     this.attempted++;
     this.byCode.set(String(code), (this.byCode.get(String(code)) ?? 0) + 1);
     this.times.push(ms);
     this.recent.push(ms);
-    if (code >= 200 && code < 300) this.bytes += bytes;
+    if (success) this.bytes += bytes;
   }
 
   failed(reason: string): void {
@@ -20,7 +21,7 @@ export class LoadStats {
     this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
   }
 
-  count(code: number): number {
+  count(code: number | string): number {
     return this.byCode.get(String(code)) ?? 0;
   }
 
