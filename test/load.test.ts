@@ -82,6 +82,22 @@ describe('hikyaku load', () => {
     assert.match(missing.stderr, /--password-stdin/);
   });
 
+  test('member-site logins: log in, the session, log out, each timed; a wrong password is a 401 and nobody is logged in', async () => {
+    interface PortalSummary { logins: number; loggedIn: number; requests: number; byStatus: Record<string, number>; errors: Record<string, number>; latencyMs: { p50: number } }
+    const run = (password: string) =>
+      hikyaku(dir, ['load', 'portal', '--target', `127.0.0.1:${t.portalPort}`, '--users', 'u{1..4}@load.test', '--password-stdin', '--every', '1', '--duration', '2'], { input: `${password}\n` });
+    const ok = await run('test-password');
+    assert.equal(ok.code, 0, ok.stderr);
+    const s = JSON.parse(ok.stdout) as PortalSummary;
+    assert.ok(s.logins >= 4, `each account logs in (${s.logins})`);
+    assert.equal(s.loggedIn, s.logins);
+    assert.deepEqual(s.byStatus, { '200': s.logins * 2, '204': s.logins }, 'a login, the session and a logout each');
+    assert.deepEqual(s.errors, {});
+    const wrong = JSON.parse((await run('not-the-password')).stdout) as PortalSummary;
+    assert.equal(wrong.loggedIn, 0);
+    assert.deepEqual(Object.keys(wrong.byStatus), ['401'], JSON.stringify(wrong.byStatus));
+  });
+
   test("refusals are counted by reply code, failed connections by reason; the run still ends with its summary", async () => {
     const refused = await hikyaku(dir, ['load', 'smtp', '--target', `127.0.0.1:${t.port}`, '--rcpt', 'nobody@load.test', '--count', '5', '--concurrency', '2']);
     assert.equal(refused.code, 0, refused.stderr);

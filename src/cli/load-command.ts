@@ -1,4 +1,4 @@
-import { LoadOptionError, checkTarget, intOption, parseRecipients, parseSizes, runPop3Load, runSmtpLoad, type LoadStats } from '../load/index.js';
+import { LoadOptionError, checkTarget, intOption, parseRecipients, parseSizes, runPop3Load, runPortalLoad, runSmtpLoad, type LoadStats } from '../load/index.js';
 import { hostPort } from './fault-proxy-command.js';
 import { CliError, type Io } from './output.js';
 
@@ -11,7 +11,10 @@ export const LOAD_USAGE = `  load smtp --target HOST:PORT --rcpt 'user{1..100}@e
             [--every SECONDS] [--duration SECONDS] [--delete] [--allow-target HOST]
                                 each account polls as a desk client does (login, STAT, UIDL,
                                 RETR what is new, --delete: DELE it), answer times and
-                                answers by kind ([SYS/TEMP], [IN-USE], [AUTH])`;
+                                answers by kind ([SYS/TEMP], [IN-USE], [AUTH])
+  load portal --target HOST:PORT --users ... --password-stdin [--every SECONDS] [--duration SECONDS]
+                                member-site logins: log in, the session, log out; answer
+                                times and answers by HTTP status`;
 
 export interface LoadValues {
   target?: string;
@@ -38,23 +41,27 @@ function progressLine(stats: LoadStats, seconds: number, lastAttempted: number, 
 }
 
 export async function runLoadCommand(kind: string | undefined, values: LoadValues, io: Io): Promise<number> {
-  if (kind !== 'smtp' && kind !== 'pop3') throw new CliError(`usage:\n${LOAD_USAGE}`, 2);
+  if (kind !== 'smtp' && kind !== 'pop3' && kind !== 'portal') throw new CliError(`usage:\n${LOAD_USAGE}`, 2);
   try {
     const { host, port } = hostPort('--target', values.target);
     checkTarget(host, values['allow-target'] ?? []);
     const durationMs = intOption('duration', values.duration, 60, 1, 86_400) * 1000;
     let last = 0;
     const progress = (stats: LoadStats, seconds: number) => {
-      io.err(progressLine(stats, seconds, last, kind === 'smtp' ? 'sent' : 'answers'));
+      io.err(progressLine(stats, seconds, last, kind === 'smtp' ? 'sent' : kind === 'pop3' ? 'answers' : 'requests'));
       last = stats.attempted;
     };
-    if (kind === 'pop3') {
+    if (kind !== 'smtp') {
       if (!values['password-stdin']) throw new LoadOptionError('--password-stdin: the accounts\' password is read from standard input (one password for every account)');
       const password = (await io.readStdin()).replace(/\r?\n$/, '');
       if (!password || /[\r\n\0]/.test(password)) throw new LoadOptionError('--password-stdin: give one password on one line');
       const users = parseRecipients(values.users ?? '', '--users');
       const everyMs = intOption('every', values.every, 60, 1, 86_400) * 1000;
-      io.out(JSON.stringify(await runPop3Load({ host, port, users, password, everyMs, durationMs, delete: values.delete ?? false, timeoutMs: 30_000 }, progress), null, 2));
+      const summary =
+        kind === 'pop3'
+          ? await runPop3Load({ host, port, users, password, everyMs, durationMs, delete: values.delete ?? false, timeoutMs: 30_000 }, progress)
+          : await runPortalLoad({ base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, users, password, everyMs, durationMs, timeoutMs: 30_000 }, progress);
+      io.out(JSON.stringify(summary, null, 2));
       return 0;
     }
     const options = {

@@ -7,6 +7,7 @@
  */
 import { LoadPop3Client } from './pop3-client.js';
 import { LoadStats } from './stats.js';
+import { everyUser } from './schedule.js';
 
 export interface Pop3LoadOptions {
   readonly host: string;
@@ -43,7 +44,6 @@ function kindOf(ok: boolean, text: string): string {
   const code = /^\[[A-Z/-]+\]/.exec(text)?.[0];
   return code ? `-ERR ${code}` : '-ERR';
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runPop3Load(o: Pop3LoadOptions, onSecond?: (stats: LoadStats, seconds: number) => void): Promise<Pop3LoadSummary> {
   const stats = new LoadStats();
@@ -93,17 +93,8 @@ export async function runPop3Load(o: Pop3LoadOptions, onSecond?: (stats: LoadSta
     }
   };
 
-  const reader = async (user: string, offset: number) => {
-    await sleep(offset);
-    for (let next = performance.now(); performance.now() < deadline; ) {
-      await poll(user);
-      next += o.everyMs;
-      if (next > deadline) break;
-      if (next > performance.now()) await sleep(next - performance.now());
-    }
-  };
   try {
-    await Promise.all(o.users.map((u, i) => reader(u, Math.min(o.durationMs, (i * o.everyMs) / o.users.length))));
+    await everyUser(o.users, o.everyMs, deadline, poll);
   } finally {
     clearInterval(ticker);
   }
