@@ -36,7 +36,8 @@ export interface LoadValues {
 /** `12 s · 2400 sent · 200/s · p50 4.2 / p99 18 ms · 250×2398 451×2` */
 function progressLine(stats: LoadStats, seconds: number, lastAttempted: number, what: string): string {
   const l = stats.latency(true);
-  const codes = [...stats.byCode].map(([c, n]) => `${c}×${n}`).concat([...stats.errors.values()].reduce((a, b) => a + b, 0) ? [`failed×${[...stats.errors.values()].reduce((a, b) => a + b, 0)}`] : []);
+  const failed = [...stats.errors.values()].reduce((a, b) => a + b, 0);
+  const codes = [...stats.byCode].map(([c, n]) => `${c}×${n}`).concat(failed ? [`failed×${failed}`] : []);
   return `${Math.round(seconds)} s · ${stats.attempted} ${what} · ${stats.attempted - lastAttempted}/s · p50 ${l.p50.toFixed(1)} / p99 ${l.p99.toFixed(1)} ms · ${codes.join(' ') || 'no answers yet'}`;
 }
 

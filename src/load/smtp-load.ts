@@ -39,7 +39,7 @@ export interface SmtpLoadSummary {
 }
 
 /** A message of about `bytes` bytes: headers a real client writes, then lines of text. */
-export function loadMessage(id: string, from: string, to: readonly string[], bytes: number): Buffer {
+function loadMessage(id: string, from: string, to: readonly string[], bytes: number): Buffer {
   const head = `From: <${from}>\r\nTo: ${to.map((t) => `<${t}>`).join(', ')}\r\nSubject: load ${id}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${id}@${hostname()}>\r\nX-Load-Id: ${id}\r\n\r\n`;
   const line = 'The quick brown fox jumps over the lazy dog; 0123456789 abcdefghijklmnopqrstuvwxyz.\r\n';
   return Buffer.from(head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length))));
