@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
 import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
-import { PgStore, channelOf, listen, type PgOptions } from './pool.js';
+import { PgStore, channelOf, type PgOptions } from './pool.js';
+import { SpoolCompletions } from './spool-complete.js';
+import { SpoolWakeUps } from './spool-wake.js';
 import { PgSpoolAdmin } from './spool-admin.js';
 import { Batcher, type Outcome } from './batcher.js';
 import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
@@ -43,15 +45,9 @@ const MIGRATIONS = [
 
 const ENTRY_COLUMNS = sql.raw(`e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned::int AS warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8::int AS smtputf8, m.received_at`);
 
-// Most messages in one accepting statement (bodies up to the SMTP size limit each), bodies in one read, entries in one completion.
+// Most messages in one accepting statement (and at most the Batcher's bytes), bodies in one read.
 const ACCEPT_BATCH = 32;
 const BODY_BATCH = 64;
-const COMPLETE_BATCH = 256;
-// Other nodes hear of new work at most this often (their delivery wakes; without it they look every delivery.pollMs).
-const ANNOUNCE_MS = 20;
-// Message rows emptied by a completion go with the next one, or this much later.
-const PURGE_MS = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Accepted {
   readonly id: string;
@@ -94,17 +90,11 @@ class PgSpoolWriter implements SpoolWriter {
  * once it returns, with the server's synchronous_commit).
  */
 export class PgSpool extends PgStore implements Spool {
-  private readonly listeners: (() => void)[] = [];
   private readonly admin: PgSpoolAdmin;
   private readonly accepted: Batcher<Accepted, void>;
   private readonly bodies: Batcher<string, Buffer>;
-  private readonly completes: Batcher<QueueEntry, boolean>;
-  private stopListening?: () => Promise<void>;
-  private announcing = false;
-  private announceAgain = false;
-  private closed = false;
-  private readonly emptied: string[] = [];
-  private purgeTimer?: NodeJS.Timeout;
+  private readonly completions: SpoolCompletions;
+  private readonly wakeUps: SpoolWakeUps;
 
   constructor(url: string, options: PgOptions = {}) {
     super(url, options, 'spool', MIGRATIONS);
@@ -112,7 +102,8 @@ export class PgSpool extends PgStore implements Spool {
     const lanes = Math.max(1, Math.floor((options.max ?? 10) / 4));
     this.accepted = new Batcher((batch) => this.acceptBatch(batch), ACCEPT_BATCH, lanes, (a) => a.body.length);
     this.bodies = new Batcher((ids) => this.bodyBatch(ids), BODY_BATCH, lanes);
-    this.completes = new Batcher((entries) => this.completeBatch(entries), COMPLETE_BATCH, lanes);
+    this.completions = new SpoolCompletions(() => this.conn(), lanes, storageError);
+    this.wakeUps = new SpoolWakeUps(url, channelOf('spool', this.schema), () => this.conn());
   }
 
   /** Accepted messages, many in one statement: each is durable when its commit() returns. */
@@ -123,36 +114,6 @@ export class PgSpool extends PgStore implements Spool {
       throw storageError(err);
     }
     return batch.map(() => ({ ok: undefined }));
-  }
-
-  /** New work: this process's delivery hears it at once, the other nodes' through NOTIFY. */
-  private notify(): void {
-    for (const l of this.listeners) l();
-    this.announce();
-  }
-
-  /**
-   * NOTIFY in a statement of its own, never in the data's transactions (a NOTIFY takes a
-   * lock at commit that would line every commit up behind it), and at most one per
-   * ANNOUNCE_MS: a wake-up, not a message, so many commits share one.
-   */
-  private announce(): void {
-    if (this.announcing) {
-      this.announceAgain = true;
-      return;
-    }
-    this.announcing = true;
-    const started = Date.now();
-    void this.conn()
-      .then((db) => sql`SELECT pg_notify(${channelOf('spool', this.schema)}, '')`.execute(db))
-      .catch(() => undefined)
-      .then(() => sleep(Math.max(0, started + ANNOUNCE_MS - Date.now())))
-      .then(() => {
-        this.announcing = false;
-        if (!this.announceAgain || this.closed) return;
-        this.announceAgain = false;
-        this.announce();
-      });
   }
 
   /** Start-up housekeeping: leases of dead processes on this host come back; old notice keys go. */
@@ -167,7 +128,7 @@ export class PgSpool extends PgStore implements Spool {
       }
     }
     await sql`DELETE FROM spool_notice_keys WHERE until <= ${Date.now()}`.execute(db);
-    // Messages whose last entry completed just before a crash (see completeBatch).
+    // Messages whose last entry completed just before a crash (see SpoolCompletions).
     await sql`DELETE FROM spool_messages m WHERE m.remaining = 0 AND NOT EXISTS (SELECT 1 FROM spool_entries e WHERE e.message_id = m.id)`.execute(db);
     return { released };
   }
@@ -175,7 +136,7 @@ export class PgSpool extends PgStore implements Spool {
   async begin(): Promise<SpoolWriter> {
     return new PgSpoolWriter(async (id, envelope, body) => {
       await this.accepted.add({ id, envelope, body });
-      this.notify();
+      this.wakeUps.notify();
     });
   }
 
@@ -235,7 +196,7 @@ export class PgSpool extends PgStore implements Spool {
   }
 
   async complete(entry: QueueEntry, spawn: readonly Spawn[] = [], once: readonly OnceNotice[] = []): Promise<boolean> {
-    if (spawn.length === 0 && once.length === 0 && entry.attempts <= 1) return this.completes.add(entry);
+    if (spawn.length === 0 && once.length === 0 && entry.attempts <= 1) return this.completions.complete(entry);
     let queued = 0;
     const ok = await this.finish(entry, async (tx) => {
       const now = Date.now();
@@ -250,50 +211,8 @@ export class PgSpool extends PgStore implements Spool {
       }
       return spawn.length;
     });
-    if (ok && queued > 0) this.notify();
+    if (ok && queued > 0) this.wakeUps.notify();
     return ok;
-  }
-
-  /**
-   * The common completion (nothing spawned or queued, no failed attempts logged), batched,
-   * in one statement. Message rows whose last entry that was are left with nothing
-   * remaining (no read sees them: bodies are read from rows with something remaining) and
-   * removed by the next batch's statement, or PURGE_MS later when none comes: a commit
-   * fewer per batch. A crash in between leaves such rows to recover().
-   */
-  private async completeBatch(entries: readonly QueueEntry[]): Promise<Outcome<boolean>[]> {
-    const purge = this.emptied.splice(0);
-    try {
-      const r = await sql<{ id: number; token: string; message_id: string; remaining: number }>`
-        WITH purged AS (DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0),
-             gone AS (DELETE FROM spool_entries e USING unnest(${entries.map((e) => e.id)}::bigint[], ${entries.map((e) => e.leaseToken)}::text[]) AS h(id, token)
-                      WHERE e.id = h.id AND e.lease_token = h.token AND e.state = 'active' RETURNING e.id, e.lease_token AS token, e.message_id),
-             counted AS (SELECT message_id, count(*)::int AS n FROM gone GROUP BY message_id),
-             left_ AS (UPDATE spool_messages m SET remaining = m.remaining - c.n FROM counted c WHERE m.id = c.message_id RETURNING m.id, m.remaining)
-        SELECT gone.id, gone.token, gone.message_id, left_.remaining FROM gone JOIN left_ ON left_.id = gone.message_id`.execute(await this.conn());
-      this.emptied.push(...new Set(r.rows.filter((x) => x.remaining === 0).map((x) => x.message_id)));
-      this.purgeLater();
-      // Each completed entry answers true once, to a call with its token; repeats and forged tokens are refused.
-      const done = new Set(r.rows.map((x) => `${x.id} ${x.token}`));
-      return entries.map((e) => ({ ok: done.delete(`${e.id} ${e.leaseToken}`) }));
-    } catch (err) {
-      this.emptied.push(...purge);
-      throw storageError(err);
-    }
-  }
-
-  /** Removes the emptied message rows PURGE_MS from now unless a completion takes them first. */
-  private purgeLater(): void {
-    if (this.purgeTimer || this.emptied.length === 0) return;
-    this.purgeTimer = setTimeout(() => {
-      this.purgeTimer = undefined;
-      const purge = this.emptied.splice(0);
-      if (purge.length === 0 || this.closed) return;
-      void this.conn()
-        .then((db) => sql`DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0`.execute(db))
-        .catch(() => this.emptied.push(...purge));
-    }, PURGE_MS);
-    this.purgeTimer.unref();
   }
 
   /** Bodies of the messages asked for since the last batch, in one query. */
@@ -312,7 +231,7 @@ export class PgSpool extends PgStore implements Spool {
       if (notice) await this.insertNotice(tx, notice);
       return 0;
     });
-    if (ok && notice) this.notify();
+    if (ok && notice) this.wakeUps.notify();
     return ok;
   }
 
@@ -334,7 +253,7 @@ export class PgSpool extends PgStore implements Spool {
       .catch((err: unknown) => {
         throw storageError(err);
       });
-    if (added > 0) this.notify();
+    if (added > 0) this.wakeUps.notify();
     return ok;
   }
 
@@ -368,7 +287,7 @@ export class PgSpool extends PgStore implements Spool {
       .catch((err: unknown) => {
         throw storageError(err);
       });
-    if (ok && notice) this.notify();
+    if (ok && notice) this.wakeUps.notify();
     return ok;
   }
 
@@ -411,7 +330,7 @@ export class PgSpool extends PgStore implements Spool {
 
   async requeue(ids: readonly number[], from: readonly ('held' | 'deferred')[]): Promise<number> {
     const n = await this.admin.requeue(ids, from);
-    if (n > 0) this.notify();
+    if (n > 0) this.wakeUps.notify();
     return n;
   }
 
@@ -440,19 +359,12 @@ export class PgSpool extends PgStore implements Spool {
 
   /** `listener` hears commits of this process at once and of other nodes through LISTEN (and after each reconnect of it). */
   onCommit(listener: () => void): void {
-    this.listeners.push(listener);
-    this.stopListening ??= listen(this.url, channelOf('spool', this.schema), () => {
-      for (const l of this.listeners) l();
-    });
+    this.wakeUps.add(listener);
   }
 
   override async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.purgeTimer);
-    const purge = this.emptied.splice(0);
-    if (purge.length) await sql`DELETE FROM spool_messages WHERE id = ANY(${purge}::text[]) AND remaining = 0`.execute(this.db).catch(() => undefined);
-    await this.stopListening?.();
+    await this.completions.close();
+    await this.wakeUps.close();
     await super.close();
   }
-
 }
