@@ -36,5 +36,18 @@ for (const backend of backendsWith('notices', 'NoticeStore contract')) {
         assert.equal((await s.listNotices({ open: true, limit: 10 })).length, 2);
       });
     });
+
+    test('backlog samples: one per interval, the last in it kept, an oldest age in fractional seconds stored whole', async () => {
+      await withStore(backend.notices, async (s) => {
+        const t = 1_700_000_000_000;
+        await s.recordSample({ at: t + 100, waiting: 5, deferred: 1, oldestSeconds: 0.046, latencySeconds: 0.0123 }, 1000, 60_000);
+        await s.recordSample({ at: t + 900, waiting: 7, deferred: 2, oldestSeconds: 12.6, latencySeconds: null }, 1000, 60_000);
+        await s.recordSample({ at: t + 1500, waiting: 3, deferred: 0, oldestSeconds: 3, latencySeconds: 1.5 }, 1000, 60_000);
+        assert.deepEqual(await s.samples(t), [
+          { at: t, waiting: 7, deferred: 2, oldestSeconds: 13, latencySeconds: null },
+          { at: t + 1000, waiting: 3, deferred: 0, oldestSeconds: 3, latencySeconds: 1.5 },
+        ]);
+      });
+    });
   });
 }

@@ -56,7 +56,7 @@ export class PgNoticeStore extends PgStore implements NoticeStore, BacklogHistor
     const at = Math.floor(sample.at / intervalMs) * intervalMs;
     const latency = sample.latencySeconds === null ? null : Math.round(sample.latencySeconds * 1000);
     const db = await this.conn();
-    await sql`INSERT INTO backlog_samples (at, waiting, deferred, oldest_seconds, latency_ms) VALUES (${at}, ${sample.waiting}, ${sample.deferred}, ${sample.oldestSeconds}, ${latency})
+    await sql`INSERT INTO backlog_samples (at, waiting, deferred, oldest_seconds, latency_ms) VALUES (${at}, ${sample.waiting}, ${sample.deferred}, ${Math.round(sample.oldestSeconds)}, ${latency})
       ON CONFLICT (at) DO UPDATE SET waiting = excluded.waiting, deferred = excluded.deferred, oldest_seconds = excluded.oldest_seconds, latency_ms = excluded.latency_ms`.execute(db);
     await sql`DELETE FROM backlog_samples WHERE at < ${at - keepMs}`.execute(db);
   }

@@ -55,7 +55,7 @@ export class SqliteNoticeStore extends DirectoryFile implements NoticeStore, Bac
   async recordSample(sample: BacklogSample, intervalMs: number, keepMs: number): Promise<void> {
     const at = Math.floor(sample.at / intervalMs) * intervalMs;
     const latency = sample.latencySeconds === null ? null : Math.round(sample.latencySeconds * 1000);
-    sql(this.db, 'INSERT OR REPLACE INTO backlog_samples (at, waiting, deferred, oldest_seconds, latency_ms) VALUES (?, ?, ?, ?, ?)').run(at, sample.waiting, sample.deferred, sample.oldestSeconds, latency);
+    sql(this.db, 'INSERT OR REPLACE INTO backlog_samples (at, waiting, deferred, oldest_seconds, latency_ms) VALUES (?, ?, ?, ?, ?)').run(at, sample.waiting, sample.deferred, Math.round(sample.oldestSeconds), latency);
     sql(this.db, 'DELETE FROM backlog_samples WHERE at < ?').run(at - keepMs);
   }
 

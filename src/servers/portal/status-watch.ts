@@ -34,7 +34,8 @@ export function watchStatus(deps: PortalDeps, latest: LatestRates): () => void {
       latest.current = now ? ratesBetween(totals, now) : NO_RATES;
       totals = now;
       const signals = await serviceSignals(deps, thresholds, latest.current);
-      if (signals.queue) await deps.backlog.recordSample({ at: signals.at, ...signals.queue, latencySeconds: latest.current.latencySeconds }, intervalMs, WEEK_MS);
+      // The plot's sample and the incidents are independent: a failure of one never holds up the other.
+      if (signals.queue) await deps.backlog.recordSample({ at: signals.at, ...signals.queue, latencySeconds: latest.current.latencySeconds }, intervalMs, WEEK_MS).catch((err: unknown) => deps.log.warn({ err }, 'backlog sample not recorded'));
       await incidents.observe(signals);
     } catch (err) {
       deps.log.debug({ err }, 'status not sampled this time');
