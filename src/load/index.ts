@@ -8,3 +8,4 @@ export * from './stats.js';
 export * from './smtp-load.js';
 export * from './pop3-load.js';
 export * from './portal-load.js';
+export * from './read-back.js';

@@ -19,6 +19,8 @@ export interface Pop3LoadOptions {
   /** DELE what was retrieved (leave it on the server otherwise). */
   readonly delete: boolean;
   readonly timeoutMs: number;
+  /** Counts into these stats (a rehearsal reads them as it goes); new ones otherwise. */
+  readonly stats?: LoadStats;
 }
 
 export interface Pop3LoadSummary {
@@ -46,7 +48,7 @@ function kindOf(ok: boolean, text: string): string {
 }
 
 export async function runPop3Load(o: Pop3LoadOptions, onSecond?: (stats: LoadStats, seconds: number) => void): Promise<Pop3LoadSummary> {
-  const stats = new LoadStats();
+  const stats = o.stats ?? new LoadStats();
   const started = performance.now();
   const deadline = started + o.durationMs;
   let polls = 0;

@@ -15,6 +15,8 @@ export interface PortalLoadOptions {
   readonly everyMs: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
+  /** Counts into these stats (a rehearsal reads them as it goes); new ones otherwise. */
+  readonly stats?: LoadStats;
 }
 
 export interface PortalLoadSummary {
@@ -31,7 +33,7 @@ export interface PortalLoadSummary {
 
 
 export async function runPortalLoad(o: PortalLoadOptions, onSecond?: (stats: LoadStats, seconds: number) => void): Promise<PortalLoadSummary> {
-  const stats = new LoadStats();
+  const stats = o.stats ?? new LoadStats();
   const started = performance.now();
   const deadline = started + o.durationMs;
   let logins = 0;

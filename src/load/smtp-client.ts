@@ -37,9 +37,10 @@ export class LoadSmtpClient extends LoadConnection<Reply> {
 
   /**
    * One transaction. Answers the reply that ended it: the DATA's final reply, or the first
-   * refusal (after which the transaction is reset).
+   * refusal (after which the transaction is reset). `onData` is called once the message
+   * and its closing dot are written (from then on a lost connection leaves it in doubt).
    */
-  async send(from: string, to: readonly string[], message: Buffer): Promise<Reply> {
+  async send(from: string, to: readonly string[], message: Buffer, onData?: () => void): Promise<Reply> {
     const steps = [`MAIL FROM:<${from}>`, ...to.map((r) => `RCPT TO:<${r}>`), 'DATA'];
     for (const step of steps) {
       const r = await this.command(step);
@@ -50,7 +51,9 @@ export class LoadSmtpClient extends LoadConnection<Reply> {
       }
     }
     this.socket.write(dotStuff(message));
-    return this.command('.');
+    const reply = this.command('.');
+    onData?.();
+    return reply;
   }
 
   async quit(): Promise<void> {

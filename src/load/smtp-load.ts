@@ -23,6 +23,11 @@ export interface SmtpLoadOptions {
   readonly count: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
+  /** Counts into these stats (a rehearsal keeps one across its phases); new ones otherwise. */
+  readonly stats?: LoadStats;
+  /** Each message answered 250 (its X-Load-Id and recipients), and each whose fate is unknown (the connection failed after its data). */
+  readonly onAccepted?: (id: string, to: readonly string[]) => void;
+  readonly onInDoubt?: (id: string, to: readonly string[]) => void;
 }
 
 export interface SmtpLoadSummary {
@@ -56,7 +61,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the senders; `onSecond` gets the stats once a second (for a progress line). */
 export async function runSmtpLoad(o: SmtpLoadOptions, onSecond?: (stats: LoadStats, seconds: number) => void): Promise<SmtpLoadSummary> {
-  const stats = new LoadStats();
+  const stats = o.stats ?? new LoadStats();
+  const before = { attempted: stats.attempted, accepted: stats.count(250), bytes: stats.bytes };
   const started = performance.now();
   const deadline = started + o.durationMs;
   const run = randomBytes(4).toString('hex');
@@ -73,14 +79,18 @@ export async function runSmtpLoad(o: SmtpLoadOptions, onSecond?: (stats: LoadSta
         if (due > performance.now()) await sleep(due - performance.now());
       }
       const to = Array.from({ length: o.perMessage }, () => o.recipients[rcpt++ % o.recipients.length]!);
-      const message = loadMessage(`${run}-${i}`, o.from, to, pickSize(o.sizes));
+      const id = `${run}-${i}`;
+      const message = loadMessage(id, o.from, to, pickSize(o.sizes));
       const t0 = performance.now();
+      let sent = false;
       try {
         client ??= await LoadSmtpClient.open(o.host, o.port, hostname(), o.timeoutMs);
-        const reply = await client.send(o.from, to, message);
+        const reply = await client.send(o.from, to, message, () => (sent = true));
         stats.answered(reply.code, performance.now() - t0, message.length, reply.code === 250);
+        if (reply.code === 250) o.onAccepted?.(id, to);
       } catch (err) {
         stats.failed((err as Error).message);
+        if (sent) o.onInDoubt?.(id, to);
         client?.destroy();
         client = undefined;
       }
@@ -93,15 +103,15 @@ export async function runSmtpLoad(o: SmtpLoadOptions, onSecond?: (stats: LoadSta
     clearInterval(ticker);
   }
   const seconds = (performance.now() - started) / 1000;
-  const accepted = stats.count(250);
+  const accepted = stats.count(250) - before.accepted;
   return {
     scenario: 'smtp',
     target: `${o.host}:${o.port}`,
     seconds,
-    attempted: stats.attempted,
+    attempted: stats.attempted - before.attempted,
     accepted,
     acceptedPerSecond: accepted / seconds,
-    acceptedBytes: stats.bytes,
+    acceptedBytes: stats.bytes - before.bytes,
     byCode: Object.fromEntries(stats.byCode),
     errors: Object.fromEntries(stats.errors),
     latencyMs: stats.latency(),
