@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, configReference, loadConfig, type Config } from './config/index.js';
 import { HikyakuError } from './mail/index.js';
-import { CliError, FAULT_PROXY_USAGE, LOAD_USAGE, runLoadCommand, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, startProgress, type Io, type Progress } from './cli/index.js';
+import { CliError, FAULT_PROXY_USAGE, LOAD_USAGE, REHEARSE_USAGE, runLoadCommand, runRehearseCommand, hostPort, DIRECTORY_USAGE, TENANT_USAGE, runTenantCommand, runTotpCommand, QUEUE_MANAGE_USAGE, QUEUE_USAGE, runDirectoryCommand, runQueueCommand, runQueueManagement, startProgress, type Io, type Progress } from './cli/index.js';
 import { configuredFault, openDirectoryStore, openPortalState, openSpool, startService } from './wiring.js';
-import { copyStores, migrateStores } from './wiring-stores.js';
+import { copyStores, dropRehearsalSchema, migrateStores } from './wiring-stores.js';
 import { openQueueManagement } from './wiring-cli.js';
 import { parseFaultSetting, writeFaultSetting } from './fault-switch.js';
 import { MANAGE_ACTIONS } from './queue/index.js';
@@ -31,6 +31,7 @@ const USAGE = `usage: hikyaku COMMAND [options]
                                 then compare every table; run again to go on after a stop
 ${FAULT_PROXY_USAGE}
 ${LOAD_USAGE}
+${REHEARSE_USAGE}
 ${DIRECTORY_USAGE}
 ${TENANT_USAGE}
 ${QUEUE_USAGE}
@@ -169,6 +170,10 @@ async function main(argv: string[]): Promise<number> {
       users: { type: 'string' },
       every: { type: 'string' },
       delete: { type: 'boolean', default: false },
+      database: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      print: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -191,6 +196,10 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === 'load') return runLoadCommand(action, values, io);
+  if (command === 'rehearse') {
+    const openDirectory = (url: string, dataDir: string) => openDirectoryStore(loadConfig({ dataDir, overrides: { 'storage.directory': url } }));
+    return runRehearseCommand(action, values, io, { openDirectory, dropSchema: dropRehearsalSchema });
+  }
   const config = loadConfig({ dataDir: values['data-dir'], overrides: { roles: values.roles, 'fault.mailstore': faultOption(values.fault) } });
   if (command === 'config' && action === 'show') {
     // Secrets are never printed: a configuration shown in a ticket or a screen share must not leak them.

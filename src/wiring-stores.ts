@@ -8,7 +8,7 @@ import { LazyMailStore, describeFault, parseFault, type BlobStore, type MailStor
 import { switchedMailStore } from './fault-switch.js';
 import type { Logger } from './observability/index.js';
 import { SqliteDirectoryStore, SqliteMailStore, SqliteNoticeStore, SqlitePortalState, SqliteSpool } from './backends/sqlite/index.js';
-import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool, copyInstallation } from './backends/postgres/index.js';
+import { PgDirectoryStore, PgMailStore, PgMaildropLocks, PgNoticeStore, PgPortalState, PgSpool, copyInstallation, dropSchema } from './backends/postgres/index.js';
 import { FileBlobStore } from './backends/files/index.js';
 import type { SharedCounters } from './auth/index.js';
 import type { Spool } from './queue/index.js';
@@ -146,3 +146,6 @@ export async function migrateStores(config: Config): Promise<{ store: string; fr
 
 /** `hikyaku db copy`: the embedded stores under `dataDir` into PostgreSQL, compared table by table. */
 export const copyStores = copyInstallation;
+
+/** `hikyaku rehearse`: the schema of a rehearsal's installation, removed when it is over. */
+export const dropRehearsalSchema = dropSchema;

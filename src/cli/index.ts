@@ -11,3 +11,4 @@ export * from './tenant-commands.js';
 export * from './fault-proxy-command.js';
 export * from './progress.js';
 export * from './load-command.js';
+export * from './rehearse-command.js';

@@ -152,3 +152,13 @@ export function listen(url: string, channel: string, onEvent: () => void, onBrok
 
 /** A NOTIFY channel of `topic` in `schema` (one database may hold several installations' schemas). */
 export const channelOf = (topic: string, schema: string) => `hikyaku_${topic}_${schema}`.slice(0, 63);
+
+/** Drops the schema of a store URL with every table in it (a rehearsal's installation, when it is over). */
+export async function dropSchema(url: string): Promise<void> {
+  const { pool, schema } = openPool(url, { max: 1 });
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await pool.end();
+  }
+}
