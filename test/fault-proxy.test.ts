@@ -65,6 +65,18 @@ describe('hikyaku fault-proxy', () => {
     assert.deepEqual((await (await fetch(`${control}/`)).json()).faults.latencyMs, 0);
   });
 
+  test('made healthy, the proxy sends what it was still holding at the new speed, unchanged and in order', async () => {
+    // 200 kB at 5 kB/s each way would take 80 s under the old cap; healthy, it is back in moments.
+    assert.equal((await set('PUT', { bandwidthBytesPerSecond: 5_000 })).status, 200);
+    const data = randomBytes(200_000);
+    const back = roundTrip(port, data);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await set('PUT', {})).status, 200);
+    const within = await Promise.race([back, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
+    assert.ok(within, 'the held bytes were sent at the new speed, not the old one');
+    assert.equal(sha(within), sha(data));
+  });
+
   test('refusing resets new connections; dropping (now or every few seconds) closes open ones; healthy again, connections work', async () => {
     await set('PATCH', { refuse: true });
     assert.notEqual(await tryConnect(port), 'open');

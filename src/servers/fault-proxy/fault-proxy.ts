@@ -48,11 +48,20 @@ export function parseFaults(current: ProxyFaults, body: unknown): ProxyFaults {
 /** Held back bytes above which the sending side is paused (its TCP window then closes). */
 const HIGH_WATER = 1 << 20;
 
-/** One direction of one connection: chunks released in order, each after the latency and the bandwidth's share. */
+/** The time a chunk of `bytes` takes on the wire under `f` (ms). */
+const transmitMs = (bytes: number, f: ProxyFaults) => (f.bandwidthBytesPerSecond ? (bytes * 1000) / f.bandwidthBytesPerSecond : 0);
+
+/**
+ * One direction of one connection: chunks released in order, each after the latency and the
+ * bandwidth's share. When the faults change, what is still held is scheduled again under the
+ * new ones: a store that is fixed answers what was waiting at its new speed.
+ */
 class DelayedPipe {
   /** When the latest queued chunk goes out (ms since the epoch); never earlier than the one before it. */
   private last = 0;
   private held = 0;
+  private readonly queue: { when: number; arrived: number; bytes: number; work: () => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly from: Socket,
@@ -60,36 +69,44 @@ class DelayedPipe {
     private readonly faults: () => ProxyFaults,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk));
-    from.on('end', () => this.at(Math.max(Date.now(), this.last), () => to.end()));
+    from.on('end', () => this.at(Date.now(), 0, () => to.end()));
   }
 
   private push(chunk: Buffer): void {
     const f = this.faults();
-    if (f.latencyMs === 0 && f.bandwidthBytesPerSecond === 0 && this.held === 0) {
+    if (f.latencyMs === 0 && f.bandwidthBytesPerSecond === 0 && this.held === 0 && this.queue.length === 0) {
       if (!this.to.write(chunk)) {
         this.from.pause();
         this.to.once('drain', () => this.from.resume());
       }
       return;
     }
-    const transmit = f.bandwidthBytesPerSecond ? (chunk.length * 1000) / f.bandwidthBytesPerSecond : 0;
-    this.last = Math.max(Date.now() + f.latencyMs, this.last) + transmit;
     this.held += chunk.length;
     if (this.held > HIGH_WATER) this.from.pause();
-    this.at(this.last, () => {
+    this.at(Date.now(), chunk.length, () => {
       this.held -= chunk.length;
       if (!this.to.destroyed) this.to.write(chunk);
       if (this.held <= HIGH_WATER && this.from.isPaused()) this.from.resume();
     });
   }
 
-  private readonly queue: { when: number; work: () => void }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  /** Runs `work` at `when`, after everything queued before it: one timer per pipe, so order never depends on timers'. */
-  private at(when: number, work: () => void): void {
-    this.queue.push({ when, work });
+  /** Runs `work` (a chunk of `bytes` that arrived at `arrived`, or the end) after everything queued before it: one timer per pipe, so order never depends on timers'. */
+  private at(arrived: number, bytes: number, work: () => void): void {
+    const f = this.faults();
+    this.last = Math.max(arrived + f.latencyMs, this.last) + transmitMs(bytes, f);
+    this.queue.push({ when: this.last, arrived, bytes, work });
     if (!this.timer) this.pump();
+  }
+
+  /** The faults changed: what is held goes out as if they had been the new ones all along, in the same order. */
+  reschedule(): void {
+    const f = this.faults();
+    let last = 0;
+    for (const q of this.queue) last = q.when = Math.max(q.arrived + f.latencyMs, last) + transmitMs(q.bytes, f);
+    this.last = last;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length) this.pump();
   }
 
   private pump(): void {
@@ -107,6 +124,7 @@ class DelayedPipe {
 export class FaultProxy {
   private faults: ProxyFaults = HEALTHY;
   private readonly open = new Set<Socket>();
+  private readonly pipes = new Set<DelayedPipe>();
   private readonly server: Server;
   private readonly control: HttpServer;
   private dropTimer: NodeJS.Timeout | undefined;
@@ -135,8 +153,9 @@ export class FaultProxy {
       // A clean close needs nothing: its FIN reaches the other side in order, after the bytes still held back.
       s.on('close', () => this.open.delete(s));
     }
-    new DelayedPipe(client, upstream, () => this.faults);
-    new DelayedPipe(upstream, client, () => this.faults);
+    const pipes = [new DelayedPipe(client, upstream, () => this.faults), new DelayedPipe(upstream, client, () => this.faults)];
+    for (const p of pipes) this.pipes.add(p);
+    client.once('close', () => pipes.forEach((p) => this.pipes.delete(p)));
   }
 
   /** Drops every open connection (both sides reset). */
@@ -149,6 +168,7 @@ export class FaultProxy {
 
   set(faults: ProxyFaults): void {
     this.faults = faults;
+    for (const p of this.pipes) p.reschedule();
     clearInterval(this.dropTimer);
     this.dropTimer = faults.dropEverySeconds ? setInterval(() => this.drop(), faults.dropEverySeconds * 1000) : undefined;
     this.dropTimer?.unref();
