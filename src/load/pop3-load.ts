@@ -61,7 +61,8 @@ export async function runPop3Load(o: Pop3LoadOptions, onSecond?: (stats: LoadSta
     const t0 = performance.now();
     const a = await c.command(line, multi);
     const bytes = line.startsWith('RETR') ? a.lines.reduce((n, l) => n + l.length + 2, 0) : 0;
-    stats.answered(kindOf(a.ok, a.text), performance.now() - t0, bytes, a.ok);
+    const what = line.startsWith('PASS') ? 'PASS' : line.startsWith('RETR') ? `RETR (${bytes} bytes)` : line;
+    stats.answered(kindOf(a.ok, a.text), performance.now() - t0, bytes, a.ok, what);
     return a;
   };
 
@@ -71,7 +72,7 @@ export async function runPop3Load(o: Pop3LoadOptions, onSecond?: (stats: LoadSta
     try {
       const t0 = performance.now();
       c = await LoadPop3Client.open(o.host, o.port, o.timeoutMs);
-      stats.answered('+OK', performance.now() - t0, 0, true);
+      stats.answered('+OK', performance.now() - t0, 0, true, 'greeting');
       if (!(await timed(c, `USER ${user}`)).ok || !(await timed(c, `PASS ${o.password}`)).ok) return;
       if (!(await timed(c, 'STAT')).ok) return;
       const uidl = await timed(c, 'UIDL', true);

@@ -44,7 +44,7 @@ export async function runPortalLoad(o: PortalLoadOptions, onSecond?: (stats: Loa
     const t0 = performance.now();
     const r = await fetch(`${o.base}/api/v1/session`, { method, headers, body, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'manual' });
     const text = await r.text();
-    stats.answered(r.status, performance.now() - t0, 0, r.ok);
+    stats.answered(r.status, performance.now() - t0, 0, r.ok, `${method} /api/v1/session`);
     return { r, text };
   };
 

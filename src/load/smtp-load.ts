@@ -86,7 +86,7 @@ export async function runSmtpLoad(o: SmtpLoadOptions, onSecond?: (stats: LoadSta
       try {
         client ??= await LoadSmtpClient.open(o.host, o.port, hostname(), o.timeoutMs);
         const reply = await client.send(o.from, to, message, () => (sent = true));
-        stats.answered(reply.code, performance.now() - t0, message.length, reply.code === 250);
+        stats.answered(reply.code, performance.now() - t0, message.length, reply.code === 250, `a message of ${message.length} bytes`);
         if (reply.code === 250) o.onAccepted?.(id, to);
       } catch (err) {
         stats.failed((err as Error).message);

@@ -1,15 +1,24 @@
+const SLOWEST = 5;
+
 /** What a load run counts: answers by code (an SMTP reply code, a POP3 status with its response code), failures by reason, and answer times (ms). */
 export class LoadStats {
   readonly byCode = new Map<string, number>();
   readonly errors = new Map<string, number>();
   private readonly times: number[] = [];
   private recent: number[] = [];
+  /** The slowest answers, slowest first: what was asked (such as "RETR 1048576 bytes") and when (ms since the epoch). */
+  readonly slowest: { what: string; ms: number; at: number }[] = [];
   attempted = 0;
   bytes = 0;
 
-  /** An answer, in `ms`; `bytes` count when it was a success. */
-  answered(code: number | string, ms: number, bytes: number, success: boolean): void {
+  /** An answer, in `ms`; `bytes` count when it was a success; `what` names what was asked, for the slowest. */
+  answered(code: number | string, ms: number, bytes: number, success: boolean, what?: string): void {
     this.attempted++;
+    if (what !== undefined && (this.slowest.length < SLOWEST || ms > this.slowest.at(-1)!.ms)) {
+      this.slowest.push({ what, ms, at: Date.now() });
+      this.slowest.sort((a, b) => b.ms - a.ms);
+      this.slowest.length = Math.min(this.slowest.length, SLOWEST);
+    }
     this.byCode.set(String(code), (this.byCode.get(String(code)) ?? 0) + 1);
     this.times.push(ms);
     this.recent.push(ms);

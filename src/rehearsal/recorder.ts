@@ -68,6 +68,15 @@ async function fetchText(url: string, timeoutMs: number): Promise<string | null>
   }
 }
 
+/** JSON from a node, or null when it did not answer or answered something else. */
+function parsed<T>(text: string | null): T | null {
+  try {
+    return text ? (JSON.parse(text) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Answers in a LoadStats since the last call. */
 class SliceTaker {
   private codes = new Map<string, number>();
@@ -101,8 +110,8 @@ export class Recorder {
   readonly incidents: Incident[] = [];
   private readonly takers;
   private readonly delivered = new Map<number, number>();
-  private running = false;
-  private loop: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
   private readonly began = performance.now();
 
   constructor(
@@ -118,21 +127,19 @@ export class Recorder {
     return (performance.now() - this.began) / 1000;
   }
 
+  /**
+   * Samples every second on a timer: the load's answers are counted at each tick (exact
+   * one-second windows), while the nodes are asked over HTTP, without holding up the next
+   * tick however slow they are; samples are recorded in tick order.
+   */
   start(): void {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const due = performance.now() + 1000;
-        await this.sample();
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-    })();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.tick();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    clearInterval(this.timer);
+    await this.chain;
   }
 
   /** The latest sample (undefined before the first). */
@@ -140,9 +147,17 @@ export class Recorder {
     return this.samples.at(-1);
   }
 
-  private async sample(): Promise<void> {
+  private tick(): void {
     const t = this.now();
     const phase = this.phaseOf();
+    const slices = { smtp: this.takers.smtp.take(), pop3: this.takers.pop3.take(), portal: this.takers.portal.take() };
+    const deliveryProcesses = this.install.deliveryPorts.length;
+    const asked = this.ask();
+    this.chain = this.chain.then(async () => this.record(t, phase, slices, deliveryProcesses, await asked));
+  }
+
+  /** What the nodes, the status page and the proxy say now. */
+  private async ask() {
     const front = this.install.front;
     const statusStarted = performance.now();
     const [metrics, status, proxy, ...deliveries] = await Promise.all([
@@ -151,22 +166,25 @@ export class Recorder {
       fetchText(this.install.control, 5000),
       ...this.install.deliveryPorts.map((port) => fetchText(`http://127.0.0.1:${port}/metrics`, 5000).then((text) => ({ port, text }))),
     ]);
+    return { metrics, status, proxy, deliveries };
+  }
+
+  private async record(t: number, phase: number, slices: Pick<Sample, 'smtp' | 'pop3' | 'portal'>, deliveryProcesses: number, got: Awaited<ReturnType<Recorder['ask']>>): Promise<void> {
+    const { metrics, status, proxy, deliveries } = got;
     for (const d of deliveries) {
       const v = d.text && metricSeries(d.text, 'hikyaku_delivery_attempts_total').find((s) => s.labels.includes('outcome="delivered"'));
-      if (v) this.delivered.set(d.port, v.value);
+      if (v) this.delivered.set(d.port, Math.max(v.value, this.delivered.get(d.port) ?? 0));
     }
     const depth = metrics ? metricSeries(metrics, 'hikyaku_queue_entries') : [];
     const oldest = metrics ? metricSeries(metrics, 'hikyaku_queue_oldest_age_seconds')[0] : undefined;
-    const page = status.text ? (JSON.parse(status.text) as { services: Record<string, { state: string }>; queue: { waiting: number; oldestSeconds: number } | null; open: number[] }) : null;
-    const faults = proxy ? (JSON.parse(proxy) as { faults: { latencyMs: number }; dropped: number }) : null;
+    const page = parsed<{ services: Record<string, { state: string }>; queue: { waiting: number; oldestSeconds: number } | null; open: number[] }>(status.text);
+    const faults = parsed<{ faults: { latencyMs: number }; dropped: number }>(proxy);
     const incidents = page?.open ?? [];
     await this.follow(incidents, t);
     this.samples.push({
       t,
       phase,
-      smtp: this.takers.smtp.take(),
-      pop3: this.takers.pop3.take(),
-      portal: this.takers.portal.take(),
+      ...slices,
       backlog: depth.length ? depth.reduce((n, s) => n + s.value, 0) : null,
       oldestSeconds: oldest?.value ?? null,
       delivered: [...this.delivered.values()].reduce((a, b) => a + b, 0),
@@ -179,7 +197,7 @@ export class Recorder {
       },
       storageLatencyMs: faults?.faults.latencyMs ?? this.last?.storageLatencyMs ?? 0,
       dropped: faults?.dropped ?? this.last?.dropped ?? 0,
-      deliveryProcesses: this.install.deliveryPorts.length,
+      deliveryProcesses,
     });
   }
 
@@ -190,7 +208,7 @@ export class Recorder {
     const untitled = this.incidents.filter((i) => i.title === '' && i.closed === null);
     if (untitled.length === 0) return;
     const text = await fetchText(`http://127.0.0.1:${this.install.front.portal}/api/v1/notices/current`, 5000);
-    const notices = text ? ((JSON.parse(text) as { items?: { id: number; title: string }[] }).items ?? []) : [];
+    const notices = parsed<{ items?: { id: number; title: string }[] }>(text)?.items ?? [];
     for (const i of untitled) i.title = notices.find((n) => n.id === i.id)?.title ?? '';
   }
 }

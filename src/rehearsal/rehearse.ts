@@ -25,7 +25,7 @@ export interface RehearsalRecord {
   readonly inDoubt: number;
   readonly readBack: { readonly messages: number; readonly lost: readonly string[]; readonly duplicated: readonly string[]; readonly unexpected: readonly string[]; readonly unreadable: Readonly<Record<string, string>> };
   /** Totals over the whole run: answers by code, failures by reason, answer times. */
-  readonly totals: Readonly<Record<'smtp' | 'pop3' | 'portal', { byCode: Record<string, number>; errors: Record<string, number>; p50: number; p99: number; max: number }>>;
+  readonly totals: Readonly<Record<'smtp' | 'pop3' | 'portal', { byCode: Record<string, number>; errors: Record<string, number>; p50: number; p99: number; max: number; slowest: { what: string; ms: number; t: number }[] }>>;
   /** Processes that ended during the run. */
   readonly ended: readonly string[];
 }
@@ -48,8 +48,8 @@ async function setStorage(control: string, faults: object, method: 'PUT' | 'PATC
   if (!r.ok) throw new Error(`the fault proxy refused ${JSON.stringify(faults)}: ${await r.text()}`);
 }
 
-function totalsOf(s: LoadStats) {
-  return { byCode: Object.fromEntries(s.byCode), errors: Object.fromEntries(s.errors), ...s.latency() };
+function totalsOf(s: LoadStats, began: number) {
+  return { byCode: Object.fromEntries(s.byCode), errors: Object.fromEntries(s.errors), ...s.latency(), slowest: s.slowest.map((x) => ({ what: x.what, ms: x.ms, t: (x.at - began) / 1000 })) };
 }
 
 export async function rehearse(run: RehearsalRun): Promise<RehearsalRecord> {
@@ -60,7 +60,8 @@ export async function rehearse(run: RehearsalRun): Promise<RehearsalRecord> {
   const accepted = new Set<string>();
   const inDoubt = new Set<string>();
   const total = scenario.phases.reduce((s, p) => s + p.seconds, 0) * 1000;
-  const startedAt = new Date().toISOString();
+  const began = Date.now();
+  const startedAt = new Date(began).toISOString();
   const sizes = parseSizes(scenario.sizes);
   const front = install.front;
 
@@ -153,7 +154,7 @@ export async function rehearse(run: RehearsalRun): Promise<RehearsalRecord> {
     accepted: accepted.size,
     inDoubt: inDoubt.size,
     readBack: { messages: back.messages, lost, duplicated, unexpected, unreadable: back.unreadable },
-    totals: { smtp: totalsOf(stats.smtp), pop3: totalsOf(stats.pop3), portal: totalsOf(stats.portal) },
+    totals: { smtp: totalsOf(stats.smtp, began), pop3: totalsOf(stats.pop3, began), portal: totalsOf(stats.portal, began) },
     ended: [...install.ended],
   };
 }

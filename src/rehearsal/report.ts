@@ -93,7 +93,7 @@ ${phases}
 <tr><td>–</td><td>drain (storage as on phase 1)</td><td>${Math.round(r.drainStart)} s</td><td>≤ ${r.scenario.drainSeconds} s</td><td>none</td><td></td><td></td></tr></table>
 <h2>Totals</h2>
 <table>
-<tr><td>Mail</td><td>${r.accepted} accepted, ${r.inDoubt} in doubt, ${r.readBack.messages} read back, ${r.readBack.lost.length} lost, ${r.readBack.duplicated.length} duplicated, ${r.readBack.unexpected.length} unexpected</td></tr>
+<tr><td>Mail</td><td>${r.accepted} accepted, ${r.inDoubt} in doubt, ${r.samples.at(-1)?.delivered ?? 0} delivered (the delivery processes' count), ${r.readBack.messages} read back, ${r.readBack.lost.length} lost, ${r.readBack.duplicated.length} duplicated, ${r.readBack.unexpected.length} unexpected</td></tr>
 <tr><td>SMTP replies</td><td>${codes(t.smtp.byCode)}; no answer: ${codes(t.smtp.errors)}</td></tr>
 <tr><td>POP3 answers</td><td>${codes(t.pop3.byCode)}; no answer: ${codes(t.pop3.errors)}</td></tr>
 <tr><td>Member site</td><td>${codes(t.portal.byCode)}; no answer: ${codes(t.portal.errors)}</td></tr>

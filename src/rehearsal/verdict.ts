@@ -16,6 +16,11 @@ export const ANSWER_LIMIT_MS = 2000;
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 const ms = (n: number) => `${Math.round(n)} ms`;
+/** The slowest answer, when it broke the limit: what it was and when. */
+const slowestOf = (t: RehearsalRecord['totals']['pop3']) => {
+  const s = t.slowest[0];
+  return s && s.ms >= ANSWER_LIMIT_MS ? `; the slowest: ${s.what}, ${ms(s.ms)} at ${Math.round(s.t)} s` : '';
+};
 
 /** Mail accepted and not yet delivered at each sample: exact each second (the status page's figure may be a few seconds old). */
 export function undelivered(r: RehearsalRecord): number[] {
@@ -66,13 +71,13 @@ export function verdicts(r: RehearsalRecord): Verdict[] {
   out.push({
     promise: `Readers fail fast: every POP3 answer within ${ANSWER_LIMIT_MS / 1000} s, a success or a clear temporary error`,
     held: pop3.max < ANSWER_LIMIT_MS && unclear.length === 0 && sum(pop3.errors) === 0 && answers > 0,
-    figure: `${answers} answers, p50 ${ms(pop3.p50)}, p99 ${ms(pop3.p99)}, max ${ms(pop3.max)}; ${(((pop3.byCode['-ERR [SYS/TEMP]'] ?? 0) / Math.max(1, answers)) * 100).toFixed(1)}% [SYS/TEMP]${unclear.length ? `; unclear: ${unclear.map(([c, n]) => `${n} × ${c}`).join(', ')}` : ''}${sum(pop3.errors) ? `; no answer: ${Object.entries(pop3.errors).map(([e, n]) => `${n} × ${e}`).join('; ')}` : ''}`,
+    figure: `${answers} answers, p50 ${ms(pop3.p50)}, p99 ${ms(pop3.p99)}, max ${ms(pop3.max)}; ${(((pop3.byCode['-ERR [SYS/TEMP]'] ?? 0) / Math.max(1, answers)) * 100).toFixed(1)}% [SYS/TEMP]${slowestOf(pop3)}${unclear.length ? `; unclear: ${unclear.map(([c, n]) => `${n} × ${c}`).join(', ')}` : ''}${sum(pop3.errors) ? `; no answer: ${Object.entries(pop3.errors).map(([e, n]) => `${n} × ${e}`).join('; ')}` : ''}`,
   });
   const bad = Object.entries(portal.byCode).filter(([c]) => !/^(2\d\d|503)$/.test(c));
   out.push({
     promise: `The member site keeps serving: every login request within ${ANSWER_LIMIT_MS / 1000} s`,
     held: portal.max < ANSWER_LIMIT_MS && bad.length === 0 && sum(portal.errors) === 0 && sum(portal.byCode) > 0,
-    figure: `${sum(portal.byCode)} requests, p50 ${ms(portal.p50)}, p99 ${ms(portal.p99)}, max ${ms(portal.max)}${bad.length ? `; refused: ${bad.map(([c, n]) => `${n} × ${c}`).join(', ')}` : ''}${sum(portal.errors) ? `; no answer: ${Object.entries(portal.errors).map(([e, n]) => `${n} × ${e}`).join('; ')}` : ''}`,
+    figure: `${sum(portal.byCode)} requests, p50 ${ms(portal.p50)}, p99 ${ms(portal.p99)}, max ${ms(portal.max)}${slowestOf(portal)}${bad.length ? `; refused: ${bad.map(([c, n]) => `${n} × ${c}`).join(', ')}` : ''}${sum(portal.errors) ? `; no answer: ${Object.entries(portal.errors).map(([e, n]) => `${n} × ${e}`).join('; ')}` : ''}`,
   });
   const shown = r.samples.filter((s) => s.status.ms !== null && s.status.waiting !== null);
   const slowest = Math.max(0, ...r.samples.map((s) => s.status.ms ?? Infinity));
