@@ -8,8 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** The niceness of delivery processes (0 is normal, 19 the lowest). */
+const BACKGROUND_PRIORITY = 10;
 
 const HIKYAKU = fileURLToPath(new URL('../../../bin/hikyaku.js', import.meta.url));
 
@@ -135,10 +139,12 @@ export class Installation {
     };
   }
 
-  private async startNode(name: string, env: Record<string, string>): Promise<void> {
+  /** Starts a node; `background` lowers its CPU priority (see deliveryProcesses). */
+  private async startNode(name: string, env: Record<string, string>, background = false): Promise<void> {
     const dataDir = join(this.plan.workDir, name);
     mkdirSync(dataDir, { recursive: true });
     const { child, log } = this.run(name, ['--data-dir', dataDir, 'start'], env);
+    if (background && child.pid) setPriority(child.pid, BACKGROUND_PRIORITY);
     await untilLine(child, /started/, name, log);
   }
 
@@ -149,13 +155,18 @@ export class Installation {
     await this.startNode('front', { ...this.nodeEnv('mx,pop3,portal', metrics), HIKYAKU_MX_PORT: String(mx), HIKYAKU_POP3_PORT: String(pop3), HIKYAKU_POP3_TLS_PORT: String(pop3Tls), HIKYAKU_PORTAL_PORT: String(portal) });
   }
 
-  /** Starts delivery processes until `n` run (together, as an operator adding servers would). */
+  /**
+   * Starts delivery processes until `n` run (together, as an operator adding servers would).
+   * In production they are servers of their own; on this one machine they run at a lower
+   * CPU priority, so that draining a backlog flat out does not take the CPU from the front
+   * node the readers are timed against (which another server's work never would).
+   */
   async deliveryProcesses(n: number): Promise<void> {
     const more = Array.from({ length: Math.max(0, n - this.deliveryMetrics.length - this.starting) }, async () => {
       this.starting++;
       try {
         const metrics = await freePort();
-        await this.startNode(`delivery-${++this.started}`, this.nodeEnv('delivery', metrics));
+        await this.startNode(`delivery-${++this.started}`, this.nodeEnv('delivery', metrics), true);
         this.deliveryMetrics.push(metrics);
       } finally {
         this.starting--;
