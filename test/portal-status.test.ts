@@ -81,7 +81,9 @@ describe('the status page and the notices customers read', () => {
       html = await page('en');
       assert.equal(row(html, 'Reading mail (POP3/IMAP)'), 'disrupted');
       assert.equal(row(html, 'Receiving mail'), 'ok');
-      assert.match(html, /1 message\(s\) waiting; the oldest for \d+ min\./);
+      // The message sent, and the mail to administrators of an incident that may already have opened (reads hang): that mail waits too.
+      const waiting = Number(/(\d+) message\(s\) waiting; the oldest for \d+ min\./.exec(html)?.[1]);
+      assert.ok(waiting >= 1, `the queue's figures are on the page: ${waiting} waiting`);
       // The recipient sees it in the member site.
       const user = new PortalClient(base());
       await user.login('user1@a.test');
