@@ -27,7 +27,7 @@ export async function quotaWarnings(store: MailStore, directory: RecipientDirect
     if (account.quotaBytes <= 0) continue;
     let bytes: number;
     try {
-      bytes = (await withDeadline(store.status(account.id), options.storeTimeoutMs)).bytes;
+      bytes = (await withDeadline(store.status(account.id), options.storeTimeoutMs)).usedBytes;
     } catch (err) {
       log.debug({ err, account: account.address }, 'no quota check: the mailbox store did not answer');
       continue;

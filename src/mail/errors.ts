@@ -54,6 +54,13 @@ export const ERRORS = {
   ERR_TENANT_UNKNOWN: { http: 404, text: 'No such tenant' },
   ERR_OPERATOR_EXISTS: { http: 409, text: 'An operator with this login exists already' },
   ERR_OPERATOR_UNKNOWN: { http: 404, text: 'No such operator' },
+  ERR_FOLDER_UNKNOWN: { http: 404, text: 'No such folder' },
+  ERR_FOLDER_EXISTS: { http: 409, text: 'A folder with this name exists already' },
+  ERR_FOLDER_NAME: { http: 400, text: 'Invalid folder name' },
+  // RFC 9051 §6.3.5: INBOX can never be deleted.
+  ERR_FOLDER_INBOX: { http: 409, text: 'INBOX cannot be deleted or renamed onto' },
+  // RFC 9051 §6.3.5: a folder with subfolders and the \Noselect attribute may not be deleted; we refuse a folder with children.
+  ERR_FOLDER_HAS_CHILDREN: { http: 409, text: 'The folder has subfolders; delete them first' },
   ERR_DKIM_SELECTOR_TAKEN: { http: 409, text: 'The domain already has a DKIM key with this selector' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,4 +1,5 @@
 import type { AppendInput, MailStore } from './types.js';
+import { WrappedMailStore, type FaultTarget } from './wrapped.js';
 
 export type Fault = { kind: 'none' } | { kind: 'fail' } | { kind: 'hang' } | { kind: 'slow'; ms: number } | { kind: 'slower'; factor: number };
 
@@ -21,9 +22,6 @@ export function parseFault(text: string): Fault {
 export function describeFault(fault: Fault): string {
   return fault.kind === 'slow' ? `slow:${fault.ms}ms` : fault.kind === 'slower' ? `slow:${fault.factor}x` : fault.kind;
 }
-/** Which calls a fault applies to: writes (append) or reads (status, list, read, expunge). */
-export type FaultTarget = 'append' | 'reads';
-
 /**
  * Wraps a MailStore and injects faults: fail at once, hang until the fault is cleared, or
  * add latency — on appends (delivery) or on reads (POP3/IMAP). Used by tests, and shipped
@@ -31,12 +29,14 @@ export type FaultTarget = 'append' | 'reads';
  * before a rollout: accepting mail and logging in must not depend on the mailbox store
  * (DESIGN.md principles 1, 4 and 7).
  */
-export class FaultInjectingMailStore implements MailStore {
+export class FaultInjectingMailStore extends WrappedMailStore {
   private readonly faults: Record<FaultTarget, Fault> = { append: { kind: 'none' }, reads: { kind: 'none' } };
   private readonly waiting = new Set<() => void>();
   appendCalls = 0;
 
-  constructor(private readonly inner: MailStore) {}
+  constructor(private readonly inner: MailStore) {
+    super();
+  }
 
   setFault(fault: Fault, target: FaultTarget = 'append'): void {
     this.faults[target] = fault;
@@ -45,8 +45,8 @@ export class FaultInjectingMailStore implements MailStore {
   }
 
   /** Runs `call` under the fault of `target`; with none, straight through (the service always has this wrapper). */
-  private inject<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
-    return this.faults[target].kind === 'none' ? call() : this.injected(target, call);
+  protected through<T>(target: FaultTarget, call: (store: MailStore) => Promise<T>): Promise<T> {
+    return this.faults[target].kind === 'none' ? call(this.inner) : this.injected(target, () => call(this.inner));
   }
 
   private async injected<T>(target: FaultTarget, call: () => Promise<T>): Promise<T> {
@@ -61,29 +61,9 @@ export class FaultInjectingMailStore implements MailStore {
     return result;
   }
 
-  append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
+  override append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
     this.appendCalls++;
-    return this.inject('append', () => this.inner.append(input));
-  }
-
-  status(accountId: number) {
-    return this.inject('reads', () => this.inner.status(accountId));
-  }
-
-  list(accountId: number) {
-    return this.inject('reads', () => this.inner.list(accountId));
-  }
-
-  read(accountId: number, uid: number) {
-    return this.inject('reads', () => this.inner.read(accountId, uid));
-  }
-
-  expunge(accountId: number, uids: readonly number[]) {
-    return this.inject('reads', () => this.inner.expunge(accountId, uids));
-  }
-
-  ping() {
-    return this.inject('reads', () => this.inner.ping());
+    return super.append(input);
   }
 
   close() {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FolderStore } from './folders.js';
 
 /** One message in a mailbox. POP3's UIDL and IMAP's UID are `uid`. */
 export interface MailboxEntry {
@@ -13,6 +14,8 @@ export interface MailboxStatus {
   readonly uidNext: number;
   readonly messages: number;
   readonly bytes: number;
+  /** Bytes in all the account's folders: what its quota counts. */
+  readonly usedBytes: number;
 }
 
 export interface AppendInput {
@@ -34,7 +37,7 @@ export interface AppendInput {
 }
 
 /**
- * The mailbox store.
+ * The mailbox store: the INBOX calls delivery and POP3 use, and the folders IMAP uses.
  *
  * Contract for every backend:
  * - `append` is durable when it resolves, and idempotent per (accountId, messageKey).
@@ -42,7 +45,7 @@ export interface AppendInput {
  * - Failures are thrown; a temporary one (HikyakuError.temporary or any unknown error)
  *   means the caller may retry the same append.
  */
-export interface MailStore {
+export interface MailStore extends FolderStore {
   append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }>;
   status(accountId: number): Promise<MailboxStatus>;
   list(accountId: number): Promise<MailboxEntry[]>;

@@ -26,7 +26,7 @@ import { readAppendBody } from '../common.js';
 
 type Appended = { uid: number; duplicate: boolean };
 
-const INBOX = 'INBOX';
+import { INBOX } from './mail-folders.js';
 
 interface Mailbox {
   readonly id: number;
@@ -43,7 +43,8 @@ async function look(db: Kysely<any>, inputs: readonly AppendInput[]): Promise<{ 
   for (let attempt = 0; attempt < 3; attempt++) {
     const r = await sql<{ kind: 'box' | 'seen'; account_id: number; n: number; bytes: number; key: string | null }>`
       WITH want(a, k) AS (SELECT * FROM unnest(${inputs.map((i) => i.accountId)}::bigint[], ${inputs.map((i) => i.messageKey)}::text[])),
-           boxes AS (SELECT id, account_id, bytes FROM mail_mailboxes WHERE name = ${INBOX} AND account_id IN (SELECT a FROM want))
+           boxes AS (SELECT id, account_id, (SELECT sum(x.bytes) FROM mail_mailboxes x WHERE x.account_id = b.account_id)::bigint AS bytes
+                     FROM mail_mailboxes b WHERE name = ${INBOX} AND account_id IN (SELECT a FROM want))
       SELECT 'box' AS kind, account_id, id AS n, bytes, NULL::text AS key FROM boxes
       UNION ALL SELECT 'seen', b.account_id, m.uid, 0, m.message_key FROM boxes b JOIN want w ON w.a = b.account_id JOIN mail_messages m ON m.mailbox_id = b.id AND m.message_key = w.k
       UNION ALL SELECT 'seen', b.account_id, x.uid, 0, x.message_key FROM boxes b JOIN want w ON w.a = b.account_id JOIN mail_expunged x ON x.mailbox_id = b.id AND x.message_key = w.k`.execute(db);
@@ -105,12 +106,14 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
     const r = await sql<{ kind: 'message' | 'body'; mailbox_id: number; message_key: string; uid: number; location: string | null }>`
       WITH locked AS (SELECT id FROM mail_mailboxes WHERE id = ANY(${g.map((x) => x.id)}::bigint[]) ORDER BY id FOR UPDATE),
            grow(id, n, bytes, quota) AS (SELECT * FROM unnest(${g.map((x) => x.id)}::bigint[], ${g.map((x) => x.n)}::int[], ${g.map((x) => x.bytes)}::bigint[], ${g.map((x) => x.quota)}::bigint[])),
-           taken AS (UPDATE mail_mailboxes b SET uid_next = b.uid_next + grow.n, messages = b.messages + grow.n, bytes = b.bytes + grow.bytes
-                     FROM grow JOIN locked USING (id) WHERE b.id = grow.id AND (grow.quota = 0 OR b.bytes + grow.bytes <= grow.quota)
-                     RETURNING b.id, b.uid_next - grow.n AS first),
+           taken AS (UPDATE mail_mailboxes b SET uid_next = b.uid_next + grow.n, messages = b.messages + grow.n, bytes = b.bytes + grow.bytes, highest_modseq = b.highest_modseq + 1
+                     FROM grow JOIN locked USING (id)
+                     -- The INBOX's bytes from the locked row (re-read after a wait), the other folders' from the snapshot.
+                     WHERE b.id = grow.id AND (grow.quota = 0 OR b.bytes + (SELECT coalesce(sum(x.bytes), 0) FROM mail_mailboxes x WHERE x.account_id = b.account_id AND x.id <> b.id) + grow.bytes <= grow.quota)
+                     RETURNING b.id, b.uid_next - grow.n AS first, b.highest_modseq AS modseq),
            incoming(box, pos, key, header, size, date) AS (VALUES ${sql.join(rows.map((x) => sql`(${x.box}::bigint, ${x.pos}::int, ${x.key}::text, ${x.header}::bytea, ${x.size}::bigint, ${x.date}::bigint)`))}),
-           added AS (INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date)
-                     SELECT i.box, t.first + i.pos, i.key, i.key, i.header, i.size, i.date FROM incoming i JOIN taken t ON t.id = i.box
+           added AS (INSERT INTO mail_messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date, modseq)
+                     SELECT i.box, t.first + i.pos, i.key, i.key, i.header, i.size, i.date, t.modseq FROM incoming i JOIN taken t ON t.id = i.box
                      RETURNING mailbox_id, message_key, uid),
            refs AS (SELECT message_key, count(*)::int AS n FROM added GROUP BY message_key),
            body(id, size, data, location) AS (VALUES ${sql.join(keys.map((k) => sql`(${k}::text, ${blobs.get(k)!.size}::bigint, ${bodies ? null : blobs.get(k)!.data}::bytea, ${names.get(k)}::text)`))}),

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
-import type { AppendInput, BlobStore, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
-import { crashPoint } from '../../observability/index.js';
+import { delegateFolderCalls, type AppendInput, type BlobStore, type FolderStore, type MailboxEntry, type MailboxStatus, type MailStore } from '../../mailstore/index.js';
 import { PgStore, type PgOptions } from './pool.js';
 import { Batcher } from './batcher.js';
 import { appendBatch } from './mail-append.js';
+import { INBOX, PgFolders } from './mail-folders.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mail_mailboxes (
@@ -40,11 +40,19 @@ const MIGRATIONS = [
   `ALTER TABLE mail_blobs ALTER COLUMN data DROP NOT NULL;
    ALTER TABLE mail_blobs ADD COLUMN location TEXT;
    CREATE INDEX mail_blobs_location ON mail_blobs(location) WHERE location IS NOT NULL;`,
+  // Folders for IMAP (mail-folders.ts): special use, subscriptions, modification sequences
+  // (RFC 7162); `prepared`: the INBOX's account got its special-use folders; mail_meta holds
+  // the last UIDVALIDITY given.
+  `ALTER TABLE mail_mailboxes ADD COLUMN special_use TEXT, ADD COLUMN subscribed BOOLEAN NOT NULL DEFAULT true,
+     ADD COLUMN highest_modseq BIGINT NOT NULL DEFAULT 1, ADD COLUMN prepared BOOLEAN NOT NULL DEFAULT false;
+   ALTER TABLE mail_messages ADD COLUMN modseq BIGINT NOT NULL DEFAULT 1;
+   ALTER TABLE mail_expunged ADD COLUMN modseq BIGINT NOT NULL DEFAULT 0;
+   CREATE INDEX mail_expunged_modseq ON mail_expunged(mailbox_id, modseq);
+   CREATE TABLE mail_meta (k TEXT PRIMARY KEY, v BIGINT NOT NULL);`,
 ];
 // An object older than this that no row names is left over from a crash (or a failed statement): the start-up sweep removes it.
 const ORPHAN_AGE_MS = 3_600_000;
 
-const INBOX = 'INBOX';
 // Most appends in one statement (and at most the Batcher's bytes).
 const APPEND_BATCH = 64;
 const DEFAULT_KEY_RETENTION_MS = 7 * 86_400_000;
@@ -61,8 +69,12 @@ function storageError(err: unknown): unknown {
  * their mailbox rows for their one writing statement, so UIDs increase strictly per mailbox
  * whichever node delivers.
  */
+// Its FolderStore calls are mail-folders.ts's (delegateFolderCalls).
+export interface PgMailStore extends FolderStore {}
+
 export class PgMailStore extends PgStore implements MailStore {
   private readonly appends: Batcher<AppendInput, { uid: number; duplicate: boolean }>;
+  private readonly f: PgFolders;
 
   constructor(
     url: string,
@@ -73,7 +85,11 @@ export class PgMailStore extends PgStore implements MailStore {
   ) {
     super(url, options, 'mailstore', MIGRATIONS);
     this.appends = new Batcher(async (inputs) => appendBatch(await this.conn(), inputs, bodies).catch((err: unknown) => Promise.reject(storageError(err))), APPEND_BATCH, Math.max(1, Math.floor((options.max ?? 10) / 3)), (i) => i.bodySize);
+    // FolderStore (IMAP): see mail-folders.ts.
+    this.f = new PgFolders(() => this.conn(), keyRetentionMs, () => this.bodyStore(), bodies !== undefined);
+    delegateFolderCalls(this, this.f);
   }
+
 
   /** Appends go in batches (group commit, see Batcher and mail-append.ts): a database across a network is paid per batch. */
   append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
@@ -104,11 +120,12 @@ export class PgMailStore extends PgStore implements MailStore {
 
   async status(accountId: number): Promise<MailboxStatus> {
     const db = await this.conn();
-    const r = await sql<{ uid_validity: number; uid_next: number; messages: number; bytes: number }>`
-      SELECT uid_validity, uid_next, messages, bytes FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX}`.execute(db);
+    const r = await sql<{ uid_validity: number; uid_next: number; messages: number; bytes: number; used: number }>`
+      SELECT uid_validity, uid_next, messages, bytes, (SELECT sum(bytes) FROM mail_mailboxes WHERE account_id = ${accountId})::bigint AS used
+      FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX}`.execute(db);
     const row = r.rows[0];
-    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0 };
-    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes };
+    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0, usedBytes: 0 };
+    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes, usedBytes: row.used };
   }
 
   async list(accountId: number): Promise<MailboxEntry[]> {
@@ -131,32 +148,7 @@ export class PgMailStore extends PgStore implements MailStore {
   }
 
   async expunge(accountId: number, uids: readonly number[]): Promise<number> {
-    if (uids.length === 0) return 0;
-    const db = await this.conn();
-    let unreferenced: string[] = [];
-    const removed = await db.transaction().execute(async (tx) => {
-      const mb = await sql<{ id: number }>`SELECT id FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX} FOR UPDATE`.execute(tx);
-      const mailbox = mb.rows[0];
-      if (!mailbox) return 0;
-      const now = Date.now();
-      const gone = await sql<{ blob_id: string; size: number; message_key: string; uid: number }>`
-        DELETE FROM mail_messages WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${[...uids]}::bigint[]) RETURNING blob_id, size, message_key, uid`.execute(tx);
-      if (gone.rows.length === 0) return 0;
-      const rows = gone.rows.map((g) => sql`(${mailbox.id}, ${g.message_key}, ${g.uid}, ${now})`);
-      await sql`INSERT INTO mail_expunged (mailbox_id, message_key, uid, expunged_at) VALUES ${sql.join(rows)} ON CONFLICT (mailbox_id, message_key) DO UPDATE SET uid = excluded.uid, expunged_at = excluded.expunged_at`.execute(tx);
-      const bytes = gone.rows.reduce((n, g) => n + g.size, 0);
-      await sql`UPDATE mail_mailboxes SET messages = messages - ${gone.rows.length}, bytes = bytes - ${bytes} WHERE id = ${mailbox.id}`.execute(tx);
-      const blobs = gone.rows.map((g) => g.blob_id);
-      await sql`UPDATE mail_blobs b SET refs = b.refs - c.n FROM (SELECT id, count(*)::int AS n FROM unnest(${blobs}::text[]) AS id GROUP BY id) c WHERE b.id = c.id`.execute(tx);
-      const freed = await sql<{ location: string | null }>`DELETE FROM mail_blobs WHERE id = ANY(${blobs}::text[]) AND refs <= 0 RETURNING location`.execute(tx);
-      await sql`DELETE FROM mail_expunged WHERE expunged_at < ${now - this.keyRetentionMs}`.execute(tx);
-      unreferenced = freed.rows.flatMap((f) => (f.location ? [f.location] : []));
-      return gone.rows.length;
-    });
-    if (removed > 0) crashPoint('expunge');
-    // Objects go only once no committed row names them; one left by a failure here is swept at start.
-    if (unreferenced.length) await this.bodyStore().delete(unreferenced).catch(() => undefined);
-    return removed;
+    return (await this.f.expungeIn(accountId, INBOX, uids, false)).length;
   }
 
   /** The BlobStore a row's `location` refers to: configured whenever such rows exist. */

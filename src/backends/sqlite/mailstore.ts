@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
-import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from '../../mailstore/index.js';
-import { crashPoint } from '../../observability/index.js';
+import { delegateFolderCalls, type AppendInput, type FolderStore, type MailboxEntry, type MailboxStatus, type MailStore } from '../../mailstore/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 import { readAppendBody } from '../common.js';
+import { INBOX, SqliteFolders } from './mail-folders.js';
 
 const MIGRATIONS = [
   `CREATE TABLE mailboxes (
@@ -47,6 +47,17 @@ const MIGRATIONS = [
      expunged_at INTEGER NOT NULL,
      PRIMARY KEY (mailbox_id, message_key));
    CREATE INDEX expunged_at ON expunged(expunged_at);`,
+  // Folders for IMAP (see mail-folders.ts): special use, subscriptions, modification
+  // sequences (RFC 7162) on folders, messages and expunged UIDs; `prepared`: the INBOX's
+  // account got its special-use folders. mail_meta holds the last UIDVALIDITY given.
+  `ALTER TABLE mailboxes ADD COLUMN special_use TEXT;
+   ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE mailboxes ADD COLUMN highest_modseq INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE mailboxes ADD COLUMN prepared INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE messages ADD COLUMN modseq INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE expunged ADD COLUMN modseq INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+   CREATE TABLE mail_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
 ];
 
 /** Keys of expunged messages are kept this long by default: past the longest queue lifetime. */
@@ -58,19 +69,21 @@ const ORPHAN_AGE_MS = 10 * 60 * 1000;
 /** Thrown inside a commit when the body a caller meant to share vanished meanwhile; the append writes its own and retries. */
 class BlobGone extends Error {}
 
-const INBOX = 'INBOX';
-
 /**
  * The embedded mailbox store: index in `mail/mailstore.db`, bodies as immutable blob
  * files under `mail/blobs/xx/`. A message body delivered to several mailboxes is stored
  * once; each mailbox entry keeps its own header lines (Return-Path, Delivered-To).
  */
+// Its FolderStore calls are mail-folders.ts's (delegateFolderCalls).
+export interface SqliteMailStore extends FolderStore {}
+
 export class SqliteMailStore implements MailStore {
   private readonly db: Db;
   private readonly blobDir: string;
   private readonly committer: GroupCommitter;
   private readonly dirs: DirSyncer;
   private readonly knownDirs = new Set<string>();
+  private readonly f: SqliteFolders;
 
   /**
    * `keyRetentionMs`: how long an expunged message's key still makes its re-delivery a
@@ -88,7 +101,17 @@ export class SqliteMailStore implements MailStore {
     this.db = openDb(join(root, 'mailstore.db'), MIGRATIONS, busyTimeoutMs);
     this.dirs = new DirSyncer(fsync);
     this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
+    // FolderStore (IMAP): see mail-folders.ts.
+    this.f = new SqliteFolders({
+      db: this.db,
+      committer: this.committer,
+      keyRetentionMs,
+      blobPath: (id, file) => this.blobPath(id, file),
+      writeBody: (id, data) => this.writeBlob(id, () => Readable.from([data])),
+    });
+    delegateFolderCalls(this, this.f);
   }
+
 
   /** Where a body file lives: blobs/<last two characters of the blob id>/<file>. */
   private blobPath(id: string, file: string | null = id): { dir: string; path: string } {
@@ -107,11 +130,9 @@ export class SqliteMailStore implements MailStore {
     return row.id;
   }
 
+  /** The quota counts every folder of the account. */
   private checkQuota(input: AppendInput, size: number): void {
-    if (input.quotaBytes <= 0) return;
-    const status = sql(this.db, 'SELECT bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(input.accountId, INBOX) as { bytes: number } | undefined;
-    const bytes = (status?.bytes ?? 0) + size;
-    if (bytes > input.quotaBytes) throw new HikyakuError('ERR_QUOTA_EXCEEDED', `${bytes} bytes would exceed the quota of ${input.quotaBytes}`);
+    this.f.checkQuota(input.accountId, size, input.quotaBytes);
   }
 
   async append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }> {
@@ -123,14 +144,14 @@ export class SqliteMailStore implements MailStore {
     const blobId = input.messageKey;
     const inline = input.bodySize <= INLINE_BODY_MAX ? await readAppendBody(input) : undefined;
     // A large body already stored (another mailbox has it) is shared, not written again.
-    let file = inline || sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId) ? undefined : await this.writeBlob(blobId, input);
+    let file = inline || sql(this.db, 'SELECT 1 FROM blobs WHERE id = ?').get(blobId) ? undefined : await this.writeBlob(blobId, input.openBody);
     for (;;) {
       try {
         return await this.commitAppend(input, size, blobId, inline, file);
       } catch (err) {
         if (!(err instanceof BlobGone)) throw err;
         // The shared body was expunged between our look and our commit: store our own.
-        file = await this.writeBlob(blobId, input);
+        file = await this.writeBlob(blobId, input.openBody);
       }
     }
   }
@@ -159,11 +180,11 @@ export class SqliteMailStore implements MailStore {
             sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file) VALUES (?, ?, 1, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null);
             usedFile = file !== undefined;
           }
-          const { uid } = sql(this.db, 'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ? WHERE id = ? RETURNING uid_next - 1 AS uid').get(
-            size,
-            mailboxId,
-          ) as { uid: number };
-          sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          const { uid, modseq } = sql(
+            this.db,
+            'UPDATE mailboxes SET uid_next = uid_next + 1, messages = messages + 1, bytes = bytes + ?, highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING uid_next - 1 AS uid, highest_modseq AS modseq',
+          ).get(size, mailboxId) as { uid: number; modseq: number };
+          sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
             mailboxId,
             uid,
             input.messageKey,
@@ -171,6 +192,7 @@ export class SqliteMailStore implements MailStore {
             input.header,
             size,
             input.internalDate,
+            modseq,
           );
           result = { uid, duplicate: false };
         },
@@ -193,7 +215,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   /** Writes a large body to a new file of its own (temp file, fsync, rename); returns its name. */
-  private async writeBlob(blobId: string, input: AppendInput): Promise<string> {
+  private async writeBlob(blobId: string, openBody: () => Readable): Promise<string> {
     const file = `${blobId}.${randomBytes(6).toString('hex')}`;
     const { dir, path } = this.blobPath(blobId, file);
     if (!this.knownDirs.has(dir)) {
@@ -203,7 +225,7 @@ export class SqliteMailStore implements MailStore {
     }
     const tmp = `${path}.tmp`;
     try {
-      await pipeline(input.openBody(), createWriteStream(tmp));
+      await pipeline(openBody(), createWriteStream(tmp));
       if (this.fsync) {
         const h = await open(tmp, 'r+');
         try {
@@ -246,11 +268,11 @@ export class SqliteMailStore implements MailStore {
   }
 
   async status(accountId: number): Promise<MailboxStatus> {
-    const row = sql(this.db, 'SELECT uid_validity, uid_next, messages, bytes FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as
-      | { uid_validity: number; uid_next: number; messages: number; bytes: number }
+    const row = sql(this.db, 'SELECT uid_validity, uid_next, messages, bytes, (SELECT sum(bytes) FROM mailboxes WHERE account_id = ?) AS used FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, accountId, INBOX) as
+      | { uid_validity: number; uid_next: number; messages: number; bytes: number; used: number }
       | undefined;
-    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0 };
-    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes };
+    if (!row) return { uidValidity: 0, uidNext: 1, messages: 0, bytes: 0, usedBytes: 0 };
+    return { uidValidity: row.uid_validity, uidNext: row.uid_next, messages: row.messages, bytes: row.bytes, usedBytes: row.used };
   }
 
   async list(accountId: number): Promise<MailboxEntry[]> {
@@ -274,32 +296,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async expunge(accountId: number, uids: readonly number[]): Promise<number> {
-    let removed = 0;
-    const unlinkAfter: string[] = [];
-    await this.committer.run(() => {
-      const mailbox = sql(this.db, 'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { id: number } | undefined;
-      if (!mailbox) return;
-      const now = Date.now();
-      for (const uid of uids) {
-        const row = sql(this.db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING blob_id, size, message_key').get(mailbox.id, uid) as
-          | { blob_id: string; size: number; message_key: string }
-          | undefined;
-        if (!row) continue;
-        removed++;
-        sql(this.db, 'INSERT OR REPLACE INTO expunged (mailbox_id, message_key, uid, expunged_at) VALUES (?, ?, ?, ?)').run(mailbox.id, row.message_key, uid, now);
-        sql(this.db, 'UPDATE mailboxes SET messages = messages - 1, bytes = bytes - ? WHERE id = ?').run(row.size, mailbox.id);
-        const blob = sql(this.db, 'UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs, data IS NULL AS isFile, file').get(row.blob_id) as { refs: number; isFile: number; file: string | null };
-        if (blob.refs <= 0) {
-          sql(this.db, 'DELETE FROM blobs WHERE id = ?').run(row.blob_id);
-          if (blob.isFile) unlinkAfter.push(this.blobPath(row.blob_id, blob.file).path);
-        }
-      }
-      sql(this.db, 'DELETE FROM expunged WHERE expunged_at < ?').run(now - this.keyRetentionMs);
-    });
-    // Files go after the commit: a crash in between leaves an unreferenced file, never a reference to a missing one.
-    if (removed > 0) crashPoint('expunge');
-    for (const path of unlinkAfter) await unlink(path).catch(() => undefined);
-    return removed;
+    return (await this.f.expungeIn(accountId, INBOX, uids, false)).length;
   }
 
   async ping(): Promise<void> {

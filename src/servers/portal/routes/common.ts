@@ -57,7 +57,7 @@ export async function usageOf(deps: PortalDeps, accounts: readonly AccountRecord
     accounts.map(async (a): Promise<[number, Usage]> => {
       try {
         const s: MailboxStatus = await withDeadline(deps.mailStore.status(a.id), deps.options.storeTimeoutMs);
-        return [a.id, { messages: s.messages, bytes: s.bytes }];
+        return [a.id, { messages: s.messages, bytes: s.usedBytes }];
       } catch (err) {
         deps.log.debug({ err, account: a.address }, 'mailbox figures unavailable');
         return [a.id, null];
