@@ -62,7 +62,8 @@ export const COPY_PLAN: readonly TablePlan[] = [
   { file: SPOOL, from: 'entries', to: 'spool_entries', key: ['id'], booleans: ['warned'], serial: 'id' },
   { file: SPOOL, from: 'attempt_log', to: 'spool_attempt_log', key: ['entry_id', 'at'] },
   { file: SPOOL, from: 'notice_keys', to: 'spool_notice_keys', key: ['key'] },
-  { file: MAIL, from: 'mailboxes', to: 'mail_mailboxes', key: ['id'], serial: 'id' },
+  { file: MAIL, from: 'mail_meta', to: 'mail_meta', key: ['k'] },
+  { file: MAIL, from: 'mailboxes', to: 'mail_mailboxes', key: ['id'], serial: 'id', booleans: ['subscribed', 'prepared'] },
   {
     file: MAIL, from: 'blobs', to: 'mail_blobs', key: ['id'],
     body: { column: 'data', path: (r) => join('mail', 'blobs', String(r.id).slice(-2), String(r.file ?? r.id)) },
