@@ -1,7 +1,7 @@
 /**
  * The layering of STYLE.md, checked on every import (type-only ones included) by
  * `npm run lint`, part of `npm test`:
- * - codecs (mail, message, pop3, sasl) import only mail, and do no I/O;
+ * - codecs (mail, message, pop3, imap, sasl) import only mail, and do no I/O;
  * - core modules never import protocol servers, backends, the wiring or a database driver;
  * - servers use core interfaces only: no backend, no driver, no wiring, and no other
  *   server's internals;
@@ -9,7 +9,7 @@
  * - another module is entered through its index.ts.
  * Tests (test/, *.test.ts) are not checked: they may open backends directly.
  */
-const CODECS = '(mail|message|pop3|sasl)';
+const CODECS = '(mail|message|pop3|imap|sasl)';
 const CORE = '(config|observability|directory|queue|mailstore|inbound|delivery|cli|auth|notices|load|rehearsal)';
 const DRIVERS = '(^|/)node_modules/(better-sqlite3|pg|kysely)/|^(better-sqlite3|pg|kysely)$';
 const IO = '^(node:)?(net|tls|fs|fs/promises|http|https|dgram|child_process|worker_threads)$|^pino$';
