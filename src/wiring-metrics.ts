@@ -79,7 +79,7 @@ function healthChecks(config: Config, { directory, spool, mailStore }: MetricsSo
     },
     { name: 'spool', where: storeWhere(config['storage.spool']), check: () => spool.ping() },
   ];
-  if (config.roles.includes('pop3') || config.roles.includes('delivery')) checks.push({ name: 'mailstore', where: storeWhere(config['storage.mailstore']), check: () => mailStore().ping() });
+  if (config.roles.some((r) => r === 'pop3' || r === 'imap' || r === 'delivery')) checks.push({ name: 'mailstore', where: storeWhere(config['storage.mailstore']), check: () => mailStore().ping() });
   return checks;
 }
 

@@ -5,7 +5,7 @@ import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
+import { ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
@@ -90,7 +90,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const stops: (() => Promise<void>)[] = [];
   const deliveryThreads: ThreadSupervisor[] = [];
 
-  const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'submission');
+  const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'imap' || r === 'submission');
   // Protocol logins show as the accounts' "last login" in the portal: written in batches.
   const loginState = openPortalState(config, LOGIN_STATE_BUSY_TIMEOUT_MS);
   // On PostgreSQL the nodes count failed logins and messages sent together and lock maildrops for each other.
@@ -198,6 +198,32 @@ export async function startService(config: Config, options: ServiceOptions = {})
     listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });
     listeners.push({ role: 'pop3s', url: `pop3s://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
     stops.unshift(() => pop3.close());
+  }
+
+  if (config.roles.includes('imap')) {
+    const imap = new ImapServer(
+      config['listen.host'],
+      { plain: config['imap.port'], tls: config['imap.tlsPort'] },
+      {
+        hostname: config.hostname,
+        idleTimeoutSeconds: config['imap.idleTimeoutSeconds'],
+        maxClients: config['imap.maxClients'],
+        maxUnauthenticatedCommands: config['imap.maxUnauthenticatedCommands'],
+        storeTimeoutMs: config['imap.storeTimeoutMs'],
+        plaintextLogin: config['imap.plaintextLogin'],
+        maxMessageBytes: config['smtp.maxMessageBytes'],
+        maxLineBytes: config['imap.maxLineBytes'],
+      },
+      authenticator,
+      mailStore(),
+      tls!,
+      log.child({ mod: 'imap' }),
+      metrics,
+    );
+    const { plain, tls: implicit } = await imap.listen();
+    listeners.push({ role: 'imap', url: `imap://${plain.address}:${plain.port}`, port: plain.port, note: 'STARTTLS' });
+    listeners.push({ role: 'imaps', url: `imaps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+    stops.unshift(() => imap.close());
   }
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.

@@ -60,7 +60,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'portal'] as const;
+export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -112,6 +112,14 @@ export const SCHEMA = {
   'pop3.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands a POP3 client may send before logging in.'),
   'pop3.storeTimeoutMs': key(1500, int(1, 600_000), 'Deadline for one mailbox store call in POP3; past it the client gets -ERR [SYS/TEMP]. The default keeps every answer within 2 s (DESIGN.md principle 4), so a reader on a sick store is told to try later rather than kept waiting.'),
   'pop3.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
+  'imap.port': key(1430, PORT, 'Port of IMAP with STARTTLS (role imap).'),
+  'imap.tlsPort': key(9930, PORT, 'Port of IMAP over implicit TLS (role imap).'),
+  'imap.maxClients': key(5000, int(1, 1_000_000), 'Most concurrent IMAP connections (both ports); past it a client gets * BYE [UNAVAILABLE] and is disconnected.'),
+  'imap.idleTimeoutSeconds': key(1800, int(60, 86400), 'Idle time before an IMAP session is closed (RFC 9051 §5.4: at least 30 minutes; clients renew IDLE within it).'),
+  'imap.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands an IMAP client may send before logging in.'),
+  'imap.storeTimeoutMs': key(1500, int(1, 600_000), 'Deadline for one mailbox store call in IMAP; past it the command gets NO [UNAVAILABLE], so every answer comes within 2 s (DESIGN.md principle 4).'),
+  'imap.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
+  'imap.maxLineBytes': key(65536, int(1024, 10_000_000), 'Longest IMAP command line, literals not counted.'),
   'portal.port': key(8080, PORT, 'Port of the member site and its JSON API (role portal; 443 behind a TLS proxy in production).'),
   'portal.sessionIdleMinutes': key(30, int(1, 24 * 60), 'A portal session unused this long ends.'),
   'portal.sessionMaxHours': key(12, int(1, 24 * 30), 'A portal session ends this long after its login, used or not.'),

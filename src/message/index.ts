@@ -11,3 +11,4 @@ export * from './headers.js';
 export * from './dsn.js';
 export * from './hops.js';
 export * from './autoreply.js';
+export * from './mime-tree.js';

@@ -80,6 +80,7 @@ export class Metrics {
   readonly connectionsRefused = new Counter({ name: 'hikyaku_connections_refused_total', help: 'Connections turned away at a connection limit, by protocol', registers: [this.registry], labelNames: ['protocol'] });
   readonly smtpReplies = new Counter({ name: 'hikyaku_smtp_replies_total', help: 'SMTP replies sent, by role and reply code', registers: [this.registry], labelNames: ['role', 'code'] });
   readonly pop3Replies = new Counter({ name: 'hikyaku_pop3_replies_total', help: 'POP3 status replies sent: +OK, or -ERR with its response code (RFC 2449/3206) or none', registers: [this.registry], labelNames: ['status', 'code'] });
+  readonly imapReplies = new Counter({ name: 'hikyaku_imap_replies_total', help: 'IMAP tagged replies sent: OK, NO or BAD, with the response code (RFC 5530) or none', registers: [this.registry], labelNames: ['status', 'code'] });
   private readonly replyChildren = new Map<string, { inc(): void }>();
 
   /** Counts one reply; the labelled child is made once per value (replies are the hot path). */
@@ -91,6 +92,10 @@ export class Metrics {
     this.child(`pop3 ${status} ${code}`, () => this.pop3Replies.labels({ status, code })).inc();
   }
 
+  countImapReply(status: 'OK' | 'NO' | 'BAD', code: string): void {
+    this.child(`imap ${status} ${code}`, () => this.imapReplies.labels({ status, code })).inc();
+  }
+
   private child(key: string, make: () => { inc(): void }): { inc(): void } {
     let c = this.replyChildren.get(key);
     if (!c) this.replyChildren.set(key, (c = make()));
@@ -98,6 +103,7 @@ export class Metrics {
   }
 
   readonly pop3Sessions = new Gauge({ name: 'hikyaku_pop3_sessions', help: 'Open POP3 sessions', registers: [this.registry] });
+  readonly imapSessions = new Gauge({ name: 'hikyaku_imap_sessions', help: 'Open IMAP sessions', registers: [this.registry] });
   readonly logins = new Counter({ name: 'hikyaku_auth_logins_total', help: 'Login attempts by protocol and result', registers: [this.registry], labelNames: ['protocol', 'result'] });
   readonly pop3RetrBytes = new Counter({ name: 'hikyaku_pop3_retr_bytes_total', help: 'Bytes sent by POP3 RETR and TOP', registers: [this.registry] });
   readonly deliveryLimit = new Gauge({ name: 'hikyaku_delivery_concurrency_limit', help: 'Current adaptive delivery concurrency limit', registers: [this.registry] });

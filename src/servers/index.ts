@@ -9,3 +9,4 @@ export * from './plaintext.js';
 export * from './http/index.js';
 export * from './portal/index.js';
 export * from './fault-proxy/index.js';
+export * from './imap/index.js';
