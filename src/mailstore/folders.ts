@@ -91,18 +91,39 @@ export interface FolderStore {
   highestModseqs(folderIds: readonly number[]): Promise<Map<number, number>>;
 }
 
-/** Every FolderStore call, for stores that hand them to a helper object. */
+/** Every FolderStore call that names an account's folder, for stores that hand them to a helper object. */
 const FOLDER_CALLS = [
-  'folders', 'folder', 'createFolder', 'deleteFolder', 'renameFolder', 'setSubscribed', 'messages', 'readMessage',
-  'storeFlags', 'appendMessage', 'copyMessages', 'expungeMessages', 'vanishedSince', 'highestModseqs',
+  'folder', 'createFolder', 'deleteFolder', 'renameFolder', 'setSubscribed', 'messages',
+  'storeFlags', 'appendMessage', 'copyMessages', 'expungeMessages', 'vanishedSince',
 ] as const satisfies readonly (keyof FolderStore)[];
+
+/** A backend's FolderStore, which can also make an account's INBOX and special-use folders when they are missing. */
+export interface PreparingFolderStore extends FolderStore {
+  /** Makes the account's INBOX and special-use folders if it never had them; true if it made any. */
+  prepareFolders(accountId: number): Promise<boolean>;
+}
 
 /**
  * Makes `target` answer every FolderStore call with `to`'s method (declare
- * `interface X extends FolderStore {}` beside the class so its type says so).
+ * `interface X extends FolderStore {}` beside the class so its type says so). A call that
+ * finds no folder on an account whose folders were never made (mail only ever came by
+ * delivery and POP3) makes them and is tried once more: a client may APPEND to Sent first.
  */
-export function delegateFolderCalls(target: object, to: FolderStore): void {
-  for (const k of FOLDER_CALLS) Object.defineProperty(target, k, { value: (to[k] as (...a: unknown[]) => unknown).bind(to) });
+export function delegateFolderCalls(target: object, to: PreparingFolderStore): void {
+  for (const k of FOLDER_CALLS) {
+    const call = (to[k] as (...a: unknown[]) => Promise<unknown>).bind(to);
+    const retried = async (accountId: number, ...rest: unknown[]) => {
+      try {
+        const r = await call(accountId, ...rest);
+        if (r !== undefined || k !== 'folder' || !(await to.prepareFolders(accountId))) return r;
+      } catch (err) {
+        if (!(err instanceof HikyakuError && err.code === 'ERR_FOLDER_UNKNOWN') || !(await to.prepareFolders(accountId))) throw err;
+      }
+      return call(accountId, ...rest);
+    };
+    Object.defineProperty(target, k, { value: retried });
+  }
+  for (const k of ['folders', 'readMessage', 'highestModseqs'] as const) Object.defineProperty(target, k, { value: (to[k] as (...a: unknown[]) => unknown).bind(to) });
 }
 
 /** The hierarchy delimiter of folder names (as Dovecot's fs layout and most hosted services). */

@@ -114,3 +114,40 @@ try:
 except smtplib.SMTPException as e:
     out['auth'] = [getattr(e, 'smtp_code', 0), getattr(e, 'smtp_error', b'').decode() if isinstance(getattr(e, 'smtp_error', b''), bytes) else str(e)]
 ${SENDMAIL_AND_REPORT}`;
+
+/**
+ * argv: port, mode (plain | starttls | ssl), user, password, steps as JSON: [[method, ...args], ...]
+ * on an imaplib.IMAP4 object (args that are {"b": "..."} are bytes). Prints the login's reply,
+ * each step's (typ, data) with bytes as latin-1 text, and the capabilities seen after login.
+ */
+export const IMAPLIB_SESSION = String.raw`
+import imaplib, json, ssl, sys
+port, mode, user, password, steps = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+M = imaplib.IMAP4_SSL('127.0.0.1', port, ssl_context=ctx, timeout=30) if mode == 'ssl' else imaplib.IMAP4('127.0.0.1', port, timeout=30)
+if mode == 'starttls':
+    M.starttls(ssl_context=ctx)
+def plain(x):
+    if isinstance(x, bytes): return x.decode('latin-1')
+    if isinstance(x, (list, tuple)): return [plain(y) for y in x]
+    return x
+out = {'greeting': plain(M.welcome)}
+try:
+    out['login'] = plain(M.login(user, password))
+except imaplib.IMAP4.error as e:
+    out['login'] = ['NO', [str(e)]]
+out['capabilities'] = list(M.capabilities)
+results = []
+for step in steps:
+    args = [a['b'].encode('utf-8') if isinstance(a, dict) else a for a in step[1:]]
+    try:
+        results.append(plain(getattr(M, step[0])(*args)))
+    except imaplib.IMAP4.error as e:
+        results.append(['ERROR', [str(e)]])
+out['results'] = results
+try:
+    M.logout()
+except Exception:
+    pass
+print(json.dumps(out))
+`;

@@ -65,6 +65,8 @@ export interface TestService {
   readonly port: number;
   readonly pop3Port: number;
   readonly pop3sPort: number;
+  readonly imapPort: number;
+  readonly imapsPort: number;
   readonly submissionPort: number;
   readonly submissionsPort: number;
   readonly portalPort: number;
@@ -83,6 +85,8 @@ export async function startTestService(dataDir: string, overrides: Partial<Recor
     port: service.listeners.find((l) => l.role === 'mx')?.port ?? 0,
     pop3Port: service.listeners.find((l) => l.role === 'pop3')?.port ?? 0,
     pop3sPort: service.listeners.find((l) => l.role === 'pop3s')?.port ?? 0,
+    imapPort: service.listeners.find((l) => l.role === 'imap')?.port ?? 0,
+    imapsPort: service.listeners.find((l) => l.role === 'imaps')?.port ?? 0,
     submissionPort: service.listeners.find((l) => l.role === 'submission')?.port ?? 0,
     submissionsPort: service.listeners.find((l) => l.role === 'submissions')?.port ?? 0,
     portalPort: service.listeners.find((l) => l.role === 'portal')?.port ?? 0,

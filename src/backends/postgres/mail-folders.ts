@@ -16,7 +16,7 @@ import {
   type FlagUpdate,
   type Folder,
   type FolderMessage,
-  type FolderStore,
+  type PreparingFolderStore,
   type NewMessage,
   type SpecialUse,
 } from '../../mailstore/index.js';
@@ -46,7 +46,7 @@ const toFolder = (r: BoxRow): Folder => ({
 const toMessage = (r: MessageRow): FolderMessage => ({ uid: r.uid, size: r.size, internalDate: r.internal_date, flags: r.flags ? r.flags.split(' ') : [], modseq: r.modseq });
 const joinFlags = (flags: Iterable<string>): string => [...new Set(flags)].sort().join(' ');
 
-export class PgFolders implements FolderStore {
+export class PgFolders implements PreparingFolderStore {
   constructor(
     private readonly conn: () => Promise<Kysely<any>>,
     private readonly keyRetentionMs: number,
@@ -78,16 +78,21 @@ export class PgFolders implements FolderStore {
       ON CONFLICT (account_id, name) DO NOTHING`.execute(db);
   }
 
-  /** INBOX and the special-use folders, once per account. */
-  private async prepare(db: Db, accountId: number): Promise<void> {
+  /** INBOX and the special-use folders, once per account; true if they were not there before (made now, here or by another node). */
+  private async prepare(db: Db, accountId: number): Promise<boolean> {
     const r = await sql<{ prepared: boolean }>`SELECT prepared FROM mail_mailboxes WHERE account_id = ${accountId} AND name = ${INBOX}`.execute(db);
-    if (r.rows[0]?.prepared) return;
+    if (r.rows[0]?.prepared) return false;
     await (await this.conn()).transaction().execute(async (tx) => {
       if (!r.rows[0]) await this.insertBox(tx, accountId, INBOX, null, false);
       const inbox = await sql<{ prepared: boolean }>`UPDATE mail_mailboxes SET prepared = true WHERE account_id = ${accountId} AND name = ${INBOX} AND NOT prepared RETURNING prepared`.execute(tx);
       if (inbox.rows.length === 0) return;
       for (const f of DEFAULT_FOLDERS) await this.insertBox(tx, accountId, f.name, f.specialUse);
     });
+    return true;
+  }
+
+  async prepareFolders(accountId: number): Promise<boolean> {
+    return this.prepare(await this.conn(), accountId);
   }
 
   async folders(accountId: number): Promise<Folder[]> {

@@ -15,7 +15,7 @@ import {
   type FlagUpdate,
   type Folder,
   type FolderMessage,
-  type FolderStore,
+  type PreparingFolderStore,
   type NewMessage,
   type SpecialUse,
 } from '../../mailstore/index.js';
@@ -48,7 +48,7 @@ export const toMessage = (r: MessageRow): FolderMessage => ({ uid: r.uid, size: 
 /** Flags as stored: distinct, in a stable order, joined by spaces. */
 export const joinFlags = (flags: Iterable<string>): string => [...new Set(flags)].sort().join(' ');
 
-export class SqliteFolders implements FolderStore {
+export class SqliteFolders implements PreparingFolderStore {
   constructor(private readonly ctx: FolderContext) {}
 
   private get db(): Db {
@@ -93,13 +93,19 @@ export class SqliteFolders implements FolderStore {
     return row.id;
   }
 
-  /** INBOX and the special-use folders, once per account (a folder the user deleted later is not made again). */
-  private prepare(accountId: number): void {
+  /** INBOX and the special-use folders, once per account (a folder the user deleted later is not made again); true if it made them. */
+  private prepare(accountId: number): boolean {
     const inbox = sql(this.db, 'SELECT id, prepared FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { id: number; prepared: number } | undefined;
-    if (inbox?.prepared) return;
+    if (inbox?.prepared) return false;
     if (!inbox) this.insertBox(accountId, INBOX, null);
     else sql(this.db, 'UPDATE mailboxes SET prepared = 1 WHERE id = ?').run(inbox.id);
     for (const f of DEFAULT_FOLDERS) if (!this.box(accountId, f.name)) this.insertBox(accountId, f.name, f.specialUse);
+    return true;
+  }
+
+  async prepareFolders(accountId: number): Promise<boolean> {
+    const row = sql(this.db, 'SELECT prepared FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { prepared: number } | undefined;
+    return row?.prepared ? false : this.write(() => this.prepare(accountId));
   }
 
   /** Runs `work` in the group commit and returns its result. */
@@ -110,8 +116,7 @@ export class SqliteFolders implements FolderStore {
   }
 
   async folders(accountId: number): Promise<Folder[]> {
-    const prepared = sql(this.db, 'SELECT prepared FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { prepared: number } | undefined;
-    if (!prepared?.prepared) await this.write(() => this.prepare(accountId));
+    await this.prepareFolders(accountId);
     const rows = sql(this.db, `${SELECT_BOX} WHERE account_id = ? ORDER BY name`).all(accountId) as MailboxRow[];
     return rows.map((r) => this.toFolder(r));
   }

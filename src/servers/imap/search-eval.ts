@@ -4,7 +4,7 @@
  * message, encoded words and transfer encodings undone, text parts read in their charset.
  */
 import libmime from 'libmime';
-import iconv from 'iconv-lite';
+import libcharset from 'libmime/lib/charset.js';
 import { inSequenceSet, type SearchKey } from '../../imap/index.js';
 import type { FolderMessage } from '../../mailstore/index.js';
 import { headerValue, type MimePart } from '../../message/index.js';
@@ -63,8 +63,12 @@ function bodyText(data: Buffer, node: MimePart): string {
   if (node.message) return bodyText(data, node.message);
   if (node.type !== 'text') return '';
   const bytes = decodedBody(data, node) ?? data.subarray(node.bodyStart, node.end);
-  const charset = node.params.charset ?? 'utf-8';
-  return iconv.encodingExists(charset) ? iconv.decode(bytes, charset) : bytes.toString('utf8');
+  // libmime's decoder knows the Japanese charsets iconv-lite does not (ISO-2022-JP, common in business mail).
+  try {
+    return libcharset.decode(bytes, node.params.charset ?? 'utf-8');
+  } catch {
+    return bytes.toString('utf8');
+  }
 }
 
 export function matches(key: SearchKey, c: Candidate): boolean {
