@@ -160,7 +160,7 @@ test('modified UTF-7: RFC 3501 examples, round trips, invalid input', () => {
 
 test('IMAP codec fuzz: random and mutated input never throws anything but a ParseError', () => {
   let seed = 42;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), (seed >>> 8) % n);
   const seeds = ['a1 UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (From)]<0.10>)', 'a SEARCH OR (FROM x) NOT SEEN', 'a APPEND INBOX (\\Seen) {3+}\r\nabc', 'a STORE 1 +FLAGS (\\Seen)'];
   const alphabet = '()[]{}<>"\\ *%:.,+~\r\n\0abcAZ019\xff';
   for (let i = 0; i < 3000; i++) {
