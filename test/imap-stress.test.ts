@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { removeDir, seedDirectory, startTestService, tempDir, type TestService } from './helpers/service.js';
+import { dropSchemas, pgStoreUrl } from './helpers/postgres.js';
 
 const PW = 'test-password';
 
@@ -118,14 +119,16 @@ class CheckingClient {
   }
 }
 
-describe('IMAP under concurrent sessions (imaptest-style)', () => {
+for (const backend of ['sqlite', 'postgres'] as const) describe(`IMAP under concurrent sessions (imaptest-style), ${backend}`, () => {
   let dir: string;
   let t: TestService;
   let accountId: number;
+  const pg = pgStoreUrl();
+  const stores = backend === 'postgres' ? { 'storage.directory': pg.url, 'storage.spool': pg.url, 'storage.mailstore': pg.url } : {};
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { 'imap.storeTimeoutMs': 10_000 });
+    t = await startTestService(dir, { 'imap.storeTimeoutMs': 10_000, ...stores });
     accountId = (await seedDirectory(t.directoryStore, 'example.com', ['stress'])).get('stress@example.com')!;
     await t.service.directory.refresh();
     for (let i = 0; i < 20; i++) await t.service.mailStore.appendMessage(accountId, 'INBOX', { data: Buffer.from(`Subject: seed ${i}\r\n\r\nbody ${i}\r\n`), flags: [], internalDate: Date.now(), quotaBytes: 0 });
@@ -134,6 +137,7 @@ describe('IMAP under concurrent sessions (imaptest-style)', () => {
   after(async () => {
     await t.stop();
     removeDir(dir);
+    if (backend === 'postgres') await dropSchemas([pg.schema]);
   });
 
   test('six sessions doing 60 random operations each keep consistent views, and end with the store\'s', async () => {

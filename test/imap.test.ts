@@ -396,6 +396,35 @@ describe('IMAP', () => {
     assert.match(JSON.stringify(after.results[1]), /kept/);
   });
 
+  test('COMPRESS=DEFLATE: after the OK both directions are raw DEFLATE; a second COMPRESS is refused', async () => {
+    const script = String.raw`
+import socket, sys, zlib, json
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+def until(buf, tag, read):
+    while (b'\r\n' + tag + b' ') not in buf and not buf.startswith(tag + b' '):
+        d = read()
+        if not d: break
+        buf += d
+    return buf
+plain = s.recv(65536)
+s.sendall(b'b LOGIN alice@example.com ${PW}\r\nc COMPRESS DEFLATE\r\n')
+plain = until(plain, b'c', lambda: s.recv(65536))
+out, inf = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+def send(x):
+    s.sendall(out.compress(x) + out.flush(zlib.Z_SYNC_FLUSH))
+send(b'c2 APPEND Drafts {25+}\r\nSubject: zipped\r\n\r\nbody\r\n\r\nd SELECT Drafts\r\ne UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nf COMPRESS DEFLATE\r\ng LOGOUT\r\n')
+got = until(b'', b'g', lambda: inf.decompress(s.recv(65536)))
+print(json.dumps({'plain': plain.decode('latin-1'), 'compressed': got.decode('latin-1')}))
+`;
+    const r = await python<{ plain: string; compressed: string }>(script, [t.imapPort]);
+    assert.match(r.plain, /c OK DEFLATE active\r\n$/);
+    assert.match(r.compressed, /d OK \[READ-WRITE\] SELECT completed/);
+    assert.match(r.compressed, /c2 OK \[APPENDUID \d+ \d+\]/);
+    assert.match(r.compressed, /Subject: zipped\r\n/);
+    assert.match(r.compressed, /f NO \[COMPRESSIONACTIVE\]/);
+    assert.match(r.compressed, /g OK LOGOUT completed/);
+  });
+
   test('where plaintext logins are not allowed, LOGINDISABLED is offered and LOGIN refused until STARTTLS', async () => {
     const d = tempDir();
     const strict = await startTestService(d, { 'imap.plaintextLogin': 'never', roles: ['imap'] });

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import { constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
@@ -38,6 +39,8 @@ export class ImapSession implements ImapContext {
   readonly log: Logger;
   private socket: Socket;
   private reader: CommandReader;
+  /** With COMPRESS=DEFLATE (RFC 4978) active, what we send goes through this. */
+  private deflate: DeflateRaw | undefined;
   private readonly queue: Frame[] = [];
   private busy = false;
   private closed = false;
@@ -77,10 +80,9 @@ export class ImapSession implements ImapContext {
     return new CommandReader({ maxLine: this.deps.options.maxLineBytes, maxLiteral: this.deps.options.maxMessageBytes, maxLiterals: 16 });
   }
 
-  private attach(socket: Socket): void {
+  private attach(socket: Socket, onData = (d: Buffer) => this.onData(d)): void {
     socket.setNoDelay(true);
     socket.setTimeout(this.deps.options.idleTimeoutSeconds * 1000);
-    const onData = (d: Buffer) => this.onData(d);
     const onTimeout = () => {
       this.log.info('idle timeout');
       void this.write(['* BYE Idle for too long, closing the connection\r\n']).then(() => this.close());
@@ -131,10 +133,13 @@ export class ImapSession implements ImapContext {
   /** Writes chunks in order; waits while the socket's buffer is full (large FETCH answers). */
   async write(chunks: readonly Chunk[]): Promise<void> {
     if (this.closed) return;
+    const sink = this.deflate ?? this.socket;
     for (const c of compact(chunks)) {
-      if (!this.socket.write(c)) await new Promise<void>((r) => this.socket.once('drain', r).once('close', r));
+      if (!sink.write(c)) await new Promise<void>((r) => sink.once('drain', r).once('close', r));
       if (this.closed) return;
     }
+    // RFC 4978 §4: each response is flushed, so the client can read it now.
+    this.deflate?.flush(zlib.Z_SYNC_FLUSH);
   }
 
   untagged(chunks: readonly Chunk[]): Promise<void> {
@@ -150,7 +155,9 @@ export class ImapSession implements ImapContext {
     if (this.closed) return;
     this.closed = true;
     this.idling?.stop();
-    this.socket.end();
+    // With compression, ending the deflate stream flushes it and then ends the socket (pipe).
+    if (this.deflate) this.deflate.end();
+    else this.socket.end();
   }
 
   private onClose(): void {
@@ -188,7 +195,7 @@ export class ImapSession implements ImapContext {
   }
 
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'ESEARCH', 'CONDSTORE', 'QRESYNC', 'BINARY', `APPENDLIMIT=${this.deps.options.maxMessageBytes}`, 'QUOTA', 'QUOTA=RES-STORAGE', 'UTF8=ACCEPT', 'STATUS=SIZE'];
+    const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'ESEARCH', 'CONDSTORE', 'QRESYNC', 'BINARY', `APPENDLIMIT=${this.deps.options.maxMessageBytes}`, 'QUOTA', 'QUOTA=RES-STORAGE', 'UTF8=ACCEPT', 'STATUS=SIZE', 'COMPRESS=DEFLATE'];
     if (!this.user) {
       if (!this.secure) caps.push('STARTTLS');
       // RFC 9051 §6.2.3: LOGINDISABLED where a password may not be sent on this connection.
@@ -255,6 +262,9 @@ export class ImapSession implements ImapContext {
       case 'ENABLE':
         if (!this.user) break;
         return this.enable(cmd);
+      case 'COMPRESS':
+        if (!this.user) break;
+        return this.compress(cmd);
     }
     if (!this.user) {
       if (['LOGIN', 'AUTHENTICATE', 'STARTTLS', 'CAPABILITY', 'NOOP', 'LOGOUT', 'ID'].includes(cmd.name)) return undefined;
@@ -278,6 +288,31 @@ export class ImapSession implements ImapContext {
     this.socket = secure;
     this.secure = true;
     this.attach(secure);
+    return undefined;
+  }
+
+  /** RFC 4978: from the OK on, both directions are raw DEFLATE streams. */
+  private async compress(cmd: Command): Promise<Reply | undefined> {
+    if (this.deflate) return no('Compression is already active', 'COMPRESSIONACTIVE');
+    if (cmd.args.length !== 1 || cmd.args[0]!.kind !== 'atom' || cmd.args[0]!.text.toUpperCase() !== 'DEFLATE') return bad('Usage: COMPRESS DEFLATE');
+    await this.reply(cmd.tag, ok('DEFLATE active'));
+    // Anything sent after the command before our OK was uncompressed, which RFC 4978 §3 forbids: dropped.
+    this.queue.length = 0;
+    this.reader = this.newReader();
+    this.detach();
+    const socket = this.socket;
+    const inflate = createInflateRaw();
+    const deflate = createDeflateRaw();
+    deflate.pipe(socket);
+    inflate.on('data', (d: Buffer) => this.onData(d));
+    const broken = (err: Error) => {
+      this.log.info({ err: err.message }, 'compressed stream broken');
+      socket.destroy();
+    };
+    inflate.on('error', broken);
+    deflate.on('error', broken);
+    this.deflate = deflate;
+    this.attach(socket, (d) => inflate.write(d));
     return undefined;
   }
 
