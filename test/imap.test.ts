@@ -81,8 +81,8 @@ describe('IMAP', () => {
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { 'imap.storeTimeoutMs': 400 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
-    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher']);
+    t = await startTestService(dir, { 'imap.storeTimeoutMs': 400, 'auth.maxFailuresPerAccount': 3 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
+    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher', 'throttled']);
     await t.service.directory.refresh();
   });
 
@@ -342,7 +342,7 @@ describe('IMAP', () => {
       const sent = await t.service.mailStore.messages(ids.get('sync@example.com')!, 'Sent');
       assert.equal(sent.messages.length, 1, 'the local message went up');
       assert.deepEqual(sent.messages[0]!.flags, ['\\Seen']);
-      assert.match((await t.service.mailStore.readMessage(ids.get('sync@example.com')!, 'Sent', sent.messages[0]!.uid))!.toString(), /local side/);
+      assert.match((await t.service.mailStore.readMessages(ids.get('sync@example.com')!, 'Sent', [sent.messages[0]!.uid])).get(sent.messages[0]!.uid)!.toString(), /local side/);
     } finally {
       removeDir(local);
     }
@@ -425,10 +425,22 @@ print(json.dumps({'plain': plain.decode('latin-1'), 'compressed': got.decode('la
     assert.match(r.compressed, /g OK LOGOUT completed/);
   });
 
-  test('where plaintext logins are not allowed, LOGINDISABLED is offered and LOGIN refused until STARTTLS', async () => {
+  test('failed logins count with POP3\'s: three wrong IMAP passwords lock the account out of POP3 too', async () => {
+    const out = await rawImap(t.imapPort, 'a LOGIN throttled@example.com no1\r\nb LOGIN throttled@example.com no2\r\nc LOGIN throttled@example.com no3\r\nd LOGIN throttled@example.com ' + PW + '\r\n');
+    assert.match(out, /c NO \[AUTHENTICATIONFAILED\]/);
+    assert.match(out, /d NO \[UNAVAILABLE\] Too many failed logins/);
+    const pop = await python<{ login: string }>(POPLIB_SESSION, [t.pop3Port, 'plain', 'throttled@example.com', PW, '[]']);
+    assert.match(pop.login, /\[AUTH\] Too many failed logins/);
+  });
+
+  test('where plaintext logins are not allowed, LOGINDISABLED is offered and LOGIN refused until STARTTLS; past imap.maxClients a client is told to come back', async () => {
     const d = tempDir();
-    const strict = await startTestService(d, { 'imap.plaintextLogin': 'never', roles: ['imap'] });
+    const strict = await startTestService(d, { 'imap.plaintextLogin': 'never', 'imap.maxClients': 2, roles: ['imap'] });
     try {
+      const held = await Promise.all([0, 1].map(() => new Promise<import('node:net').Socket>((r) => { const s = connect(strict.imapPort, '127.0.0.1'); s.once('data', () => r(s)); })));
+      assert.match(await rawImap(strict.imapPort, ''), /^\* BYE \[UNAVAILABLE\] Too many connections/);
+      held.forEach((s) => s.destroy());
+      assert.ok(await waitFor(async () => /^\* OK/.test(await rawImap(strict.imapPort, '', 200))));
       const out = await rawImap(strict.imapPort, `a CAPABILITY\r\nb LOGIN bob@example.com ${PW}\r\nc AUTHENTICATE PLAIN AGJvYgBwdw==\r\n`);
       assert.match(out, /\* CAPABILITY [^\r]*STARTTLS[^\r]*LOGINDISABLED/);
       assert.match(out, /b NO \[PRIVACYREQUIRED\] /);

@@ -77,8 +77,8 @@ export interface FolderStore {
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
   /** The folder's messages in UID order. */
   messages(accountId: number, folder: string): Promise<{ folder: Folder; messages: FolderMessage[] }>;
-  /** The whole message, header lines then body, as stored; undefined when the UID is gone. */
-  readMessage(accountId: number, folder: string, uid: number): Promise<Buffer | undefined>;
+  /** Whole messages (header lines then body, as stored) by UID, in one read; a UID that is gone is absent. */
+  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>>;
   storeFlags(accountId: number, folder: string, uids: readonly number[], change: FlagChange, flags: readonly string[], unchangedSince?: number): Promise<FlagUpdate>;
   appendMessage(accountId: number, folder: string, message: NewMessage): Promise<{ uidValidity: number; uid: number }>;
   /** Copies (or moves) messages to another folder of the account; the pairs are (source UID, new UID) in source order. */
@@ -123,7 +123,7 @@ export function delegateFolderCalls(target: object, to: PreparingFolderStore): v
     };
     Object.defineProperty(target, k, { value: retried });
   }
-  for (const k of ['folders', 'readMessage', 'highestModseqs'] as const) Object.defineProperty(target, k, { value: (to[k] as (...a: unknown[]) => unknown).bind(to) });
+  for (const k of ['folders', 'readMessages', 'highestModseqs'] as const) Object.defineProperty(target, k, { value: (to[k] as (...a: unknown[]) => unknown).bind(to) });
 }
 
 /** The hierarchy delimiter of folder names (as Dovecot's fs layout and most hosted services). */

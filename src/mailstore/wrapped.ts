@@ -49,8 +49,8 @@ export abstract class WrappedMailStore implements MailStore {
   messages(accountId: number, folder: string): Promise<{ folder: Folder; messages: FolderMessage[] }> {
     return this.through('reads', (s) => s.messages(accountId, folder));
   }
-  readMessage(accountId: number, folder: string, uid: number): Promise<Buffer | undefined> {
-    return this.through('reads', (s) => s.readMessage(accountId, folder, uid));
+  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
+    return this.through('reads', (s) => s.readMessages(accountId, folder, uids));
   }
   storeFlags(accountId: number, folder: string, uids: readonly number[], change: FlagChange, flags: readonly string[], unchangedSince?: number): Promise<FlagUpdate> {
     return this.through('reads', (s) => s.storeFlags(accountId, folder, uids, change, flags, unchangedSince));

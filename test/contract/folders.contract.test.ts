@@ -8,7 +8,7 @@ import { MAILSTORE_VARIANTS, backendsWith, withStore } from './backends.js';
 const msg = (text: string, flags: string[] = [], quotaBytes = 0) => ({ data: Buffer.from(text), flags, internalDate: 1_700_000_000_000, quotaBytes });
 const code = (c: string) => (err: unknown) => err instanceof HikyakuError && err.code === c;
 const names = async (store: MailStore, account: number) => (await store.folders(account)).map((f) => f.name);
-const text = async (store: MailStore, account: number, folder: string, uid: number) => (await store.readMessage(account, folder, uid))?.toString();
+const text = async (store: MailStore, account: number, folder: string, uid: number) => (await store.readMessages(account, folder, [uid])).get(uid)?.toString();
 
 for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...MAILSTORE_VARIANTS]) {
   describe(`FolderStore contract: ${backend.name}`, () => {
@@ -113,6 +113,9 @@ for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...
         assert.equal(copied.uidValidity, (await store.folder(1, 'Archive'))!.uidValidity);
         assert.equal(await text(store, 1, 'Archive', copied.pairs[1]![1]), `Delivered-To: 1\r\n${big}`);
         assert.deepEqual((await store.messages(1, 'Archive')).messages.map((m) => m.flags), [[], ['\\Flagged']]);
+        const both = await store.readMessages(1, 'Archive', [...copied.pairs.map((p) => p[1]), 9999]);
+        assert.deepEqual([...both.keys()].sort((a, b) => a - b), copied.pairs.map((p) => p[1]), 'one read for several UIDs; a missing one is absent');
+        assert.equal(both.get(copied.pairs[0]![1])!.toString(), 'Delivered-To: 1\r\nsmall\r\n');
         const inboxBefore = (await store.folder(1, 'INBOX'))!.highestModseq;
         const moved = await store.copyMessages(1, 'INBOX', [d1.uid, d2.uid, 12345], 'Trash', true, 0);
         assert.equal(moved.pairs.length, 2);
@@ -124,7 +127,7 @@ for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...
         await store.deleteFolder(1, 'Archive');
         assert.equal(await text(store, 1, 'Trash', moved.pairs[1]![1]), `Delivered-To: 1\r\n${big}`, 'the body stays for the other copy');
         assert.deepEqual(await store.expungeMessages(1, 'Trash', moved.pairs.map((p) => p[1])), moved.pairs.map((p) => p[1]));
-        assert.equal(await store.readMessage(1, 'Trash', moved.pairs[1]![1]), undefined);
+        assert.equal((await store.readMessages(1, 'Trash', [moved.pairs[1]![1]])).size, 0);
         await assert.rejects(store.copyMessages(1, 'INBOX', [1], 'Nowhere', false, 0), code('ERR_FOLDER_UNKNOWN'));
       });
     });

@@ -182,14 +182,15 @@ export class PgFolders implements PreparingFolderStore {
     });
   }
 
-  async readMessage(accountId: number, folder: string, uid: number): Promise<Buffer | undefined> {
-    const r = await sql<{ header: Buffer; data: Buffer | null; location: string | null }>`
-      SELECT m.header, b.data, b.location FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
-      WHERE mb.account_id = ${accountId} AND mb.name = ${normalizeFolderName(folder)} AND m.uid = ${uid}`.execute(await this.conn());
-    const row = r.rows[0];
-    if (!row) return undefined;
-    const body = row.data ?? (await this.bodies().get(row.location!));
-    return row.header.length ? Buffer.concat([row.header, body]) : body;
+  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    if (uids.length === 0) return out;
+    const r = await sql<{ uid: number; header: Buffer; data: Buffer | null; location: string | null }>`
+      SELECT m.uid, m.header, b.data, b.location FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
+      WHERE mb.account_id = ${accountId} AND mb.name = ${normalizeFolderName(folder)} AND m.uid = ANY(${[...uids]}::bigint[])`.execute(await this.conn());
+    const bodies = await Promise.all(r.rows.map((row) => row.data ?? this.bodies().get(row.location!)));
+    r.rows.forEach((row, i) => out.set(row.uid, row.header.length ? Buffer.concat([row.header, bodies[i]!]) : bodies[i]!));
+    return out;
   }
 
   private async bump(tx: Db, boxId: number): Promise<number> {

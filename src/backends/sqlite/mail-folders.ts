@@ -204,15 +204,25 @@ export class SqliteFolders implements PreparingFolderStore {
     })();
   }
 
-  async readMessage(accountId: number, folder: string, uid: number): Promise<Buffer | undefined> {
-    const row = sql(
-      this.db,
-      `SELECT m.header, m.blob_id, b.data, b.file FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id LEFT JOIN blobs b ON b.id = m.blob_id
-       WHERE mb.account_id = ? AND mb.name = ? AND m.uid = ?`,
-    ).get(accountId, normalizeFolderName(folder), uid) as { header: Buffer; blob_id: string; data: Buffer | null; file: string | null } | undefined;
-    if (!row) return undefined;
-    const body = row.data ?? (await readFile(this.ctx.blobPath(row.blob_id, row.file).path));
-    return row.header.length ? Buffer.concat([row.header, body]) : body;
+  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    const box = this.box(accountId, normalizeFolderName(folder));
+    if (!box || uids.length === 0) return out;
+    type Row = { uid: number; header: Buffer; blob_id: string; data: Buffer | null; file: string | null };
+    const lo = Math.min(...uids);
+    const hi = Math.max(...uids);
+    const wanted = new Set(uids);
+    // Mostly a run of UIDs (FETCH 1:*): one range scan of the primary key; else the list itself.
+    const rows = (
+      hi - lo < uids.length * 2
+        ? (sql(this.db, 'SELECT m.uid, m.header, m.blob_id, b.data, b.file FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?').all(box.id, lo, hi) as Row[])
+        : (sql(this.db, 'SELECT m.uid, m.header, m.blob_id, b.data, b.file FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))').all(box.id, JSON.stringify(uids)) as Row[])
+    ).filter((r) => wanted.has(r.uid));
+    for (const row of rows) {
+      const body = row.data ?? (await readFile(this.ctx.blobPath(row.blob_id, row.file).path));
+      out.set(row.uid, row.header.length ? Buffer.concat([row.header, body]) : body);
+    }
+    return out;
   }
 
   /** Raises the folder's modseq; returns the new one, for the rows this change touches. */

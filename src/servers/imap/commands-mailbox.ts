@@ -4,22 +4,11 @@
  * QRESYNC (RFC 7162), STATUS, APPEND (UIDPLUS, RFC 4315), NAMESPACE and QUOTA (RFC 9208).
  */
 import { decodeMutf7, formatSequenceSet, mailbox, parseDateTime, parseSequenceSet, ParseError, str, type Chunk, type Command, type Value } from '../../imap/index.js';
-import { FOLDER_DELIMITER, normalizeFolderName, type Folder } from '../../mailstore/index.js';
+import { FOLDER_DELIMITER, type Folder } from '../../mailstore/index.js';
 import type { ImapContext } from './context.js';
 import { bad, no, ok, type Reply } from './replies.js';
 import { SelectedMailbox } from './selected.js';
-import { textOf } from './session.js';
-import { parseFlags } from './commands-message.js';
-
-/** A mailbox name argument as stored: UTF-8, INBOX in capitals. */
-export function folderArg(ctx: ImapContext, v: Value | undefined): string {
-  if (!v) throw new ParseError('A folder name is missing');
-  const raw = textOf(v);
-  // IMAP4rev1 clients send modified UTF-7; with UTF-8 enabled, names are UTF-8 as they are.
-  const name = ctx.utf8 ? raw : decodeMutf7(raw);
-  if (name === undefined) throw new ParseError('The folder name is not valid modified UTF-7');
-  return normalizeFolderName(name);
-}
+import { folderArg, parseFlags, textOf } from './args.js';
 
 export async function authenticatedCommand(ctx: ImapContext, cmd: Command): Promise<Reply | undefined> {
   switch (cmd.name) {
@@ -72,7 +61,8 @@ export async function authenticatedCommand(ctx: ImapContext, cmd: Command): Prom
 async function select(ctx: ImapContext, cmd: Command): Promise<Reply> {
   const name = folderArg(ctx, cmd.args[0]);
   const readOnly = cmd.name === 'EXAMINE';
-  // A failed SELECT leaves no folder selected (RFC 9051 §6.3.2).
+  // A failed SELECT leaves no folder selected (RFC 9051 §6.3.2); with QRESYNC the client is told (RFC 7162 §3.2.11).
+  if (ctx.selected && ctx.qresync) await ctx.untagged(['* OK [CLOSED] Previous folder closed']);
   ctx.selected = undefined;
   let qresync: { uidValidity: number; modseq: number; known?: ReturnType<typeof parseSequenceSet> } | undefined;
   const params = cmd.args[1];
@@ -119,12 +109,29 @@ async function select(ctx: ImapContext, cmd: Command): Promise<Reply> {
   return ok(`${cmd.name} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }
 
-/** A LIST pattern as a regular expression: * matches anything, % anything but the delimiter (RFC 9051 §6.3.9). */
-function patternRegex(pattern: string): RegExp {
+/**
+ * True if `name` matches a LIST pattern (RFC 9051 §6.3.9): * matches anything, % anything but
+ * the delimiter. Matched by dynamic programming, not a regular expression, so that a pattern
+ * of many wildcards costs time in proportion to its length times the name's, never more.
+ */
+export function matchesPattern(pattern: string, name: string): boolean {
   // INBOX is stored in capitals and matches in any case.
-  const p = /^inbox(?=$|\/)/i.test(pattern) ? 'INBOX' + pattern.slice(5) : pattern;
-  const body = [...p].map((c) => (c === '*' ? '.*' : c === '%' ? '[^/]*' : c.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'su');
+  const p = [.../^inbox(?=$|\/)/i.test(pattern) ? 'INBOX' + pattern.slice(5) : pattern];
+  const n = [...name];
+  // can[j]: the pattern so far matches the first j characters of the name.
+  let can = new Array<boolean>(n.length + 1).fill(false);
+  can[0] = true;
+  for (const c of p) {
+    const next = new Array<boolean>(n.length + 1).fill(false);
+    for (let j = 0; j <= n.length; j++) {
+      if (c === '*' || c === '%') {
+        // Zero characters, or one more than the same wildcard took before.
+        next[j] = can[j]! || (j > 0 && next[j - 1]! && (c === '*' || n[j - 1] !== FOLDER_DELIMITER));
+      } else next[j] = j > 0 && can[j - 1]! && n[j - 1] === c;
+    }
+    can = next;
+  }
+  return can[n.length]!;
 }
 
 const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ', 'RECENT', 'DELETED', 'APPENDLIMIT']);
@@ -202,11 +209,10 @@ async function list(ctx: ImapContext, cmd: Command): Promise<Reply> {
   }
   const folders = await ctx.call((s) => s.folders(ctx.account.id));
   const names = new Set(folders.map((f) => f.name));
-  const regexes = patterns.map(patternRegex);
   const lsub = cmd.name === 'LSUB';
   const subscribedOnly = lsub || selection.has('SUBSCRIBED');
   for (const f of folders) {
-    if (!regexes.some((r) => r.test(f.name))) continue;
+    if (!patterns.some((p) => matchesPattern(p, f.name))) continue;
     if (subscribedOnly && !f.subscribed) continue;
     if (selection.has('SPECIAL-USE') && !f.specialUse) continue;
     const attrs: string[] = [];

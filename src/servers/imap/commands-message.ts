@@ -9,13 +9,11 @@ import {
   formatDateTime,
   parseFetch,
   parseSearch,
-  parseSequenceSet,
-  ParseError,
   str,
   type Chunk,
   type Command,
   type FetchItem,
-  type Value,
+  type SeqRange,
 } from '../../imap/index.js';
 import type { FolderMessage } from '../../mailstore/index.js';
 import type { MimePart } from '../../message/index.js';
@@ -23,32 +21,7 @@ import type { ImapContext } from './context.js';
 import { bad, no, ok, type Reply } from './replies.js';
 import { bodyStructure, decodedBody, envelope, resolvePart, sectionBytes } from './message-view.js';
 import { matches, needsContent } from './search-eval.js';
-import { folderArg } from './commands-mailbox.js';
-
-const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]));
-const MAX_FLAGS = 64;
-
-/** A flag list as stored: system flags in their canonical case, keywords as atoms (RFC 9051 §2.3.2). */
-export function parseFlags(v: Value): string[] {
-  const items = v.kind === 'list' ? v.items : [v];
-  if (items.length > MAX_FLAGS) throw new ParseError(`At most ${MAX_FLAGS} flags`);
-  return items.map((i) => {
-    if (i.kind !== 'atom') throw new ParseError('Flags are atoms');
-    if (i.text.startsWith('\\')) {
-      const f = SYSTEM_FLAGS.get(i.text.toLowerCase());
-      if (!f) throw new ParseError(`${i.text} is not a flag that can be set`);
-      return f;
-    }
-    if (!/^[\x21\x23-\x27\x2b-\x5a\x5e-\x7a\x7c\x7e]{1,100}$/.test(i.text)) throw new ParseError(`Invalid keyword ${i.text.slice(0, 40)}`);
-    return i.text;
-  });
-}
-
-function setArg(v: Value | undefined): ReturnType<typeof parseSequenceSet> & object {
-  const set = v?.kind === 'atom' ? parseSequenceSet(v.text) : undefined;
-  if (!set) throw new ParseError('Invalid sequence set');
-  return set;
-}
+import { folderArg, parseFlags, setArg } from './args.js';
 
 export async function selectedCommand(ctx: ImapContext, cmd: Command): Promise<Reply> {
   const view = ctx.selected!;
@@ -87,7 +60,7 @@ export async function selectedCommand(ctx: ImapContext, cmd: Command): Promise<R
   return bad(`Unknown command ${cmd.name}`);
 }
 
-async function expungeDeleted(ctx: ImapContext, set: ReturnType<typeof parseSequenceSet>, tell: boolean): Promise<void> {
+async function expungeDeleted(ctx: ImapContext, set: SeqRange[] | undefined, tell: boolean): Promise<void> {
   const view = ctx.selected!;
   const candidates = set ? view.pick(set, true) : view.messages;
   const doomed = candidates.filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
@@ -97,6 +70,8 @@ async function expungeDeleted(ctx: ImapContext, set: ReturnType<typeof parseSequ
   if (tell) for (const l of lines) await ctx.untagged(l);
 }
 
+const BATCH = 64;
+const FLUSH_BYTES = 256 * 1024;
 const CONTENT_ITEMS = new Set(['ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'section', 'BINARY.SIZE']);
 
 async function fetch(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Reply> {
@@ -127,31 +102,45 @@ async function fetch(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Repl
   }
   const needsData = items.some((i) => CONTENT_ITEMS.has(i.kind));
   let missing = false;
-  for (const m of picked) {
-    let data: Buffer | undefined;
-    if (needsData) {
-      data = await ctx.call((s) => s.readMessage(ctx.account.id, view.name, m.uid));
+  // Messages are read BATCH at a time (one store call), and answers go out in writes of
+  // about FLUSH_BYTES, not a syscall per message.
+  let out: Chunk[] = [];
+  let pending = 0;
+  for (let b = 0; b < picked.length; b += BATCH) {
+    const batch = picked.slice(b, b + BATCH);
+    const bodies = needsData ? await ctx.call((s) => s.readMessages(ctx.account.id, view.name, batch.map((m) => m.uid))) : undefined;
+    for (const m of batch) {
+      const data = bodies?.get(m.uid);
       // Expunged by another session meanwhile: its data cannot be given (RFC 5530 EXPUNGEISSUED).
-      if (!data) {
+      if (bodies && !data) {
         missing = true;
         continue;
       }
+      // Parsed only when an item needs the structure (BODY[] alone does not).
+      const tree = () => ctx.cache.tree(view.folder.id, view.folder.uidValidity, m.uid, data!);
+      out.push(`* ${view.seqOf(m.uid)} FETCH (`);
+      for (const [i, item] of items.entries()) {
+        const chunks = fetchItem(ctx, m, item, data, tree);
+        if (chunks === 'unknown-cte') return no('A part has a Content-Transfer-Encoding we cannot decode', 'UNKNOWN-CTE');
+        if (i) out.push(' ');
+        out.push(...chunks);
+      }
+      out.push(')\r\n');
+      pending += data?.length ?? 100;
+      if (pending >= FLUSH_BYTES) {
+        await ctx.write(out);
+        out = [];
+        pending = 0;
+      }
     }
-    const tree = data ? ctx.cache.tree(view.folder.id, view.folder.uidValidity, m.uid, data) : undefined;
-    const parts: Chunk[][] = [];
-    for (const item of items) {
-      const out = fetchItem(ctx, m, item, data, tree);
-      if (out === 'unknown-cte') return no('A part has a Content-Transfer-Encoding we cannot decode', 'UNKNOWN-CTE');
-      parts.push(out);
-    }
-    await ctx.untagged([`* ${view.seqOf(m.uid)} FETCH (`, ...parts.flatMap((p, i) => (i ? [' ', ...p] : p)), ')']);
   }
+  if (out.length) await ctx.write(out);
   if (uid) await ctx.sync(true);
   else await ctx.sync(false);
   return missing ? no('Some messages were deleted by another session meanwhile', 'EXPUNGEISSUED') : ok(`${cmd.name} completed`);
 }
 
-function fetchItem(ctx: ImapContext, m: FolderMessage, item: FetchItem, data: Buffer | undefined, tree: MimePart | undefined): Chunk[] | 'unknown-cte' {
+function fetchItem(ctx: ImapContext, m: FolderMessage, item: FetchItem, data: Buffer | undefined, tree: () => MimePart): Chunk[] | 'unknown-cte' {
   switch (item.kind) {
     case 'FLAGS':
       return [`FLAGS (${m.flags.join(' ')})`];
@@ -164,23 +153,24 @@ function fetchItem(ctx: ImapContext, m: FolderMessage, item: FetchItem, data: Bu
     case 'MODSEQ':
       return [`MODSEQ (${m.modseq})`];
     case 'ENVELOPE':
-      return ['ENVELOPE ', ...envelope(tree!, ctx.utf8)];
+      return ['ENVELOPE ', ...envelope(tree(), ctx.utf8)];
     case 'BODYSTRUCTURE':
     case 'BODY':
-      return [`${item.kind} `, ...bodyStructure(tree!, item.kind === 'BODYSTRUCTURE', ctx.utf8)];
+      return [`${item.kind} `, ...bodyStructure(tree(), item.kind === 'BODYSTRUCTURE', ctx.utf8)];
     case 'BINARY.SIZE': {
-      const node = resolvePart(tree!, item.part);
+      const node = resolvePart(tree(), item.part);
       const decoded = node && decodedBody(data!, node);
       if (node && !decoded) return 'unknown-cte';
       return [`${item.label} ${decoded?.length ?? 0}`];
     }
     case 'section': {
       let bytes: Buffer | undefined;
-      if (item.binary) {
-        const node = resolvePart(tree!, item.section.part);
-        bytes = node && (item.section.part.length === 0 ? data : decodedBody(data!, node));
+      if (item.section.part.length === 0 && !item.section.text) bytes = data;
+      else if (item.binary) {
+        const node = resolvePart(tree(), item.section.part);
+        bytes = node && decodedBody(data!, node);
         if (node && !bytes) return 'unknown-cte';
-      } else bytes = sectionBytes(data!, tree!, item.section);
+      } else bytes = sectionBytes(data!, tree(), item.section);
       // A section that does not exist is the empty string (RFC 9051 §6.4.5 leaves it to the server; Dovecot does the same).
       if (!bytes) bytes = Buffer.alloc(0);
       if (item.partial) bytes = bytes.subarray(Math.min(item.partial.start, bytes.length), Math.min(item.partial.start + item.partial.length, bytes.length));
@@ -238,17 +228,18 @@ async function search(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Rep
   const found: FolderMessage[] = [];
   let modseq = 0;
   const largestUid = view.messages.at(-1)?.uid ?? 0;
-  for (const [i, m] of view.messages.entries()) {
-    let data: Buffer | undefined;
-    if (content) {
-      data = await ctx.call((s) => s.readMessage(ctx.account.id, view.name, m.uid));
-      if (!data) continue;
-    }
-    const tree = data ? ctx.cache.tree(view.folder.id, view.folder.uidValidity, m.uid, data) : undefined;
-    if (matches(req.key, { message: m, seq: i + 1, count: view.messages.length, largestUid, data, tree })) {
-      found.push(m);
-      modseq = Math.max(modseq, m.modseq);
-    }
+  for (let b = 0; b < view.messages.length; b += BATCH) {
+    const batch = view.messages.slice(b, b + BATCH);
+    const bodies = content ? await ctx.call((s) => s.readMessages(ctx.account.id, view.name, batch.map((m) => m.uid))) : undefined;
+    batch.forEach((m, i) => {
+      const data = bodies?.get(m.uid);
+      if (bodies && !data) return;
+      const tree = data ? ctx.cache.tree(view.folder.id, view.folder.uidValidity, m.uid, data) : undefined;
+      if (matches(req.key, { message: m, seq: b + i + 1, count: view.messages.length, largestUid, data, tree })) {
+        found.push(m);
+        modseq = Math.max(modseq, m.modseq);
+      }
+    });
   }
   const usesModseq = JSON.stringify(req.key).includes('"modseq"');
   if (usesModseq) ctx.enableCondstore();

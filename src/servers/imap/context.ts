@@ -36,6 +36,8 @@ export interface ImapContext {
   selected: SelectedMailbox | undefined;
   /** Sends an untagged response (the "* " is the caller's). */
   untagged(chunks: readonly Chunk[]): Promise<void>;
+  /** Sends chunks as they are (complete responses with their CRLFs). */
+  write(chunks: readonly Chunk[]): Promise<void>;
   /** A mailbox store call under the store deadline; a late or failed call throws. */
   call<T>(work: (store: MailStore) => Promise<T>): Promise<T>;
   /** Brings the selected mailbox's view up to date with the store and tells the client. */

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { withDeadline, type MailStore } from '../../mailstore/index.js';
-import { CommandReader, ParseError, compact, parseCommand, type Chunk, type Command, type Frame, type Value } from '../../imap/index.js';
+import { CommandReader, ParseError, compact, parseCommand, type Chunk, type Command, type Frame } from '../../imap/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { plaintextLoginAllowed } from '../plaintext.js';
@@ -16,6 +16,7 @@ import type { ChangeWatcher } from './watcher.js';
 import { bad, errorReply, isExpected, loginFailureReply, no, ok, type Reply } from './replies.js';
 import { authenticatedCommand } from './commands-mailbox.js';
 import { selectedCommand } from './commands-message.js';
+import { textOf } from './args.js';
 
 export interface ImapDeps {
   readonly authenticator: Authenticator;
@@ -134,9 +135,19 @@ export class ImapSession implements ImapContext {
   async write(chunks: readonly Chunk[]): Promise<void> {
     if (this.closed) return;
     const sink = this.deflate ?? this.socket;
-    for (const c of compact(chunks)) {
-      if (!sink.write(c)) await new Promise<void>((r) => sink.once('drain', r).once('close', r));
-      if (this.closed) return;
+    // One writev for the response's text and literal data, not a packet each.
+    sink.cork();
+    try {
+      for (const c of compact(chunks)) {
+        if (!sink.write(c)) {
+          sink.uncork();
+          await new Promise<void>((r) => sink.once('drain', r).once('close', r));
+          sink.cork();
+        }
+        if (this.closed) return;
+      }
+    } finally {
+      sink.uncork();
     }
     // RFC 4978 §4: each response is flushed, so the client can read it now.
     this.deflate?.flush(zlib.Z_SYNC_FLUSH);
@@ -208,18 +219,21 @@ export class ImapSession implements ImapContext {
   private async handle(frame: Frame): Promise<void> {
     if (this.sasl) return this.saslStep(frame);
     if (this.idling) return this.endIdle(frame);
-    let cmd: Command;
+    let cmd: Command | undefined;
+    let invalid: ParseError | undefined;
     try {
       cmd = parseCommand(frame);
     } catch (err) {
-      const e = err as ParseError;
-      return this.reply(e.tag ?? '*', bad(e.message));
+      invalid = err as ParseError;
     }
+    const tag = cmd?.tag ?? invalid?.tag ?? '*';
+    // Garbage counts too: a client that never logs in is sent away after so many lines.
     if (!this.user && ++this.unauthenticated > this.deps.options.maxUnauthenticatedCommands) {
-      await this.reply(cmd.tag, bad('Too many commands without logging in'));
+      await this.reply(tag, bad('Too many commands without logging in'));
       await this.write(['* BYE Closing the connection\r\n']);
       return this.close();
     }
+    if (!cmd) return this.reply(tag, bad(invalid!.message));
     let reply: Reply | undefined;
     try {
       reply = await this.dispatch(cmd);
@@ -266,10 +280,7 @@ export class ImapSession implements ImapContext {
         if (!this.user) break;
         return this.compress(cmd);
     }
-    if (!this.user) {
-      if (['LOGIN', 'AUTHENTICATE', 'STARTTLS', 'CAPABILITY', 'NOOP', 'LOGOUT', 'ID'].includes(cmd.name)) return undefined;
-      return bad(`${cmd.name} is not valid before logging in`);
-    }
+    if (!this.user) return bad(`${cmd.name} is not valid before logging in`);
     const authenticated = await authenticatedCommand(this, cmd);
     if (authenticated) return authenticated;
     if (!this.selected) return bad(`${cmd.name} needs a selected folder, or is not a command we know`);
@@ -428,13 +439,6 @@ export class ImapSession implements ImapContext {
     if (line !== 'DONE' || frame.parts.length !== 1) return this.reply(tag, bad('Expected DONE to end IDLE'));
     return this.reply(tag, ok('IDLE terminated'));
   }
-}
-
-/** An argument as text: an atom as written, a string's bytes as UTF-8. */
-export function textOf(v: Value): string {
-  if (v.kind === 'atom') return v.text;
-  if (v.kind === 'string') return v.data.toString('utf8');
-  throw new ParseError('A string was expected, not a list');
 }
 
 function decodeBase64Text(b64: string): string | undefined {
