@@ -42,8 +42,9 @@ export function activityTotals(sources: Pick<MetricsSources, 'metrics' | 'delive
       deliveriesDeferred: sum('hikyaku_delivery_attempts_total', (l) => l.outcome === 'deferred'),
       latencySum: sum('hikyaku_delivery_latency_seconds_sum'),
       latencyCount: sum('hikyaku_delivery_latency_seconds_count'),
-      readerReplies: sum('hikyaku_pop3_replies_total'),
-      readerErrors: sum('hikyaku_pop3_replies_total', (l) => l.code === 'SYS/TEMP'),
+      // Readers are POP3 and IMAP: their temporary "try again" answers against all their answers.
+      readerReplies: sum('hikyaku_pop3_replies_total') + sum('hikyaku_imap_replies_total'),
+      readerErrors: sum('hikyaku_pop3_replies_total', (l) => l.code === 'SYS/TEMP') + sum('hikyaku_imap_replies_total', (l) => l.code === 'UNAVAILABLE'),
     };
   };
 }

@@ -15,6 +15,7 @@ export class AnchorTarget implements Target {
   readonly name = 'postfix+dovecot';
   readonly smtpPort = 12525;
   readonly pop3Port = 11110;
+  readonly imapPort = 11430;
   readonly users = USERS;
   readonly password = PASSWORD;
   readonly durability = 'Postfix cleanup fsyncs the queue file before the 250; Dovecot LMTP delivers with mail_fsync=optimized';

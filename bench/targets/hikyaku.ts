@@ -20,6 +20,7 @@ export class HikyakuTarget implements Target {
   readonly runs: readonly string[] | undefined;
   smtpPort = 0;
   pop3Port = 0;
+  imapPort = 0;
   private dir = '';
   private processes: ChildProcess[] = [];
   private hash: Promise<string> | undefined;
@@ -47,7 +48,7 @@ export class HikyakuTarget implements Target {
   async reset(options: { deliveryPaused?: boolean } = {}): Promise<void> {
     await this.stop();
     this.dir = tempDir('hikyaku-bench-');
-    [this.smtpPort, this.pop3Port] = [await freePort(), await freePort()];
+    [this.smtpPort, this.pop3Port, this.imapPort] = [await freePort(), await freePort(), await freePort()];
     if (this.postgres) this.pg = pgStoreUrl();
     const store = openDirectoryStore(this.config());
     const passwordHash = await (this.hash ??= hashPassword(PASSWORD));
@@ -56,13 +57,13 @@ export class HikyakuTarget implements Target {
       await store.addAccount({ address, passwordHash, quotaBytes: 0 });
     }
     await store.close();
-    const roles = options.deliveryPaused ? 'mx,pop3' : 'mx,pop3,delivery';
+    const roles = options.deliveryPaused ? 'mx,pop3,imap' : 'mx,pop3,imap,delivery';
     this.processes.push(await this.spawn(roles));
   }
 
   private spawn(roles: string): Promise<ChildProcess> {
     const stores = this.pg ? { HIKYAKU_STORAGE_DIRECTORY: this.pg.url, HIKYAKU_STORAGE_SPOOL: this.pg.url, HIKYAKU_STORAGE_MAILSTORE: this.pg.url } : {};
-    return spawnServer(this.dir, { ...stores, HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
+    return spawnServer(this.dir, { ...stores, HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_IMAP_PORT: roles.includes('imap') ? String(this.imapPort) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
   }
 
   async resumeDelivery(): Promise<void> {

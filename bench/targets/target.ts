@@ -8,6 +8,7 @@ export interface Target {
   readonly name: string;
   readonly smtpPort: number;
   readonly pop3Port: number;
+  readonly imapPort: number;
   readonly users: readonly string[];
   readonly password: string;
   /** What the system makes durable before it answers 250, for the report. */

@@ -131,7 +131,7 @@ export const SCHEMA = {
   'status.delayedSeconds': key(900, int(1, 86_400 * 30), 'The status page shows sending as delayed when the oldest waiting mail is older than this.'),
   'status.disruptedSeconds': key(3600, int(1, 86_400 * 30), 'The status page shows sending as disrupted when the oldest waiting mail is older than this.'),
   'status.slowStoreMs': key(1000, int(1, 600_000), 'The status page shows reading mail as delayed when the mailbox store takes longer than this to answer a trivial read.'),
-  'status.readerErrorPercent': key(5, int(1, 100), 'The status page shows reading mail as delayed when more than this share (percent) of POP3 answers in a sample interval were -ERR [SYS/TEMP].'),
+  'status.readerErrorPercent': key(5, int(1, 100), 'The status page shows reading mail as delayed when more than this share (percent) of POP3 and IMAP answers in a sample interval were temporary failures (-ERR [SYS/TEMP], NO [UNAVAILABLE]).'),
   'status.deliveryFailurePercent': key(20, int(1, 100), 'The status page shows sending as delayed when more than this share (percent) of deliveries into mailboxes in a sample interval had to be retried.'),
   'status.autoIncidents': key<'off' | 'draft' | 'publish'>('draft', oneOf('off', 'draft', 'publish'), 'Automatic incident notices when a service stays out of order: off, a draft for operators to publish, or published at once.'),
   'status.incidentAfterSeconds': key(300, int(1, 86_400), 'How long a service must stay out of order before an automatic incident notice opens.'),
