@@ -82,7 +82,7 @@ describe('IMAP', () => {
   before(async () => {
     dir = tempDir();
     t = await startTestService(dir, { 'imap.storeTimeoutMs': 400, 'auth.maxFailuresPerAccount': 3 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
-    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher', 'throttled']);
+    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher', 'throttled', 'rev2']);
     await t.service.directory.refresh();
   });
 
@@ -279,6 +279,20 @@ describe('IMAP', () => {
     const utf8 = await rawImap(t.imapPort, `a LOGIN frank@example.com ${PW}\r\nb ENABLE UTF8=ACCEPT\r\nc LIST "" "日*"\r\nd LOGOUT\r\n`);
     assert.match(utf8, /\* ENABLED UTF8=ACCEPT/);
     assert.match(Buffer.from(utf8, 'latin1').toString('utf8'), /\* LIST \(\\HasNoChildren\) "\/" "日本語"/);
+    const ext = await rawImap(t.imapPort, `a LOGIN frank@example.com ${PW}\r\nb LIST (SUBSCRIBED) "" "*" RETURN (STATUS (MESSAGES UNSEEN) SPECIAL-USE)\r\nc LIST (SPECIAL-USE) "" "*"\r\nd LOGOUT\r\n`);
+    assert.match(ext, /\* LIST \(\\HasNoChildren \\Sent \\Subscribed\) "\/" "Sent"\r\n\* STATUS "Sent" \(MESSAGES 0 UNSEEN 0\)\r\n/, 'LIST-STATUS after each LIST');
+    assert.doesNotMatch(ext.slice(0, ext.indexOf('b OK')), /"Junk"/, 'unsubscribed Junk is not selected by SUBSCRIBED');
+    const special = ext.slice(ext.indexOf('b OK'), ext.indexOf('c OK'));
+    assert.deepEqual([...special.matchAll(/\* LIST \([^)]*\) "\/" "([^"]+)"/g)].map((m) => m[1]).sort(), ['Archive', 'Drafts', 'Junk', 'Sent', 'Trash']);
+  });
+
+  test('IMAP4rev2 enabled: no RECENT, SEARCH answers with ESEARCH, names in UTF-8', async () => {
+    const note = 'Subject: rev2\r\n\r\nhello\r\n';
+    const out = await rawImap(t.imapPort, `a LOGIN rev2@example.com ${PW}\r\na2 APPEND INBOX {${note.length}+}\r\n${note}\r\nb ENABLE IMAP4rev2\r\nc SELECT INBOX\r\nd SEARCH ALL\r\ne UID SEARCH NOT ALL\r\nf LOGOUT\r\n`);
+    assert.match(out, /\* ENABLED IMAP4rev2\r\n/);
+    assert.doesNotMatch(out, /RECENT/);
+    assert.match(out, /\* ESEARCH \(TAG "d"\) ALL 1(:\d+)?\r\nd OK/);
+    assert.match(out, /\* ESEARCH \(TAG "e"\) UID\r\ne OK/);
   });
 
   test('SEARCH and ESEARCH: flags, headers (encoded words decoded), body text in its charset, dates, sizes, UID ranges', async () => {
@@ -378,8 +392,9 @@ describe('IMAP', () => {
   });
 
   test('a slow or failing store: login works, commands answer NO [UNAVAILABLE] within the deadline, the mailbox is intact after', async () => {
+    const had = (await inbox('alice@example.com')).length;
     await smtp('alice@example.com', 'Subject: kept\r\n\r\nkept\r\n');
-    assert.ok(await waitFor(async () => (await inbox('alice@example.com')).length === 2));
+    assert.ok(await waitFor(async () => (await inbox('alice@example.com')).length === had + 1));
     for (const fault of [{ kind: 'hang' }, { kind: 'fail' }] as const) {
       faulty.setFault(fault, 'reads');
       try {
@@ -392,7 +407,7 @@ describe('IMAP', () => {
       }
     }
     const after = await imap('plain', 'alice@example.com', [['select', 'INBOX'], ['fetch', '1:*', '(BODY.PEEK[TEXT])']]);
-    assert.deepEqual(after.results[0], ['OK', ['2']]);
+    assert.deepEqual(after.results[0], ['OK', [String(had + 1)]]);
     assert.match(JSON.stringify(after.results[1]), /kept/);
   });
 

@@ -23,7 +23,7 @@ const say = async (c: Pop3Client, line: string) => String(await c.command(line))
  */
 describe('several nodes on one PostgreSQL', () => {
   const dir = tempDir();
-  const nodeDirs = [tempDir(), tempDir(), tempDir(), tempDir()];
+  const nodeDirs = [tempDir(), tempDir(), tempDir(), tempDir(), tempDir()];
   const bodies = join(tempDir(), 'bodies');
   const { url, schema } = pgStoreUrl();
   const stores = { 'storage.directory': url, 'storage.spool': url, 'storage.mailstore': url };
@@ -163,6 +163,39 @@ describe('several nodes on one PostgreSQL', () => {
       await say(c, 'USER b@multi.test');
       const reply = await say(c, 'PASS test-password');
       assert.match(reply, /^-ERR \[(AUTH|SYS\/TEMP)\].*(too many|try again)/i, reply);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test('an IMAP node: an IDLE session on it hears of a message another node delivered; what it deletes is gone for the POP3 node', async () => {
+    const imapPort = await freePort();
+    nodes.push(await spawnServer(nodeDirs[4]!, { ...envForMore, HIKYAKU_ROLES: 'imap', HIKYAKU_IMAP_PORT: String(imapPort) }));
+    const socket = (await import('node:net')).connect(imapPort, '127.0.0.1');
+    let text = '';
+    let exists = 0;
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    const seen = (re: RegExp) => waitFor(() => re.test(text), 15_000, 20);
+    try {
+      socket.write('a LOGIN d@multi.test test-password\r\nb SELECT INBOX\r\n');
+      assert.ok(await seen(/b OK \[READ-WRITE\]/), text);
+      exists = Number(/\* (\d+) EXISTS/.exec(text)![1]);
+      socket.write('c IDLE\r\n');
+      assert.ok(await seen(/\+ idling\r\n/), text);
+      const smtp = await SmtpClient.open(mxB);
+      assert.equal((await smtp.send('s@client.test', ['d@multi.test'], testMessage('idle-across', 512))).reply.code, 250);
+      smtp.destroy();
+      assert.ok(await seen(new RegExp(`\\* ${exists + 1} EXISTS\\r\\n`)), `the IMAP node heard of the delivery: ${text.slice(-300)}`);
+      socket.write(`DONE\r\nd STORE ${exists + 1} +FLAGS (\\Deleted)\r\ne EXPUNGE\r\n`);
+      assert.ok(await seen(/e OK EXPUNGE completed/), text);
+    } finally {
+      socket.destroy();
+    }
+    const c = await Pop3Client.open(pop3);
+    try {
+      await say(c, 'USER d@multi.test');
+      assert.match(await say(c, 'PASS test-password'), /^\+OK/);
+      assert.match(await say(c, 'STAT'), new RegExp(`^\\+OK ${exists} `), 'the message expunged over IMAP is not in the POP3 maildrop');
     } finally {
       c.destroy();
     }

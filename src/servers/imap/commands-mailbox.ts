@@ -87,7 +87,8 @@ async function select(ctx: ImapContext, cmd: Command): Promise<Reply> {
   const flags = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
   const lines: Chunk[][] = [
     [`* ${messages.length} EXISTS`],
-    ...(ctx.utf8 ? [] : [['* 0 RECENT']]),
+    // IMAP4rev1's \\Recent (RFC 3501): never set here; IMAP4rev2 clients are not told of it.
+    ...(ctx.rev2 ? [] : [['* 0 RECENT']]),
     [`* FLAGS (${flags})`],
     [`* OK [PERMANENTFLAGS (${readOnly ? '' : `${flags} \\*`})] Flags permitted`],
     [`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid`],

@@ -244,10 +244,11 @@ async function search(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Rep
   const usesModseq = JSON.stringify(req.key).includes('"modseq"');
   if (usesModseq) ctx.enableCondstore();
   const numbers = found.map((m) => (uid ? m.uid : view.seqOf(m.uid)));
-  if (req.returns === undefined) {
+  // RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH.
+  if (req.returns === undefined && !ctx.rev2) {
     await ctx.untagged([`* SEARCH${numbers.map((n) => ` ${n}`).join('')}${usesModseq && numbers.length ? ` (MODSEQ ${modseq})` : ''}`]);
   } else {
-    const want = req.returns.length ? req.returns : ['ALL'];
+    const want = req.returns?.length ? req.returns : ['ALL'];
     const parts: string[] = [];
     if (numbers.length && want.includes('MIN')) parts.push(`MIN ${numbers[0]}`);
     if (numbers.length && want.includes('MAX')) parts.push(`MAX ${numbers.at(-1)}`);

@@ -29,6 +29,8 @@ export interface ImapContext {
   readonly cache: MessageCache;
   /** The client reads UTF-8 mailbox names and strings (IMAP4rev2 or UTF8=ACCEPT enabled). */
   readonly utf8: boolean;
+  /** IMAP4rev2 enabled (RFC 9051): no \\Recent, SEARCH answers with ESEARCH. */
+  readonly rev2: boolean;
   readonly condstore: boolean;
   readonly qresync: boolean;
   /** RFC 7162 §3.1: commands using CONDSTORE features enable it. */

@@ -51,6 +51,7 @@ export class ImapSession implements ImapContext {
   private idling: { tag: string; stop: () => void } | undefined;
   selected: SelectedMailbox | undefined;
   utf8 = false;
+  rev2 = false;
   condstore = false;
   qresync = false;
 
@@ -406,7 +407,9 @@ export class ImapSession implements ImapContext {
         if (name === 'QRESYNC') this.qresync = true;
         enabled.push(name);
       } else if (name === 'UTF8=ACCEPT' || name === 'IMAP4REV2') {
+        // RFC 9051 implies UTF-8 strings and names (its §6.3.1); UTF8=ACCEPT is RFC 6855's.
         this.utf8 = true;
+        if (name === 'IMAP4REV2') this.rev2 = true;
         enabled.push(name === 'IMAP4REV2' ? 'IMAP4rev2' : name);
       }
     }
