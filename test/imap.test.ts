@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { FaultInjectingMailStore } from '../src/mailstore/index.js';
+import { OPEN_POLICY } from '../src/directory/index.js';
 import { IMAPLIB_SESSION, POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
 import { mailboxMessages, python, removeDir, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
 
@@ -82,7 +83,7 @@ describe('IMAP', () => {
   before(async () => {
     dir = tempDir();
     t = await startTestService(dir, { 'imap.storeTimeoutMs': 400, 'auth.maxFailuresPerAccount': 3 }, { wrapMailStore: (s) => (faulty = new FaultInjectingMailStore(s)) });
-    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher', 'throttled', 'rev2']);
+    ids = await seedDirectory(t.directoryStore, 'example.com', ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'sync', 'searcher', 'throttled', 'rev2', 'noimap']);
     await t.service.directory.refresh();
   });
 
@@ -438,6 +439,15 @@ print(json.dumps({'plain': plain.decode('latin-1'), 'compressed': got.decode('la
     assert.match(r.compressed, /Subject: zipped\r\n/);
     assert.match(r.compressed, /f NO \[COMPRESSIONACTIVE\]/);
     assert.match(r.compressed, /g OK LOGOUT completed/);
+  });
+
+  test('an account whose policy turns IMAP off is refused with the reason; POP3 still works for it', async () => {
+    await t.directoryStore.setPolicy('account:noimap@example.com', { ...OPEN_POLICY, imap: false });
+    await t.service.directory.refresh();
+    const out = await rawImap(t.imapPort, `a LOGIN noimap@example.com ${PW}\r\n`);
+    assert.match(out, /a NO \[CONTACTADMIN\] [^\r]*IMAP[^\r]*\r\n/);
+    const pop = await python<{ login: string }>(POPLIB_SESSION, [t.pop3Port, 'plain', 'noimap@example.com', PW, '[]']);
+    assert.match(pop.login, /^\+OK/);
   });
 
   test('failed logins count with POP3\'s: three wrong IMAP passwords lock the account out of POP3 too', async () => {
