@@ -1,11 +1,10 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
-import { constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
+import type { SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { withDeadline, type MailStore } from '../../mailstore/index.js';
-import { CommandReader, ParseError, compact, parseCommand, type Chunk, type Command, type Frame } from '../../imap/index.js';
+import { ParseError, parseCommand, type Chunk, type Command, type Frame } from '../../imap/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { plaintextLoginAllowed } from '../plaintext.js';
@@ -17,6 +16,7 @@ import { bad, errorReply, isExpected, loginFailureReply, no, ok, type Reply } fr
 import { authenticatedCommand } from './commands-mailbox.js';
 import { selectedCommand } from './commands-message.js';
 import { textOf } from './args.js';
+import { ImapConnection } from './connection.js';
 
 export interface ImapDeps {
   readonly authenticator: Authenticator;
@@ -29,22 +29,15 @@ export interface ImapDeps {
   readonly watcher: ChangeWatcher;
 }
 
-// Unprocessed pipelined input beyond this is not read until the session catches up.
-const MAX_PENDING = 256 * 1024;
-
 type SaslWait = { mechanism: 'PLAIN' } | { mechanism: 'LOGIN'; user?: string };
 
 /** One IMAP connection: not authenticated → authenticated → selected → logout (RFC 9051 §3). */
 export class ImapSession implements ImapContext {
   private readonly cid = randomBytes(6).toString('hex');
   readonly log: Logger;
-  private socket: Socket;
-  private reader: CommandReader;
-  /** With COMPRESS=DEFLATE (RFC 4978) active, what we send goes through this. */
-  private deflate: DeflateRaw | undefined;
+  private readonly conn: ImapConnection;
   private readonly queue: Frame[] = [];
   private busy = false;
-  private closed = false;
   private unauthenticated = 0;
   private user: AccountRecord | undefined;
   private sasl: { tag: string; wait: SaslWait } | undefined;
@@ -57,14 +50,28 @@ export class ImapSession implements ImapContext {
 
   constructor(
     socket: Socket,
-    private secure: boolean,
+    secure: boolean,
     private readonly deps: ImapDeps,
   ) {
-    this.socket = socket;
     this.log = deps.log.child({ cid: this.cid, remote: socket.remoteAddress });
-    this.reader = this.newReader();
+    const limits = { maxLine: deps.options.maxLineBytes, maxLiteral: deps.options.maxMessageBytes, maxLiterals: 16 };
+    this.conn = new ImapConnection(socket, secure, limits, deps.options.idleTimeoutSeconds * 1000, this.log, {
+      frame: (frame) => {
+        this.queue.push(frame);
+        this.conn.throttle(this.queue.length);
+        void this.drain();
+      },
+      refused: (tag, text, fatal) => {
+        void this.reply(tag ?? '*', bad(text));
+        if (fatal) void this.write(['* BYE The input cannot be followed any more, closing the connection\r\n']).then(() => this.close());
+      },
+      timeout: () => {
+        this.log.info('idle timeout');
+        void this.write(['* BYE Idle for too long, closing the connection\r\n']).then(() => this.close());
+      },
+      closed: () => this.onClose(),
+    });
     deps.metrics.imapSessions.inc();
-    this.attach(socket);
     void this.write([`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.options.hostname} Hikyaku IMAP ready\r\n`]);
   }
 
@@ -78,80 +85,23 @@ export class ImapSession implements ImapContext {
     return this.deps.cache;
   }
 
-  private newReader(): CommandReader {
-    return new CommandReader({ maxLine: this.deps.options.maxLineBytes, maxLiteral: this.deps.options.maxMessageBytes, maxLiterals: 16 });
-  }
-
-  private attach(socket: Socket, onData = (d: Buffer) => this.onData(d)): void {
-    socket.setNoDelay(true);
-    socket.setTimeout(this.deps.options.idleTimeoutSeconds * 1000);
-    const onTimeout = () => {
-      this.log.info('idle timeout');
-      void this.write(['* BYE Idle for too long, closing the connection\r\n']).then(() => this.close());
-    };
-    const onError = (err: Error) => this.log.debug({ err }, 'socket error');
-    const onClose = () => this.onClose();
-    socket.on('data', onData).on('timeout', onTimeout).on('error', onError).on('close', onClose);
-    this.detach = () => {
-      socket.setTimeout(0);
-      socket.off('data', onData).off('timeout', onTimeout).off('error', onError).off('close', onClose);
-    };
-  }
-
-  private detach: () => void = () => undefined;
-
-  private onData(data: Buffer): void {
-    for (const event of this.reader.push(data)) {
-      if (event.kind === 'frame') this.queue.push(event.frame);
-      else if (event.kind === 'continue') void this.write(['+ Ready for the literal\r\n']);
-      else {
-        const reply = bad(event.text);
-        void this.reply(event.tag ?? '*', reply);
-        if (event.fatal) {
-          void this.write(['* BYE The input cannot be followed any more, closing the connection\r\n']).then(() => this.close());
-          return;
-        }
-      }
-    }
-    if (this.reader.pending > MAX_PENDING || this.queue.length > 64) this.socket.pause();
-    void this.drain();
-  }
-
   private async drain(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (this.queue.length > 0 && !this.closed) await this.handle(this.queue.shift()!);
+      while (this.queue.length > 0 && !this.conn.closed) await this.handle(this.queue.shift()!);
     } catch (err) {
       this.log.error({ err }, 'session failed');
       await this.write(['* BYE Internal error, closing the connection\r\n']);
       this.close();
     } finally {
       this.busy = false;
-      if (!this.closed) this.socket.resume();
+      this.conn.throttle(this.queue.length);
     }
   }
 
-  /** Writes chunks in order; waits while the socket's buffer is full (large FETCH answers). */
-  async write(chunks: readonly Chunk[]): Promise<void> {
-    if (this.closed) return;
-    const sink = this.deflate ?? this.socket;
-    // One writev for the response's text and literal data, not a packet each.
-    sink.cork();
-    try {
-      for (const c of compact(chunks)) {
-        if (!sink.write(c)) {
-          sink.uncork();
-          await new Promise<void>((r) => sink.once('drain', r).once('close', r));
-          sink.cork();
-        }
-        if (this.closed) return;
-      }
-    } finally {
-      sink.uncork();
-    }
-    // RFC 4978 §4: each response is flushed, so the client can read it now.
-    this.deflate?.flush(zlib.Z_SYNC_FLUSH);
+  write(chunks: readonly Chunk[]): Promise<void> {
+    return this.conn.write(chunks);
   }
 
   untagged(chunks: readonly Chunk[]): Promise<void> {
@@ -164,16 +114,11 @@ export class ImapSession implements ImapContext {
   }
 
   private close(): void {
-    if (this.closed) return;
-    this.closed = true;
     this.idling?.stop();
-    // With compression, ending the deflate stream flushes it and then ends the socket (pipe).
-    if (this.deflate) this.deflate.end();
-    else this.socket.end();
+    this.conn.close();
   }
 
   private onClose(): void {
-    this.closed = true;
     this.idling?.stop();
     this.deps.metrics.imapSessions.dec();
     this.log.debug('closed');
@@ -203,13 +148,13 @@ export class ImapSession implements ImapContext {
   }
 
   private get plaintextAllowed(): boolean {
-    return plaintextLoginAllowed(this.deps.options.plaintextLogin, this.secure, this.socket.remoteAddress ?? '');
+    return plaintextLoginAllowed(this.deps.options.plaintextLogin, this.conn.secure, this.conn.remoteAddress);
   }
 
   capabilities(): string[] {
     const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'ESEARCH', 'CONDSTORE', 'QRESYNC', 'BINARY', `APPENDLIMIT=${this.deps.options.maxMessageBytes}`, 'QUOTA', 'QUOTA=RES-STORAGE', 'UTF8=ACCEPT', 'STATUS=SIZE', 'COMPRESS=DEFLATE'];
     if (!this.user) {
-      if (!this.secure) caps.push('STARTTLS');
+      if (!this.conn.secure) caps.push('STARTTLS');
       // RFC 9051 §6.2.3: LOGINDISABLED where a password may not be sent on this connection.
       if (this.plaintextAllowed) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
       else caps.push('LOGINDISABLED');
@@ -289,42 +234,22 @@ export class ImapSession implements ImapContext {
   }
 
   private async starttls(cmd: Command): Promise<Reply | undefined> {
-    if (this.secure) return bad('TLS is already active');
+    if (this.conn.secure) return bad('TLS is already active');
     if (this.user) return bad('STARTTLS is only valid before logging in');
     await this.reply(cmd.tag, ok('Begin TLS negotiation now'));
-    // RFC 9051 §6.2.1 / CVE-2011-0411: anything pipelined after STARTTLS is discarded.
     this.queue.length = 0;
-    this.reader = this.newReader();
-    this.detach();
-    const secure = new TLSSocket(this.socket, { isServer: true, secureContext: this.deps.tls });
-    this.socket = secure;
-    this.secure = true;
-    this.attach(secure);
+    this.conn.startTls(this.deps.tls);
     return undefined;
   }
 
   /** RFC 4978: from the OK on, both directions are raw DEFLATE streams. */
   private async compress(cmd: Command): Promise<Reply | undefined> {
-    if (this.deflate) return no('Compression is already active', 'COMPRESSIONACTIVE');
+    if (this.conn.compressed) return no('Compression is already active', 'COMPRESSIONACTIVE');
     if (cmd.args.length !== 1 || cmd.args[0]!.kind !== 'atom' || cmd.args[0]!.text.toUpperCase() !== 'DEFLATE') return bad('Usage: COMPRESS DEFLATE');
     await this.reply(cmd.tag, ok('DEFLATE active'));
     // Anything sent after the command before our OK was uncompressed, which RFC 4978 §3 forbids: dropped.
     this.queue.length = 0;
-    this.reader = this.newReader();
-    this.detach();
-    const socket = this.socket;
-    const inflate = createInflateRaw();
-    const deflate = createDeflateRaw();
-    deflate.pipe(socket);
-    inflate.on('data', (d: Buffer) => this.onData(d));
-    const broken = (err: Error) => {
-      this.log.info({ err: err.message }, 'compressed stream broken');
-      socket.destroy();
-    };
-    inflate.on('error', broken);
-    deflate.on('error', broken);
-    this.deflate = deflate;
-    this.attach(socket, (d) => inflate.write(d));
+    this.conn.startCompression();
     return undefined;
   }
 
@@ -336,7 +261,7 @@ export class ImapSession implements ImapContext {
   }
 
   private async loginAs(username: string, password: string): Promise<Reply> {
-    const result = await this.deps.authenticator.login(username, password, this.socket.remoteAddress ?? '', 'imap');
+    const result = await this.deps.authenticator.login(username, password, this.conn.remoteAddress, 'imap');
     if (!result.ok) {
       this.deps.metrics.logins.inc({ protocol: 'imap', result: result.reason });
       this.log.info({ user: username, reason: result.reason }, 'login failed');
@@ -423,7 +348,7 @@ export class ImapSession implements ImapContext {
     const view = this.selected;
     let running = false;
     const onChange = () => {
-      if (running || this.closed) return;
+      if (running || this.conn.closed) return;
       running = true;
       this.sync(true)
         .catch((err) => this.log.warn({ err: errorReply(err).text }, 'IDLE update failed'))
