@@ -8,71 +8,90 @@ import { pool } from './retrieval.js';
 import type { Target } from './targets/target.js';
 import type { Figures } from './scenarios.js';
 
-/** A minimal IMAP client for load: one command at a time, literals counted, not kept. */
+/**
+ * A minimal IMAP client for load: one command at a time. Incoming bytes are scanned where
+ * they lie: literal data is counted and skipped, never copied or decoded, and only the
+ * short text lines are kept, so the client costs little beside the server it measures.
+ */
 export class ImapBenchClient {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** The text line being read (literal data never goes here). */
+  private line: Buffer[] = [];
+  /** Literal bytes still to skip. */
+  private skip = 0;
+  private literals = 0;
+  private bytes = 0;
+  private lines: string[] = [];
   private wake: (() => void) | undefined;
   private tag = 0;
   private ended = false;
+  private greeted = false;
 
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
-      this.wake?.();
-    });
+    socket.on('data', (d: Buffer) => this.scan(d));
     socket.on('close', () => {
       this.ended = true;
       this.wake?.();
     });
   }
 
+  private scan(d: Buffer): void {
+    let at = 0;
+    while (at < d.length) {
+      if (this.skip > 0) {
+        const take = Math.min(this.skip, d.length - at);
+        this.skip -= take;
+        at += take;
+        continue;
+      }
+      const lf = d.indexOf(0x0a, at);
+      if (lf < 0) {
+        this.line.push(d.subarray(at));
+        break;
+      }
+      this.line.push(d.subarray(at, lf + 1));
+      at = lf + 1;
+      const text = (this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line)).toString('latin1').replace(/\r?\n$/, '');
+      this.line = [];
+      const m = /\{(\d+)\}$/.exec(text);
+      if (m) {
+        this.skip = Number(m[1]);
+        this.literals++;
+        this.bytes += this.skip;
+      }
+      // Only what a caller waits for is kept: tagged replies, continuations, and the greeting.
+      if (this.greeted ? text.startsWith('b') || text.startsWith('+') : true) this.lines.push(text);
+    }
+    if (this.lines.length) this.wake?.();
+  }
+
   static async open(port: number): Promise<ImapBenchClient> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const c = new ImapBenchClient(socket);
-    await c.line();
+    await c.next();
+    c.greeted = true;
     return c;
   }
 
-  private async more(): Promise<void> {
-    if (this.ended) throw new Error('IMAP connection closed');
-    await new Promise<void>((r) => (this.wake = r));
-    this.wake = undefined;
-  }
-
-  private async line(): Promise<string> {
+  private async next(): Promise<string> {
     for (;;) {
-      const i = this.buffer.indexOf('\r\n');
-      if (i >= 0) {
-        const l = this.buffer.subarray(0, i).toString('latin1');
-        this.buffer = this.buffer.subarray(i + 2);
-        return l;
-      }
-      await this.more();
+      const l = this.lines.shift();
+      if (l !== undefined) return l;
+      if (this.ended) throw new Error('IMAP connection closed');
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
     }
   }
 
   /** Sends a command; returns the tagged reply, the number of literals in the answer and their bytes. */
   async command(text: string): Promise<{ reply: string; literals: number; bytes: number }> {
     const tag = `b${++this.tag}`;
+    this.literals = 0;
+    this.bytes = 0;
     this.socket.write(`${tag} ${text}\r\n`);
-    let literals = 0;
-    let bytes = 0;
     for (;;) {
-      const l = await this.line();
-      if (l.startsWith(`${tag} `)) return { reply: l.slice(tag.length + 1), literals, bytes };
-      const m = /\{(\d+)\}$/.exec(l);
-      if (!m) continue;
-      let want = Number(m[1]);
-      literals++;
-      bytes += want;
-      // The literal's bytes, then the rest of the response line.
-      while (want > 0) {
-        if (this.buffer.length === 0) await this.more();
-        const take = Math.min(want, this.buffer.length);
-        this.buffer = this.buffer.subarray(take);
-        want -= take;
-      }
+      const l = await this.next();
+      if (l.startsWith(`${tag} `)) return { reply: l.slice(tag.length + 1), literals: this.literals, bytes: this.bytes };
     }
   }
 
@@ -85,7 +104,7 @@ export class ImapBenchClient {
   /** Starts IDLE and waits for the continuation. */
   async idle(): Promise<void> {
     this.socket.write(`b${++this.tag} IDLE\r\n`);
-    for (;;) if ((await this.line()).startsWith('+')) return;
+    for (;;) if ((await this.next()).startsWith('+')) return;
   }
 
   destroy(): void {
@@ -153,21 +172,30 @@ export async function imapSelectLarge(target: Target, count: number): Promise<Fi
   return { selectMs: times[Math.floor(times.length / 2)]! };
 }
 
-/** Server memory per IDLE session (logged in, INBOX selected, IDLE running). */
+/**
+ * Server memory per IDLE session (logged in, INBOX selected, IDLE running): the growth from
+ * the first half of the sessions to all of them, so that what a fresh process allocates and
+ * frees on its first connections is not counted.
+ */
 export async function imapIdle(target: Target, sessions: number): Promise<Figures> {
   const settle = () => new Promise((r) => setTimeout(r, 1500));
   await target.reset();
+  const open: ImapBenchClient[] = [];
+  const openSessions = (from: number, to: number) =>
+    pool(Array.from({ length: to - from }), 32, async (_, i) => {
+      const c = await session(target, target.idleUser(from + i));
+      await c.must('SELECT INBOX');
+      await c.idle();
+      open.push(c);
+    });
+  const half = Math.floor(sessions / 2);
+  await openSessions(0, half);
   await settle();
   const before = target.memory();
-  const open: ImapBenchClient[] = [];
-  await pool(Array.from({ length: sessions }), 32, async (_, i) => {
-    const c = await session(target, target.idleUser(i));
-    await c.must('SELECT INBOX');
-    await c.idle();
-    open.push(c);
-  });
+  await openSessions(half, sessions);
   await settle();
   const after = target.memory();
   for (const c of open) c.destroy();
-  return { imapIdlePssKBPerSession: (after.pss - before.pss) / sessions / 1024, imapIdleRssKBPerSession: (after.rss - before.rss) / sessions / 1024 };
+  const n = sessions - half;
+  return { imapIdlePssKBPerSession: (after.pss - before.pss) / n / 1024, imapIdleRssKBPerSession: (after.rss - before.rss) / n / 1024 };
 }
