@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
-# Real clients, not mocks: swaks, mpop and mbsync (isync), Python's smtplib/poplib, curl, prometheus_client's parser,
+# Real clients, not mocks: swaks, mpop, mbsync (isync) and dig (bind9-dnsutils), Python's smtplib/poplib, curl, prometheus_client's parser,
 # Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages,
 # oathtool for one-time codes that our TOTP code did not make; and the PostgreSQL the postgres
 # backend's tests use (127.0.0.1:5432, trust auth, database test; pgbench for the benchmark), started when it is not running.
@@ -10,6 +10,7 @@ command -v python3 >/dev/null || need+=(python3)
 command -v swaks >/dev/null || need+=(swaks)
 command -v mpop >/dev/null || need+=(mpop)
 command -v mbsync >/dev/null || need+=(isync)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v curl >/dev/null || need+=(curl)
 command -v oathtool >/dev/null || need+=(oathtool)
 command -v mount >/dev/null || need+=(mount)

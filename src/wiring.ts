@@ -5,7 +5,8 @@ import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
+import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
+import { DirectoryZones } from './zones/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
@@ -224,6 +225,27 @@ export async function startService(config: Config, options: ServiceOptions = {})
     listeners.push({ role: 'imap', url: `imap://${plain.address}:${plain.port}`, port: plain.port, note: 'STARTTLS' });
     listeners.push({ role: 'imaps', url: `imaps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
     stops.unshift(() => imap.close());
+  }
+
+  if (config.roles.includes('dns')) {
+    const nameservers = (config['dns.nameservers'] || config.hostname).split(',');
+    const zones = new DirectoryZones(directory, {
+      nameservers,
+      mailHost: config['dns.mailHost'] || config.hostname,
+      ttl: config['dns.ttl'],
+      ports: {
+        submission: config['submission.port'],
+        submissions: config['submission.tlsPort'],
+        imap: config['imap.port'],
+        imaps: config['imap.tlsPort'],
+        pop3: config['pop3.port'],
+        pop3s: config['pop3.tlsPort'],
+      },
+    });
+    const dns = new DnsServer({ host: config['listen.host'], port: config['dns.port'], maxTcpClients: config['dns.maxTcpClients'] }, zones, log.child({ mod: 'dns' }));
+    const { udp } = await dns.listen();
+    listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${nameservers.join(' ')}` });
+    stops.unshift(() => dns.close());
   }
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.

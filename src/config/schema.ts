@@ -60,7 +60,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal'] as const;
+export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal', 'dns'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -120,6 +120,11 @@ export const SCHEMA = {
   'imap.storeTimeoutMs': key(1500, int(1, 600_000), 'Deadline for one mailbox store call in IMAP; past it the command gets NO [UNAVAILABLE], so every answer comes within 2 s (DESIGN.md principle 4).'),
   'imap.plaintextLogin': key<'never' | 'loopback' | 'always'>('loopback', oneOf('never', 'loopback', 'always'), 'Password login without TLS: never, only from loopback addresses (dev), or always.'),
   'imap.maxLineBytes': key(65536, int(1024, 10_000_000), 'Longest IMAP command line, literals not counted.'),
+  'dns.port': key(5353, PORT, 'Port of the authoritative DNS server, UDP and TCP (role dns; 53 in production).'),
+  'dns.nameservers': key('', text(/^([A-Za-z0-9.-]{1,253}(,[A-Za-z0-9.-]{1,253})*)?$/, 'a comma-separated list of host names'), 'Name servers of every hosted zone (NS records), comma-separated; the first is the SOA\'s primary. Empty: this host\'s name (hostname).'),
+  'dns.mailHost': key('', text(/^([A-Za-z0-9.-]{1,253})?$/, 'a host name'), 'The host name the zones publish for mail (MX) and client setup (SRV). Empty: hostname.'),
+  'dns.ttl': key(3600, int(60, 604_800), 'TTL of the records the dns role serves, in seconds.'),
+  'dns.maxTcpClients': key(1000, int(1, 100_000), 'Most concurrent DNS connections over TCP.'),
   'portal.port': key(8080, PORT, 'Port of the member site and its JSON API (role portal; 443 behind a TLS proxy in production).'),
   'portal.sessionIdleMinutes': key(30, int(1, 24 * 60), 'A portal session unused this long ends.'),
   'portal.sessionMaxHours': key(12, int(1, 24 * 30), 'A portal session ends this long after its login, used or not.'),

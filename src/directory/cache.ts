@@ -48,8 +48,15 @@ export interface LoginDirectory {
   policyOf(scope: string): AccessPolicy | undefined;
 }
 
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
+
 interface CacheIndex extends DirectoryIndex {
   readonly dkim: ReadonlyMap<string, DkimKeyRecord>;
+  readonly allDkim: ReadonlyMap<string, readonly DkimKeyRecord[]>;
   readonly domainRecords: ReadonlyMap<string, DomainRecord>;
   readonly tenants: ReadonlyMap<string, TenantRecord>;
   readonly operators: ReadonlyMap<string, OperatorRecord>;
@@ -75,7 +82,8 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
   return {
     postmaster,
     firstDomain: [...snapshot.domains].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name))[0]?.name,
-    dkim: new Map(snapshot.dkimKeys.map((k) => [k.domain, k])),
+    dkim: new Map(snapshot.dkimKeys.filter((k) => k.active).map((k) => [k.domain, k])),
+    allDkim: groupBy(snapshot.dkimKeys, (k) => k.domain),
     domainRecords: new Map(snapshot.domains.map((d) => [d.name, d])),
     tenants: new Map(snapshot.tenants.map((t) => [t.name, t])),
     operators: new Map(snapshot.operators.map((o) => [o.login, o])),
@@ -210,6 +218,16 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
 
   dkimKey(domain: string): DkimKeyRecord | undefined {
     return this.index.dkim.get(domain);
+  }
+
+  /** Every DKIM key of the domain, the active one first: what its zone publishes. */
+  dkimKeys(domain: string): readonly DkimKeyRecord[] {
+    return this.index.allDkim.get(domain) ?? [];
+  }
+
+  /** The directory's version as last loaded: it grows with every change (a zone's serial follows it). */
+  get loadedVersion(): number {
+    return this.version;
   }
 
   account(address: string): AccountRecord | undefined {

@@ -153,7 +153,7 @@ export interface DirectorySnapshot {
   readonly tenants: readonly TenantRecord[];
   readonly operators: readonly OperatorRecord[];
   readonly domains: readonly DomainRecord[];
-  /** The active DKIM key of each domain that has one. */
+  /** Every DKIM key, the active one of each domain first (retired keys stay published in DNS). */
   readonly dkimKeys: readonly DkimKeyRecord[];
   readonly accounts: readonly AccountRecord[];
   readonly aliases: readonly AliasRecord[];

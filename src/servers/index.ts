@@ -10,3 +10,4 @@ export * from './http/index.js';
 export * from './portal/index.js';
 export * from './fault-proxy/index.js';
 export * from './imap/index.js';
+export * from './dns/index.js';

@@ -320,7 +320,7 @@ export class PgDirectoryStore extends PgStore implements DirectoryStore {
       tenants: await tenantsIn(tx),
       operators: await operatorsIn(tx),
       domains: await domainsIn(tx),
-      dkimKeys: (await sql<DkimRow>`SELECT * FROM dkim_keys WHERE active = 1`.execute(tx)).rows.map(toDkim),
+      dkimKeys: (await sql<DkimRow>`SELECT * FROM dkim_keys ORDER BY domain, active DESC, created_at DESC`.execute(tx)).rows.map(toDkim),
       accounts: await accountsIn(tx),
       aliases: await aliasesIn(tx),
       forwards: await forwardsIn(tx),

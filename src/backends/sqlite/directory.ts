@@ -328,7 +328,7 @@ export class SqliteDirectoryStore extends DirectoryFile implements DirectoryStor
       tenants: tenantsNow(this.db),
       operators: operatorsNow(this.db),
       domains: domainsNow(this.db),
-      dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys WHERE active = 1').all() as DkimRow[]).map(toDkim),
+      dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys ORDER BY domain, active DESC, created_at DESC').all() as DkimRow[]).map(toDkim),
       accounts: accountsNow(this.db),
       aliases: aliasesNow(this.db),
       forwards: forwardsNow(this.db),

@@ -1,0 +1,137 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import * as packet from 'dns-packet';
+import { answer, type ZoneSource } from '../../zones/index.js';
+import type { Logger } from '../../observability/index.js';
+
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+// RFC 1035 §4.2.1 without EDNS; with it, at most what DNS Flag Day 2020 recommends.
+const UDP_PLAIN = 512;
+const UDP_MAX = 1232;
+const TCP_IDLE_MS = 10_000;
+
+export interface DnsServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxTcpClients: number;
+}
+
+/** The header of a reply that carries no question: id, QR, and the rcode (a query too broken to read). */
+function bareReply(query: Buffer, rcode: number): Buffer | undefined {
+  if (query.length < 12) return undefined;
+  const out = Buffer.alloc(12);
+  query.copy(out, 0, 0, 2);
+  out.writeUInt16BE(0x8000 | rcode, 2);
+  return out;
+}
+
+/**
+ * Answers one DNS message (RFC 1035 §4): one question of class IN, answered from our
+ * zones; `maxSize` (UDP) truncates an answer that does not fit, so the client asks again
+ * over TCP (RFC 7766). Returns undefined when nothing should be sent (a response, noise).
+ */
+export function respond(query: Buffer, source: ZoneSource, udp: boolean): Buffer | undefined {
+  let q: packet.Packet;
+  try {
+    q = packet.decode(query);
+  } catch {
+    return bareReply(query, RCODE.FORMERR);
+  }
+  if (q.type !== 'query') return undefined;
+  const flags = q.flags ?? 0;
+  const opcode = (flags >> 11) & 0xf;
+  const rd = flags & packet.RECURSION_DESIRED;
+  const reply = (rcode: number, body: Partial<packet.Packet> = {}): packet.Packet => ({ type: 'response', id: q.id, flags: rd | rcode, questions: q.questions, ...body });
+  if (opcode !== 0) return packet.encode(reply(RCODE.NOTIMP));
+  const question = q.questions?.[0];
+  if (!question || q.questions!.length !== 1) return packet.encode(reply(RCODE.FORMERR));
+  const opt = (q.additionals ?? []).find((r) => r.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+  const ednsOut = opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_MAX } as packet.Answer] : [];
+  if ((question.class ?? 'IN') !== 'IN') return packet.encode(reply(RCODE.REFUSED, { additionals: ednsOut }));
+  // Zone transfers are not offered yet; over UDP they are not allowed at all (RFC 5936 §4.2).
+  if (question.type === 'AXFR' || question.type === 'IXFR') return packet.encode(reply(udp ? RCODE.FORMERR : RCODE.REFUSED, { additionals: ednsOut }));
+  const a = answer(source, question.name, question.type);
+  const encoded = packet.encode(
+    reply(RCODE[a.rcode] | (a.authoritative ? packet.AUTHORITATIVE_ANSWER : 0), {
+      answers: a.answers as packet.Answer[],
+      authorities: a.authority as packet.Answer[],
+      additionals: ednsOut,
+    }),
+  );
+  const limit = opt ? Math.max(UDP_PLAIN, Math.min(opt.udpPayloadSize ?? UDP_PLAIN, UDP_MAX)) : UDP_PLAIN;
+  if (!udp || encoded.length <= limit) return encoded;
+  // RFC 2181 §9: too large for UDP: the header says so (TC), the client retries over TCP.
+  return packet.encode(reply(RCODE[a.rcode] | (a.authoritative ? packet.AUTHORITATIVE_ANSWER : 0) | packet.TRUNCATED_RESPONSE, { additionals: ednsOut }));
+}
+
+/** The dns role: authoritative answers for the hosted domains over UDP and TCP. */
+export class DnsServer {
+  private readonly udp: UdpSocket;
+  private readonly tcp: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly options: DnsServerOptions,
+    private readonly source: ZoneSource,
+    private readonly log: Logger,
+  ) {
+    this.udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
+    this.udp.on('message', (msg, rinfo) => {
+      const out = this.safely(msg, true);
+      if (out) this.udp.send(out, rinfo.port, rinfo.address);
+    });
+    this.udp.on('error', (err) => log.warn({ err }, 'DNS UDP socket error'));
+    this.tcp = createServer((socket) => this.onTcp(socket));
+  }
+
+  /** A query that breaks the code gets SERVFAIL, never a crash. */
+  private safely(msg: Buffer, udp: boolean): Buffer | undefined {
+    try {
+      return respond(msg, this.source, udp);
+    } catch (err) {
+      this.log.error({ err }, 'DNS answer failed');
+      return bareReply(msg, RCODE.SERVFAIL);
+    }
+  }
+
+  /** RFC 7766: two-byte length, then the message; several queries per connection. */
+  private onTcp(socket: Socket): void {
+    if (this.sockets.size >= this.options.maxTcpClients) return void socket.destroy();
+    this.sockets.add(socket);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket)).on('error', () => undefined);
+    let buffer: Buffer = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buffer = buffer.length ? Buffer.concat([buffer, d]) : d;
+      while (buffer.length >= 2) {
+        const length = buffer.readUInt16BE(0);
+        if (buffer.length < 2 + length) break;
+        const out = this.safely(buffer.subarray(2, 2 + length), false);
+        buffer = buffer.subarray(2 + length);
+        if (!out) continue;
+        const head = Buffer.alloc(2);
+        head.writeUInt16BE(out.length);
+        socket.write(Buffer.concat([head, out]));
+      }
+    });
+  }
+
+  async listen(): Promise<{ udp: AddressInfo; tcp: AddressInfo }> {
+    const udp = await new Promise<AddressInfo>((resolve, reject) => {
+      this.udp.once('error', reject);
+      this.udp.bind(this.options.port, this.options.host, () => resolve(this.udp.address()));
+    });
+    // TCP on the same port as UDP (port 0: the one UDP got).
+    const tcp = await new Promise<AddressInfo>((resolve, reject) => {
+      this.tcp.once('error', reject);
+      this.tcp.listen(udp.port, this.options.host, () => resolve(this.tcp.address() as AddressInfo));
+    });
+    return { udp, tcp };
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => this.udp.close(() => r()));
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.tcp.close(r));
+  }
+}

@@ -1,0 +1,63 @@
+import { expectedRecords, type DkimKeyRecord } from '../directory/index.js';
+
+/** One resource record as the dns role serves it. `data` is what dns-packet encodes for the type. */
+export interface ZoneRecord {
+  /** Owner name, lower case, no trailing dot. */
+  readonly name: string;
+  readonly type: 'SOA' | 'NS' | 'MX' | 'TXT' | 'SRV' | 'A' | 'AAAA' | 'CNAME';
+  readonly ttl: number;
+  readonly data: unknown;
+}
+
+export interface ZoneSettings {
+  /** The name servers of every hosted zone (NS records; the first is the SOA's primary). */
+  readonly nameservers: readonly string[];
+  /** Where mail for the hosted domains goes (MX) and where clients connect (SRV). */
+  readonly mailHost: string;
+  readonly ttl: number;
+  /** RFC 6186 / RFC 8314 client setup: the ports clients reach, as published in SRV records. */
+  readonly ports: { readonly submission: number; readonly submissions: number; readonly imap: number; readonly imaps: number; readonly pop3: number; readonly pop3s: number };
+}
+
+/** A TXT value as character strings of at most 255 bytes (RFC 1035 §3.3.14; DKIM keys are longer). */
+export function txtStrings(value: string): Buffer[] {
+  const bytes = Buffer.from(value);
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 255) out.push(bytes.subarray(i, i + 255));
+  return out.length ? out : [Buffer.alloc(0)];
+}
+
+/**
+ * The records of a hosted domain's zone, from the directory: SOA (its serial the directory's
+ * version, which grows with every change), NS, MX, SPF, every DKIM key (retired ones stay,
+ * so mail signed before a rotation still verifies), DMARC, and the SRV records mail clients
+ * use to configure themselves (RFC 6186, RFC 8314 §5.1).
+ */
+export function zoneRecords(domain: string, keys: readonly DkimKeyRecord[], serial: number, s: ZoneSettings): ZoneRecord[] {
+  const d = domain.toLowerCase();
+  const ttl = s.ttl;
+  const txt = (name: string, value: string): ZoneRecord => ({ name, type: 'TXT', ttl, data: txtStrings(value) });
+  const srv = (service: string, port: number): ZoneRecord => ({ name: `${service}._tcp.${d}`, type: 'SRV', ttl, data: { priority: 0, weight: 1, port, target: s.mailHost } });
+  return [
+    {
+      name: d,
+      type: 'SOA',
+      ttl,
+      // RFC 2308 §4: the minimum field is the negative-caching TTL.
+      data: { mname: s.nameservers[0], rname: `hostmaster.${d}`, serial: serial >>> 0, refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300 },
+    },
+    ...s.nameservers.map((ns): ZoneRecord => ({ name: d, type: 'NS', ttl, data: ns })),
+    // The same records the portal shows a customer to publish elsewhere: one source for both.
+    ...expectedRecords(d, s.mailHost, keys).map((r): ZoneRecord => {
+      if (r.type === 'TXT') return txt(r.name, r.value);
+      const [preference, exchange] = r.value.split(' ');
+      return { name: r.name, type: 'MX', ttl, data: { preference: Number(preference), exchange: exchange!.replace(/\.$/, '') } };
+    }),
+    srv('_submission', s.ports.submission),
+    srv('_submissions', s.ports.submissions),
+    srv('_imap', s.ports.imap),
+    srv('_imaps', s.ports.imaps),
+    srv('_pop3', s.ports.pop3),
+    srv('_pop3s', s.ports.pop3s),
+  ];
+}

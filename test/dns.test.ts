@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
+import { Readable } from 'node:stream';
+import * as packet from 'dns-packet';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { generateDkimKey } from '../src/directory/index.js';
+import { removeDir, run, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+
+/** The dns role, asked by dig (Debian's bind9-dnsutils) over UDP and TCP, and by raw packets. */
+describe('DNS (role dns)', () => {
+  let dir: string;
+  let t: TestService;
+  const dig = async (...args: string[]) => {
+    const r = await run('dig', ['@127.0.0.1', '-p', String(t.dnsPort), '+time=2', '+tries=1', ...args]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    return r.stdout;
+  };
+  const short = async (...args: string[]) => (await dig('+short', ...args)).trim().split('\n').filter(Boolean);
+  const rcode = (m: Buffer) => m.readUInt16BE(2) & 0xf;
+  const udp = (msg: Buffer) =>
+    new Promise<Buffer | undefined>((resolve) => {
+      const s = createSocket('udp4');
+      const timer = setTimeout(() => (s.close(), resolve(undefined)), 800);
+      s.on('message', (m) => (clearTimeout(timer), s.close(), resolve(m)));
+      s.send(msg, t.dnsPort, '127.0.0.1');
+    });
+
+  before(async () => {
+    dir = tempDir();
+    t = await startTestService(dir, { hostname: 'mail.provider.test', 'dns.nameservers': 'ns1.provider.test,ns2.provider.test', 'directory.refreshMs': 100 });
+    await t.directoryStore.addDomain('example.com', generateDkimKey('rsa-sha256', 'sel1'));
+    await seedDirectory(t.directoryStore, 'example.com', ['alice']);
+    await t.service.directory.refresh();
+  });
+
+  after(async () => {
+    await t.stop();
+    removeDir(dir);
+  });
+
+  test('dig over UDP and TCP: SOA, NS, MX, SPF, a 2048-bit DKIM key in 255-byte strings, DMARC, SRV for client setup', async () => {
+    const [soa] = await short('SOA', 'example.com');
+    assert.match(soa!, /^ns1\.provider\.test\. hostmaster\.example\.com\. \d+ 3600 600 1209600 300$/);
+    assert.deepEqual((await short('NS', 'example.com')).sort(), ['ns1.provider.test.', 'ns2.provider.test.']);
+    assert.deepEqual(await short('MX', 'EXAMPLE.com'), ['10 mail.provider.test.'], 'names are case-insensitive');
+    assert.deepEqual(await short('TXT', 'example.com'), ['"v=spf1 mx a:mail.provider.test ~all"']);
+    assert.deepEqual(await short('TXT', '_dmarc.example.com'), ['"v=DMARC1; p=none; rua=mailto:postmaster@example.com"']);
+    const key = (await t.directoryStore.listDkimKeys('example.com'))[0]!;
+    for (const transport of ['+notcp', '+tcp']) {
+      const [dkim] = await short(transport, '+bufsize=4096', 'TXT', 'sel1._domainkey.example.com');
+      const strings = [...dkim!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+      assert.ok(strings.length > 1 && strings.every((s) => s.length <= 255), 'split into strings of at most 255 bytes');
+      assert.equal(strings.join(''), `v=DKIM1; k=rsa; p=${key.publicKey}`, transport);
+    }
+    assert.deepEqual(await short('SRV', '_imaps._tcp.example.com'), [`0 1 ${t.config['imap.tlsPort']} mail.provider.test.`]);
+    assert.deepEqual(await short('SRV', '_submission._tcp.example.com'), [`0 1 ${t.config['submission.port']} mail.provider.test.`]);
+    const full = await dig('+norec', 'MX', 'example.com');
+    assert.match(full, /flags: qr aa;/, 'authoritative, no recursion offered');
+  });
+
+  test('outside our zones REFUSED; an unknown name NXDOMAIN and a missing type NODATA, each with the SOA; ANY answered minimally (RFC 8482)', async () => {
+    assert.match(await dig('A', 'example.org'), /status: REFUSED/);
+    const nx = await dig('A', 'nothing.example.com');
+    assert.match(nx, /status: NXDOMAIN/);
+    assert.match(nx, /AUTHORITY SECTION:\nexample\.com\.\s+\d+\s+IN\s+SOA/);
+    const nodata = await dig('AAAA', 'example.com');
+    assert.match(nodata, /status: NOERROR/);
+    assert.match(nodata, /ANSWER: 0, AUTHORITY: 1/);
+    assert.match(await dig('A', '_domainkey.example.com'), /status: NOERROR/, 'a name with names below it exists (RFC 8020)');
+    const any = await dig('ANY', 'example.com');
+    const types = new Set([...any.matchAll(/^example\.com\.\s+\d+\s+IN\s+(\w+)/gm)].map((m) => m[1]));
+    assert.equal(types.size, 1, `one RRset for ANY, got ${[...types].join(' ')}`);
+  });
+
+  test('an answer too long for UDP is truncated (TC) at 512 bytes, or at the EDNS size asked (up to 1232); dig then gets it over TCP', async () => {
+    const d = tempDir();
+    // Forty name servers: an NS answer of about 1,700 bytes.
+    const many = Array.from({ length: 40 }, (_, i) => `ns${i}.a-rather-long-provider-name.test`);
+    const big = await startTestService(d, { roles: ['dns'], 'dns.nameservers': many.join(',') });
+    try {
+      await big.directoryStore.addDomain('big.test');
+      await big.service.directory.refresh();
+      const ask = async (edns?: number) => {
+        const q = packet.encode({ type: 'query', id: 9, questions: [{ type: 'NS', name: 'big.test' }], additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: edns } as packet.Answer] : [] });
+        const r = await new Promise<Buffer>((resolve) => {
+          const s = createSocket('udp4');
+          s.on('message', (m) => (s.close(), resolve(m)));
+          s.send(q, big.dnsPort, '127.0.0.1');
+        });
+        return { tc: (r.readUInt16BE(2) & packet.TRUNCATED_RESPONSE) !== 0, size: r.length, answers: packet.decode(r).answers!.length };
+      };
+      for (const edns of [undefined, 4096]) {
+        const r = await ask(edns);
+        assert.ok(r.tc && r.answers === 0 && r.size <= (edns ? 1232 : 512), JSON.stringify({ edns, ...r }));
+      }
+      const r = await run('dig', ['@127.0.0.1', '-p', String(big.dnsPort), '+short', 'NS', 'big.test']);
+      assert.equal(r.stdout.trim().split('\n').length, 40, 'dig retried over TCP and got all of them');
+    } finally {
+      await big.stop();
+      removeDir(d);
+    }
+  });
+
+  test('hostile packets: garbage gets FORMERR or nothing, two questions FORMERR, another opcode NOTIMP, AXFR over UDP FORMERR, responses are not answered', async () => {
+    assert.equal(await udp(Buffer.from([1, 2, 3])), undefined, 'too short to answer');
+    const garbage = Buffer.concat([Buffer.from([0xab, 0xcd, 0x01, 0x00, 0x00, 0x05]), Buffer.alloc(40, 0xff)]);
+    const formerr = (await udp(garbage))!;
+    assert.equal(formerr.readUInt16BE(0), 0xabcd, 'the id is kept');
+    assert.equal(formerr.readUInt16BE(2) & 0x800f, 0x8001, 'QR and FORMERR');
+    const two = await udp(packet.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'example.com' }, { type: 'MX', name: 'example.com' }] }));
+    assert.equal(rcode(two!), 1, 'FORMERR');
+    const notify = await udp(packet.encode({ type: 'query', id: 2, flags: 4 << 11, questions: [{ type: 'SOA', name: 'example.com' }] }));
+    assert.equal(rcode(notify!), 4, 'NOTIMP');
+    const axfr = await udp(packet.encode({ type: 'query', id: 3, questions: [{ type: 'AXFR', name: 'example.com' }] }));
+    assert.equal(rcode(axfr!), 1, 'FORMERR');
+    assert.equal(await udp(packet.encode({ type: 'response', id: 4, questions: [{ type: 'A', name: 'example.com' }] })), undefined, 'no answer to an answer (no reflection loops)');
+    assert.match(await dig('+tcp', 'MX', 'example.com'), /status: NOERROR/, 'still answering');
+  });
+
+  test('a DKIM rotation is in DNS within a second; the retired key stays, and mail signed with it still verifies through our DNS', async () => {
+    const old = (await t.directoryStore.listDkimKeys('example.com')).find((k) => k.active)!;
+    const message = 'From: alice@example.com\r\nTo: bob@elsewhere.test\r\nSubject: signed before the rotation\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n';
+    const signed = (await dkimSign(Readable.from([Buffer.from(message)]), {
+      canonicalization: 'relaxed/relaxed',
+      signatureData: [{ signingDomain: 'example.com', selector: old.selector, privateKey: old.privateKey, algorithm: old.algorithm }],
+    } as never)) as { signatures: string };
+    await t.directoryStore.addDkimKey('example.com', generateDkimKey('ed25519-sha256', 'sel2'));
+    assert.ok(await waitFor(async () => (await short('TXT', 'sel2._domainkey.example.com')).length === 1, 1_000, 50), 'the new key is published within a second');
+    assert.match((await short('TXT', 'sel2._domainkey.example.com'))[0]!, /^"v=DKIM1; k=ed25519; p=/);
+    const resolver = new Resolver();
+    resolver.setServers([`127.0.0.1:${t.dnsPort}`]);
+    const result = await dkimVerify(Buffer.from(signed.signatures + message), {
+      resolver: async (name: string, type: string) => (type === 'TXT' ? resolver.resolveTxt(name) : resolver.resolve(name, type as 'A')),
+    });
+    assert.equal(result.results[0]?.status.result, 'pass', JSON.stringify(result.results));
+    assert.equal(result.results[0]?.selector, 'sel1');
+  });
+});
