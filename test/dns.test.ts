@@ -118,6 +118,11 @@ describe('DNS (role dns)', () => {
     assert.equal(rcode(axfr!), 1, 'FORMERR');
     assert.equal(await udp(packet.encode({ type: 'response', id: 4, questions: [{ type: 'A', name: 'example.com' }] })), undefined, 'no answer to an answer (no reflection loops)');
     assert.match(await dig('+tcp', 'MX', 'example.com'), /status: NOERROR/, 'still answering');
+    const same = (id: number) => packet.encode({ type: 'query', id, questions: [{ type: 'MX', name: 'Example.COM' }] });
+    const [a, b] = [await udp(same(100)), await udp(same(200))];
+    assert.deepEqual([a!.readUInt16BE(0), b!.readUInt16BE(0)], [100, 200], 'a repeated query gets its own ID back');
+    assert.deepEqual(a!.subarray(2), b!.subarray(2));
+    assert.equal(packet.decode(a!).questions![0]!.name, 'Example.COM', 'the question is echoed as asked');
   });
 
   test('a DKIM rotation is in DNS within a second; the retired key stays, and mail signed with it still verifies through our DNS', async () => {

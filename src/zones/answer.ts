@@ -13,6 +13,8 @@ export interface Answer {
 
 /** Where a query's answer comes from: the zone a name falls in, and that zone's records. */
 export interface ZoneSource {
+  /** Changes whenever any zone's content may have changed (answers kept for an older one are stale). */
+  readonly version: number;
   /** The zone (a hosted domain) that `name` is in, or undefined. */
   zoneOf(name: string): string | undefined;
   records(zone: string): readonly ZoneRecord[];

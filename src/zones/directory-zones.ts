@@ -32,6 +32,10 @@ export class DirectoryZones implements ZoneSource {
     return this.zones;
   }
 
+  get version(): number {
+    return this.directory.loadedVersion;
+  }
+
   zoneOf(name: string): string | undefined {
     const zones = this.current();
     // The longest hosted domain that is the name or a parent of it.

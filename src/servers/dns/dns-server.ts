@@ -9,6 +9,8 @@ const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REF
 const UDP_PLAIN = 512;
 const UDP_MAX = 1232;
 const TCP_IDLE_MS = 10_000;
+// Answers kept for repeated queries (resolvers ask the same few names again and again).
+const CACHE_MAX = 20_000;
 
 export interface DnsServerOptions {
   readonly host: string;
@@ -69,6 +71,9 @@ export class DnsServer {
   private readonly udp: UdpSocket;
   private readonly tcp: Server;
   private readonly sockets = new Set<Socket>();
+  /** Encoded answers by the query's bytes after its ID (so the question's case is echoed as asked), for the zones' current version. */
+  private readonly cache = new Map<string, Buffer>();
+  private cacheVersion = -1;
 
   constructor(
     private readonly options: DnsServerOptions,
@@ -87,7 +92,20 @@ export class DnsServer {
   /** A query that breaks the code gets SERVFAIL, never a crash. */
   private safely(msg: Buffer, udp: boolean): Buffer | undefined {
     try {
-      return respond(msg, this.source, udp);
+      if (this.cacheVersion !== this.source.version) {
+        this.cache.clear();
+        this.cacheVersion = this.source.version;
+      }
+      const key = `${udp ? 'u' : 't'}${msg.toString('latin1', 2)}`;
+      const hit = this.cache.get(key);
+      if (hit) {
+        const out = Buffer.from(hit);
+        msg.copy(out, 0, 0, 2);
+        return out;
+      }
+      const out = respond(msg, this.source, udp);
+      if (out && this.cache.size < CACHE_MAX) this.cache.set(key, out);
+      return out;
     } catch (err) {
       this.log.error({ err }, 'DNS answer failed');
       return bareReply(msg, RCODE.SERVFAIL);
