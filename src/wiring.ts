@@ -242,7 +242,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
         pop3s: config['pop3.tlsPort'],
       },
     });
-    const dns = new DnsServer({ host: config['listen.host'], port: config['dns.port'], maxTcpClients: config['dns.maxTcpClients'] }, zones, log.child({ mod: 'dns' }));
+    const dns = new DnsServer(
+      { host: config['listen.host'], port: config['dns.port'], maxTcpClients: config['dns.maxTcpClients'], responsesPerSecond: config['dns.responsesPerSecond'] },
+      zones,
+      log.child({ mod: 'dns' }),
+    );
     const { udp } = await dns.listen();
     listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${nameservers.join(' ')}` });
     stops.unshift(() => dns.close());

@@ -7,6 +7,7 @@ import * as packet from 'dns-packet';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { generateDkimKey } from '../src/directory/index.js';
+import { DnsServer } from '../src/servers/index.js';
 import { removeDir, run, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
 
 /** The dns role, asked by dig (Debian's bind9-dnsutils) over UDP and TCP, and by raw packets. */
@@ -123,6 +124,35 @@ describe('DNS (role dns)', () => {
     assert.deepEqual([a!.readUInt16BE(0), b!.readUInt16BE(0)], [100, 200], 'a repeated query gets its own ID back');
     assert.deepEqual(a!.subarray(2), b!.subarray(2));
     assert.equal(packet.decode(a!).questions![0]!.name, 'Example.COM', 'the question is echoed as asked');
+  });
+
+  test('response rate limiting on the wire: a flood to one client network gets its budget, then truncated answers or none', async () => {
+    const records = [{ name: 'rrl.test', type: 'SOA' as const, ttl: 60, data: { mname: 'ns.rrl.test', rname: 'h.rrl.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 } }];
+    // Loopback is exempt as shipped; here nothing is, so the test's own address is limited.
+    const server = new DnsServer({ host: '127.0.0.1', port: 0, maxTcpClients: 10, responsesPerSecond: 20, exempt: () => false }, { version: 1, zoneOf: (n) => (n.endsWith('rrl.test') ? 'rrl.test' : undefined), records: () => records }, t.service.log);
+    const { udp: address } = await server.listen();
+    const s = createSocket('udp4');
+    const got: Buffer[] = [];
+    s.on('message', (m) => got.push(m));
+    try {
+      const q = packet.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: 'rrl.test' }] });
+      for (let i = 0; i < 200; i++) s.send(q, address.port, '127.0.0.1');
+      // Waits until the server has gone through the flood (it answers every second excess query).
+      let seen = -1;
+      while (seen !== got.length) {
+        seen = got.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const tc = got.filter((m) => (m.readUInt16BE(2) & packet.TRUNCATED_RESPONSE) !== 0);
+      const full = got.length - tc.length;
+      // The budget is 20 a second; the flood takes a fraction of one, whatever the machine's load.
+      assert.ok(full >= 20 && full < 100, `the budget answered in full, not the flood: ${full}`);
+      assert.ok(tc.length >= 20 && got.length < 200, `the rest truncated (${tc.length}) or dropped (${200 - got.length})`);
+      assert.ok(tc.every((m) => m.length === 12), 'a truncated answer is a bare header');
+    } finally {
+      s.close();
+      await server.close();
+    }
   });
 
   test('a DKIM rotation is in DNS within a second; the retired key stays, and mail signed with it still verifies through our DNS', async () => {

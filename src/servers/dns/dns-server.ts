@@ -3,6 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import * as packet from 'dns-packet';
 import { answer, type ZoneSource } from '../../zones/index.js';
 import type { Logger } from '../../observability/index.js';
+import { ResponseRateLimiter } from './rate-limit.js';
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 // RFC 1035 §4.2.1 without EDNS; with it, at most what DNS Flag Day 2020 recommends.
@@ -16,6 +17,19 @@ export interface DnsServerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxTcpClients: number;
+  /** UDP answers per second per client network (see ResponseRateLimiter); 0: no limit. */
+  readonly responsesPerSecond: number;
+  /** Networks the limit leaves alone; loopback by default. */
+  readonly exempt?: (address: string) => boolean;
+}
+
+/** The same answer with only its header: TC set, the sections empty (a rate-limited "slip"). */
+function truncated(answer: Buffer): Buffer {
+  const out = Buffer.from(answer.subarray(0, 12));
+  out.writeUInt16BE(out.readUInt16BE(2) | packet.TRUNCATED_RESPONSE, 2);
+  out.writeUInt16BE(0, 4);
+  out.fill(0, 6, 12);
+  return out;
 }
 
 /** The header of a reply that carries no question: id, QR, and the rcode (a query too broken to read). */
@@ -81,9 +95,12 @@ export class DnsServer {
     private readonly log: Logger,
   ) {
     this.udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
+    const limiter = new ResponseRateLimiter(options.responsesPerSecond, 2, options.exempt);
     this.udp.on('message', (msg, rinfo) => {
       const out = this.safely(msg, true);
-      if (out) this.udp.send(out, rinfo.port, rinfo.address);
+      if (!out) return;
+      const verdict = limiter.decide(rinfo.address);
+      if (verdict !== 'drop') this.udp.send(verdict === 'send' ? out : truncated(out), rinfo.port, rinfo.address);
     });
     this.udp.on('error', (err) => log.warn({ err }, 'DNS UDP socket error'));
     this.tcp = createServer((socket) => this.onTcp(socket));

@@ -3,3 +3,4 @@
  * answering from the zones module only; dns-packet reads and writes the wire format.
  */
 export * from './dns-server.js';
+export * from './rate-limit.js';
