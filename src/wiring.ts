@@ -5,7 +5,7 @@ import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
+import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, WebServer, loadOrCreateTls } from './servers/index.js';
 import { DirectoryZones } from './zones/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
@@ -232,6 +232,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     const zones = new DirectoryZones(directory, {
       nameservers,
       mailHost: config['dns.mailHost'] || config.hostname,
+      webHost: config['dns.webHost'] || config.hostname,
       ttl: config['dns.ttl'],
       ports: {
         submission: config['submission.port'],
@@ -250,6 +251,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
     const { udp } = await dns.listen();
     listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${nameservers.join(' ')}` });
     stops.unshift(() => dns.close());
+  }
+
+  if (config.roles.includes('web')) {
+    const web = new WebServer(
+      { host: config['listen.host'], port: config['web.port'] },
+      directory,
+      { mailHost: config['dns.mailHost'] || config.hostname, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },
+      log.child({ mod: 'web' }),
+    );
+    const address = await web.listen();
+    listeners.push({ role: 'web', url: `http://${address.address}:${address.port}`, port: address.port, note: 'client autoconfiguration (Thunderbird, Outlook)' });
+    stops.unshift(() => web.close());
   }
 
   // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.

@@ -58,6 +58,7 @@ describe('DNS (role dns)', () => {
     }
     assert.deepEqual(await short('SRV', '_imaps._tcp.example.com'), [`0 1 ${t.config['imap.tlsPort']} mail.provider.test.`]);
     assert.deepEqual(await short('SRV', '_submission._tcp.example.com'), [`0 1 ${t.config['submission.port']} mail.provider.test.`]);
+    assert.deepEqual(await short('A', 'autoconfig.example.com'), ['mail.provider.test.'], 'autoconfig points at the web role (a CNAME)');
     const full = await dig('+norec', 'MX', 'example.com');
     assert.match(full, /flags: qr aa;/, 'authoritative, no recursion offered');
   });

@@ -8,7 +8,7 @@ test('defaults run out of the box', () => {
   assert.equal(c['listen.host'], '127.0.0.1');
   assert.equal(c['smtp.maxMessageBytes'], 50 * 1024 * 1024);
   assert.equal(c['storage.fsync'], true);
-  assert.deepEqual(c.roles, ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal', 'dns']);
+  assert.deepEqual(c.roles, ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal', 'dns', 'web']);
 });
 
 test('environment names and precedence: env over defaults, command line over env', () => {

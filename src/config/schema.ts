@@ -60,7 +60,7 @@ function key<T>(defaultValue: T | (() => T), parse: (raw: unknown) => T, doc: st
   return { default: makeDefault, parse, doc };
 }
 
-export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal', 'dns'] as const;
+export const ROLES = ['mx', 'submission', 'delivery', 'pop3', 'imap', 'portal', 'dns', 'web'] as const;
 export type Role = (typeof ROLES)[number];
 
 function roles(raw: unknown): Role[] {
@@ -126,6 +126,8 @@ export const SCHEMA = {
   'dns.ttl': key(3600, int(60, 604_800), 'TTL of the records the dns role serves, in seconds.'),
   'dns.maxTcpClients': key(1000, int(1, 100_000), 'Most concurrent DNS connections over TCP.'),
   'dns.responsesPerSecond': key(200, int(0, 1_000_000), 'Response rate limiting over UDP: answers per second to one client network (/24, /56); past it every second query gets a truncated answer (retry over TCP) and the rest none. Loopback is never limited; 0: no limit.'),
+  'web.port': key(8081, PORT, 'Port of the web role: client autoconfiguration for the hosted domains (80 in production).'),
+  'dns.webHost': key('', text(/^([A-Za-z0-9.-]{1,253})?$/, 'a host name'), 'The host the zones point autoconfig.<domain> and autodiscover.<domain> at (the web role). Empty: hostname.'),
   'portal.port': key(8080, PORT, 'Port of the member site and its JSON API (role portal; 443 behind a TLS proxy in production).'),
   'portal.sessionIdleMinutes': key(30, int(1, 24 * 60), 'A portal session unused this long ends.'),
   'portal.sessionMaxHours': key(12, int(1, 24 * 30), 'A portal session ends this long after its login, used or not.'),

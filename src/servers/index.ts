@@ -11,3 +11,4 @@ export * from './portal/index.js';
 export * from './fault-proxy/index.js';
 export * from './imap/index.js';
 export * from './dns/index.js';
+export * from './web/index.js';

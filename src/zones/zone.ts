@@ -14,6 +14,8 @@ export interface ZoneSettings {
   readonly nameservers: readonly string[];
   /** Where mail for the hosted domains goes (MX) and where clients connect (SRV). */
   readonly mailHost: string;
+  /** The web role's host: autoconfig.<domain> and autodiscover.<domain> point there. */
+  readonly webHost: string;
   readonly ttl: number;
   /** RFC 6186 / RFC 8314 client setup: the ports clients reach, as published in SRV records. */
   readonly ports: { readonly submission: number; readonly submissions: number; readonly imap: number; readonly imaps: number; readonly pop3: number; readonly pop3s: number };
@@ -53,6 +55,9 @@ export function zoneRecords(domain: string, keys: readonly DkimKeyRecord[], seri
       const [preference, exchange] = r.value.split(' ');
       return { name: r.name, type: 'MX', ttl, data: { preference: Number(preference), exchange: exchange!.replace(/\.$/, '') } };
     }),
+    // Thunderbird asks autoconfig.<domain>, Outlook autodiscover.<domain>: both are the web role.
+    { name: `autoconfig.${d}`, type: 'CNAME', ttl, data: s.webHost },
+    { name: `autodiscover.${d}`, type: 'CNAME', ttl, data: s.webHost },
     srv('_submission', s.ports.submission),
     srv('_submissions', s.ports.submissions),
     srv('_imap', s.ports.imap),
