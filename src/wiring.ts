@@ -5,7 +5,7 @@ import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, WebServer, loadOrCreateTls } from './servers/index.js';
+import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, WebServer, loadOrCreateTls, parseTsigKeys } from './servers/index.js';
 import { DirectoryZones } from './zones/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
@@ -244,7 +244,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
       },
     });
     const dns = new DnsServer(
-      { host: config['listen.host'], port: config['dns.port'], maxTcpClients: config['dns.maxTcpClients'], responsesPerSecond: config['dns.responsesPerSecond'] },
+      {
+        host: config['listen.host'],
+        port: config['dns.port'],
+        maxTcpClients: config['dns.maxTcpClients'],
+        responsesPerSecond: config['dns.responsesPerSecond'],
+        transfer: { from: config['dns.transferFrom'].split(',').filter(Boolean), keys: parseTsigKeys(config['dns.tsigKeys']) },
+        notify: config['dns.notify'].split(',').filter(Boolean).map((t) => {
+          const i = t.lastIndexOf(':');
+          return { host: t.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(t.slice(i + 1)) };
+        }),
+      },
       zones,
       log.child({ mod: 'dns' }),
     );

@@ -130,7 +130,7 @@ describe('DNS (role dns)', () => {
   test('response rate limiting on the wire: a flood to one client network gets its budget, then truncated answers or none', async () => {
     const records = [{ name: 'rrl.test', type: 'SOA' as const, ttl: 60, data: { mname: 'ns.rrl.test', rname: 'h.rrl.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 } }];
     // Loopback is exempt as shipped; here nothing is, so the test's own address is limited.
-    const server = new DnsServer({ host: '127.0.0.1', port: 0, maxTcpClients: 10, responsesPerSecond: 20, exempt: () => false }, { version: 1, zoneOf: (n) => (n.endsWith('rrl.test') ? 'rrl.test' : undefined), records: () => records }, t.service.log);
+    const server = new DnsServer({ host: '127.0.0.1', port: 0, maxTcpClients: 10, responsesPerSecond: 20, exempt: () => false }, { version: 1, zoneOf: (n) => (n.endsWith('rrl.test') ? 'rrl.test' : undefined), records: () => records, zones: () => ['rrl.test'] }, t.service.log);
     const { udp: address } = await server.listen();
     const s = createSocket('udp4');
     const got: Buffer[] = [];
@@ -153,6 +153,43 @@ describe('DNS (role dns)', () => {
     } finally {
       s.close();
       await server.close();
+    }
+  });
+
+  test('zone transfer (AXFR) over TCP to an allowed secondary with a TSIG key, the answer signed; refused without the key, with a wrong one, or from elsewhere; NOTIFY on change', async () => {
+    const d = tempDir();
+    const secret = Buffer.from('a shared secret of the provider and its secondary').toString('base64');
+    const secondary = createSocket('udp4');
+    const notified: Buffer[] = [];
+    secondary.on('message', (m) => notified.push(m));
+    await new Promise<void>((r) => secondary.bind(0, '127.0.0.1', () => r()));
+    const xfr = await startTestService(d, { roles: ['dns'], hostname: 'mail.provider.test', 'dns.transferFrom': '127.0.0.1', 'dns.tsigKeys': `xfr-key:${secret}`, 'dns.notify': `127.0.0.1:${secondary.address().port}`, 'directory.refreshMs': 100 });
+    try {
+      await xfr.directoryStore.addDomain('example.com', generateDkimKey('ed25519-sha256', 'sel1'));
+      await xfr.service.directory.refresh();
+      const axfr = (...extra: string[]) => run('dig', ['@127.0.0.1', '-p', String(xfr.dnsPort), '+time=2', '+tries=1', ...extra, 'AXFR', 'example.com']);
+      const signed = await axfr('-y', `hmac-sha256:xfr-key:${secret}`);
+      assert.doesNotMatch(signed.stdout, /failed|failure|BADSIG|BADKEY/i, signed.stdout);
+      const records = [...signed.stdout.matchAll(/^(\S+)\s+\d+\s+IN\s+(\w+)\s/gm)].map((m) => `${m[1]} ${m[2]}`);
+      assert.equal(records[0], 'example.com. SOA');
+      assert.equal(records.at(-1), 'example.com. SOA', 'SOA first and last');
+      for (const r of ['example.com. MX', 'example.com. NS', 'sel1._domainkey.example.com. TXT', '_dmarc.example.com. TXT', '_imaps._tcp.example.com. SRV']) assert.ok(records.includes(r), r);
+      assert.match(signed.stdout, /xfr-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\./, 'the answer carries our TSIG, which dig verified');
+      for (const failed of [await axfr(), await axfr('-y', `hmac-sha256:xfr-key:${Buffer.from('wrong').toString('base64')}`), await axfr('-y', `hmac-sha256:other-key:${secret}`)]) {
+        assert.match(failed.stdout + failed.stderr, /Transfer failed|NOTAUTH|failure/i);
+        assert.doesNotMatch(failed.stdout, /IN\s+MX/);
+      }
+      assert.match((await run('dig', ['@127.0.0.1', '-p', String(t.dnsPort), '+time=2', '+tries=1', 'AXFR', 'example.com'])).stdout, /Transfer failed/, 'a server that allows nobody refuses');
+      const before = notified.length;
+      await xfr.directoryStore.addDomain('second.test');
+      assert.ok(await waitFor(() => notified.length > before, 5_000, 50), 'NOTIFY sent after the change');
+      const n = packet.decode(notified.at(-1)!);
+      assert.equal(((n.flags ?? 0) >> 11) & 0xf, 4, 'opcode NOTIFY');
+      assert.equal(n.questions![0]!.type, 'SOA');
+    } finally {
+      secondary.close();
+      await xfr.stop();
+      removeDir(d);
     }
   });
 

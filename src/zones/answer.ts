@@ -18,6 +18,8 @@ export interface ZoneSource {
   /** The zone (a hosted domain) that `name` is in, or undefined. */
   zoneOf(name: string): string | undefined;
   records(zone: string): readonly ZoneRecord[];
+  /** Every zone's name. */
+  zones(): string[];
 }
 
 /** Answers one question (RFC 1034 §4.3.2, without delegation: we host whole zones). */

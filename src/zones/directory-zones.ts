@@ -16,7 +16,7 @@ export interface ZoneDirectory {
  */
 export class DirectoryZones implements ZoneSource {
   private built = -1;
-  private zones = new Map<string, readonly ZoneRecord[]>();
+  private byZone = new Map<string, readonly ZoneRecord[]>();
 
   constructor(
     private readonly directory: ZoneDirectory,
@@ -26,10 +26,10 @@ export class DirectoryZones implements ZoneSource {
   private current(): Map<string, readonly ZoneRecord[]> {
     const version = this.directory.loadedVersion;
     if (version !== this.built) {
-      this.zones = new Map(this.directory.domains().map((d) => [d.name, zoneRecords(d.name, this.directory.dkimKeys(d.name), version, this.settings)]));
+      this.byZone = new Map(this.directory.domains().map((d) => [d.name, zoneRecords(d.name, this.directory.dkimKeys(d.name), version, this.settings)]));
       this.built = version;
     }
-    return this.zones;
+    return this.byZone;
   }
 
   get version(): number {
@@ -44,6 +44,10 @@ export class DirectoryZones implements ZoneSource {
       if (!n.includes('.')) break;
     }
     return undefined;
+  }
+
+  zones(): string[] {
+    return [...this.current().keys()];
   }
 
   records(zone: string): readonly ZoneRecord[] {

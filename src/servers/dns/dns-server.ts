@@ -4,6 +4,7 @@ import * as packet from 'dns-packet';
 import { answer, type ZoneSource } from '../../zones/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ResponseRateLimiter } from './rate-limit.js';
+import { signTsig, verifyTsig, type TsigKey } from './tsig.js';
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 // RFC 1035 §4.2.1 without EDNS; with it, at most what DNS Flag Day 2020 recommends.
@@ -21,6 +22,10 @@ export interface DnsServerOptions {
   readonly responsesPerSecond: number;
   /** Networks the limit leaves alone; loopback by default. */
   readonly exempt?: (address: string) => boolean;
+  /** Zone transfers (AXFR over TCP): the addresses allowed, and the TSIG keys one of which must sign (none: unsigned allowed). */
+  readonly transfer?: { readonly from: readonly string[]; readonly keys: readonly TsigKey[] };
+  /** Secondaries told of every change (RFC 1996 NOTIFY), as host:port. */
+  readonly notify?: readonly { readonly host: string; readonly port: number }[];
 }
 
 /** The same answer with only its header: TC set, the sections empty (a rate-limited "slip"). */
@@ -30,6 +35,15 @@ function truncated(answer: Buffer): Buffer {
   out.writeUInt16BE(0, 4);
   out.fill(0, 6, 12);
   return out;
+}
+
+/** True for a query whose one question asks for AXFR or IXFR (type 252 or 251), read off the wire. */
+function isTransfer(msg: Buffer): boolean {
+  if (msg.length < 17 || msg.readUInt16BE(4) !== 1) return false;
+  let i = 12;
+  while (i < msg.length && msg[i] !== 0 && (msg[i]! & 0xc0) === 0) i += 1 + msg[i]!;
+  const type = i + 3 <= msg.length ? msg.readUInt16BE(i + 1) : 0;
+  return type === 252 || type === 251;
 }
 
 /** The header of a reply that carries no question: id, QR, and the rcode (a query too broken to read). */
@@ -85,6 +99,7 @@ export class DnsServer {
   private readonly udp: UdpSocket;
   private readonly tcp: Server;
   private readonly sockets = new Set<Socket>();
+  private notifyTimer: NodeJS.Timeout | undefined;
   /** Encoded answers by the query's bytes after its ID (so the question's case is echoed as asked), for the zones' current version. */
   private readonly cache = new Map<string, Buffer>();
   private cacheVersion = -1;
@@ -129,6 +144,59 @@ export class DnsServer {
     }
   }
 
+  /**
+   * AXFR (RFC 5936) over TCP: the whole zone in one message, SOA first and last, to an
+   * allowed address and, when keys are configured, only with a valid TSIG (RFC 8945), the
+   * answer signed with the same key.
+   */
+  private transfer(msg: Buffer, address: string): Buffer | undefined {
+    let q: packet.Packet;
+    try {
+      q = packet.decode(msg);
+    } catch {
+      return bareReply(msg, RCODE.FORMERR);
+    }
+    const question = q.questions![0]!;
+    const reply = (rcode: number, answers: packet.Answer[] = []) => packet.encode({ type: 'response', id: q.id, flags: rcode | (rcode === 0 ? packet.AUTHORITATIVE_ANSWER : 0), questions: q.questions, answers });
+    const zone = this.source.zoneOf(question.name.toLowerCase().replace(/\.$/, ''));
+    const t = this.options.transfer;
+    if (!t || !t.from.includes(address.replace(/^::ffff:/, ''))) {
+      this.log.info({ remote: address, zone: question.name }, 'zone transfer refused: address not allowed');
+      return reply(RCODE.REFUSED);
+    }
+    if (zone !== question.name.toLowerCase().replace(/\.$/, '')) return reply(9 /* NOTAUTH */);
+    let key: TsigKey | undefined;
+    let mac: Buffer | undefined;
+    if (t.keys.length) {
+      const check = verifyTsig(msg, t.keys);
+      if (!check.ok) {
+        this.log.info({ remote: address, zone, why: check.why }, 'zone transfer refused: TSIG');
+        return reply(9 /* NOTAUTH */);
+      }
+      ({ key, mac } = check);
+    }
+    const records = this.source.records(zone);
+    const soa = records.filter((r) => r.type === 'SOA');
+    const answer = reply(0, [...soa, ...records.filter((r) => r.type !== 'SOA'), ...soa] as packet.Answer[]);
+    return key && mac ? signTsig(answer, key, mac) : answer;
+  }
+
+  /** RFC 1996: a NOTIFY for every zone to each secondary when the zones change (checked each second). */
+  private startNotifying(): void {
+    const targets = this.options.notify ?? [];
+    if (targets.length === 0) return;
+    let seen = this.source.version;
+    this.notifyTimer = setInterval(() => {
+      if (this.source.version === seen) return;
+      seen = this.source.version;
+      for (const zone of this.source.zones()) {
+        const msg = packet.encode({ type: 'query', id: Math.floor(Math.random() * 65536), flags: (4 << 11) | packet.AUTHORITATIVE_ANSWER, questions: [{ type: 'SOA', name: zone }] });
+        for (const t of targets) this.udp.send(msg, t.port, t.host);
+      }
+    }, 1000);
+    this.notifyTimer.unref();
+  }
+
   /** RFC 7766: two-byte length, then the message; several queries per connection. */
   private onTcp(socket: Socket): void {
     if (this.sockets.size >= this.options.maxTcpClients) return void socket.destroy();
@@ -141,8 +209,9 @@ export class DnsServer {
       while (buffer.length >= 2) {
         const length = buffer.readUInt16BE(0);
         if (buffer.length < 2 + length) break;
-        const out = this.safely(buffer.subarray(2, 2 + length), false);
+        const msg = buffer.subarray(2, 2 + length);
         buffer = buffer.subarray(2 + length);
+        const out = isTransfer(msg) ? this.transfer(msg, socket.remoteAddress ?? '') : this.safely(msg, false);
         if (!out) continue;
         const head = Buffer.alloc(2);
         head.writeUInt16BE(out.length);
@@ -161,10 +230,12 @@ export class DnsServer {
       this.tcp.once('error', reject);
       this.tcp.listen(udp.port, this.options.host, () => resolve(this.tcp.address() as AddressInfo));
     });
+    this.startNotifying();
     return { udp, tcp };
   }
 
   async close(): Promise<void> {
+    clearInterval(this.notifyTimer);
     await new Promise<void>((r) => this.udp.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await new Promise((r) => this.tcp.close(r));

@@ -4,3 +4,4 @@
  */
 export * from './dns-server.js';
 export * from './rate-limit.js';
+export * from './tsig.js';
