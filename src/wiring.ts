@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import { DirectoryCache } from './directory/index.js';
 import { parseFault, type MailStore } from './mailstore/index.js';
@@ -265,13 +266,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   if (config.roles.includes('web')) {
     const web = new WebServer(
-      { host: config['listen.host'], port: config['web.port'] },
+      { host: config['listen.host'], port: config['web.port'], sitesDir: config['web.sitesDir'] || join(config.dataDir, 'sites') },
       directory,
       { mailHost: config['dns.mailHost'] || config.hostname, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },
       log.child({ mod: 'web' }),
     );
     const address = await web.listen();
-    listeners.push({ role: 'web', url: `http://${address.address}:${address.port}`, port: address.port, note: 'client autoconfiguration (Thunderbird, Outlook)' });
+    listeners.push({ role: 'web', url: `http://${address.address}:${address.port}`, port: address.port, note: 'websites and client autoconfiguration of the hosted domains' });
     stops.unshift(() => web.close());
   }
 

@@ -1,5 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { python, removeDir, run, seedDirectory, startTestService, tempDir, type TestService } from './helpers/service.js';
 
 /** Reads a Thunderbird autoconfig file with Python's ElementTree, the fields Thunderbird reads. */
@@ -25,6 +28,15 @@ describe('web role: client autoconfiguration', () => {
     t = await startTestService(dir, { hostname: 'mail.provider.test' });
     await seedDirectory(t.directoryStore, 'example.com', ['alice']);
     await t.service.directory.refresh();
+    const site = join(dir, 'sites', 'example.com');
+    mkdirSync(join(site, 'docs'), { recursive: true });
+    writeFileSync(join(site, 'index.html'), '<!doctype html><title>Example</title><p>Welcome</p>');
+    writeFileSync(join(site, '404.html'), '<!doctype html><p>Our own not-found page</p>');
+    writeFileSync(join(site, 'docs', 'index.html'), '<p>docs</p>');
+    writeFileSync(join(site, 'style.css'), 'body { color: #333; }\n'.repeat(200));
+    writeFileSync(join(site, 'data.bin'), Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256)));
+    writeFileSync(join(dir, 'secret.txt'), 'outside the site');
+    symlinkSync(join(dir, 'secret.txt'), join(site, 'link.txt'));
   });
 
   after(async () => {
@@ -69,12 +81,50 @@ describe('web role: client autoconfiguration', () => {
     assert.equal((await curl('-X', 'POST', '--data-binary', other, `http://127.0.0.1:${t.webPort}/autodiscover/autodiscover.xml`)).status, 404);
   });
 
+  test('websites by Host (and www.): index pages, the site\'s 404, content types, ranges, conditional requests, gzip and brotli for text', async () => {
+    const base = `http://127.0.0.1:${t.webPort}`;
+    const get = (path: string, ...args: string[]) => curl('-H', 'Host: www.example.com', ...args, `${base}${path}`);
+    const home = await get('/');
+    assert.equal(home.status, 200);
+    assert.match(home.body, /Welcome/);
+    assert.equal((await curl('-o', '/dev/null', '-H', 'Host: example.com', `${base}/docs`)).status, 301, 'a folder without its slash is redirected');
+    assert.match((await get('/docs/')).body, /docs/);
+    const missing = await get('/nope.html');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body, /Our own not-found page/);
+    const headers = (await run('curl', ['-s', '-D', '-', '-o', '/dev/null', '-H', 'Host: example.com', `${base}/style.css`])).stdout;
+    assert.match(headers, /content-type: text\/css; charset=utf-8/i);
+    const etag = /etag: (\S+)/i.exec(headers)![1]!;
+    const lastModified = /last-modified: ([^\r\n]+)/i.exec(headers)![1]!;
+    assert.equal((await get('/style.css', '-H', `If-None-Match: ${etag}`)).status, 304);
+    assert.equal((await get('/style.css', '-H', `If-Modified-Since: ${lastModified}`)).status, 304);
+    assert.equal((await get('/style.css', '-H', 'If-None-Match: "other"')).status, 200);
+    const range = await run('curl', ['-s', '-D', '-', '-H', 'Host: example.com', '-H', 'Range: bytes=10-19', `${base}/data.bin`]);
+    assert.match(range.stdout, /^HTTP\/1\.1 206/);
+    assert.match(range.stdout, /content-range: bytes 10-19\/1000/i);
+    const out = join(dir, 'download');
+    await run('curl', ['-s', '-o', out, '-H', 'Host: example.com', '-H', 'Range: bytes=-5', `${base}/data.bin`]);
+    assert.deepEqual([...readFileSync(out)], [995, 996, 997, 998, 999].map((n) => n % 256));
+    assert.equal((await get('/data.bin', '-H', 'Range: bytes=5000-')).status, 416);
+    const gz = await run('curl', ['-s', '-D', '-', '-o', out, '-H', 'Host: example.com', '-H', 'Accept-Encoding: gzip', `${base}/style.css`]);
+    assert.match(gz.stdout, /content-encoding: gzip/i);
+    assert.equal(gunzipSync(readFileSync(out)).toString(), 'body { color: #333; }\n'.repeat(200));
+    const br = await curl('--compressed', '-H', 'Host: example.com', '-H', 'Accept-Encoding: br', `${base}/style.css`);
+    assert.equal(br.body, 'body { color: #333; }\n'.repeat(200), 'brotli, decoded by curl');
+    assert.equal((await curl('-H', 'Host: other.test', `${base}/`)).status, 404, 'a host we do not serve');
+  });
+
   test('hostile requests: wrong methods, an oversized body, path traversal, garbage', async () => {
     const base = `http://127.0.0.1:${t.webPort}`;
     assert.equal((await curl(`${base}/autodiscover/autodiscover.xml`)).status, 405);
     assert.equal((await curl('-X', 'DELETE', '-H', 'Host: autoconfig.example.com', `${base}/mail/config-v1.1.xml`)).status, 405);
     assert.equal((await curl('-X', 'POST', '--data-binary', 'x'.repeat(100_000), `${base}/autodiscover/autodiscover.xml`)).status, 413);
-    assert.equal((await curl('--path-as-is', `${base}/../../etc/passwd`)).status, 404);
+    for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/secret.txt', '/docs/..%2f..%2fsecret.txt', '/link.txt', '/%00', '/%zz']) {
+      const r = await curl('--path-as-is', '-H', 'Host: example.com', `${base}${path}`);
+      assert.ok([400, 404].includes(r.status), `${path}: ${r.status}`);
+      assert.doesNotMatch(r.body, /outside the site|root:/, path);
+    }
+    assert.equal((await curl('-X', 'PUT', '-H', 'Host: example.com', `${base}/index.html`)).status, 405);
     assert.equal((await curl('-X', 'POST', '--data-binary', '<EMailAddress><<<', `${base}/autodiscover/autodiscover.xml`)).status, 404);
     assert.equal((await curl('-H', 'Host: autoconfig.example.com', `${base}/mail/config-v1.1.xml`)).status, 200, 'still serving');
   });

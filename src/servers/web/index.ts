@@ -4,3 +4,4 @@
  * autoconfig module and the directory; website hosting is still to come.
  */
 export * from './web-server.js';
+export * from './static-site.js';

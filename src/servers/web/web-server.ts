@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { autodiscoverAddress, autodiscoverResponse, thunderbirdConfig, type ClientSettings } from '../../autoconfig/index.js';
 import type { Logger } from '../../observability/index.js';
+import { StaticSites } from './static-site.js';
 
 /** What the web role needs of the directory: which domains it hosts. */
 export interface HostedDomains {
@@ -18,15 +19,16 @@ function domainOf(req: IncomingMessage, url: URL, hosted: HostedDomains): string
 }
 
 /**
- * The web role (first part): client autoconfiguration for the hosted domains, by the Host
- * header: Thunderbird's /mail/config-v1.1.xml (and /.well-known/autoconfig/…), Outlook's
- * POST /autodiscover/autodiscover.xml. Static websites come next.
+ * The web role: client autoconfiguration for the hosted domains, by the Host header
+ * (Thunderbird's /mail/config-v1.1.xml and /.well-known/autoconfig/…, Outlook's POST
+ * /autodiscover/autodiscover.xml), and each hosted domain's static website.
  */
 export class WebServer {
   private readonly server: Server;
+  private readonly sites: StaticSites;
 
   constructor(
-    private readonly options: { readonly host: string; readonly port: number },
+    private readonly options: { readonly host: string; readonly port: number; readonly sitesDir: string },
     private readonly hosted: HostedDomains,
     private readonly settings: ClientSettings,
     private readonly log: Logger,
@@ -38,6 +40,7 @@ export class WebServer {
         else res.destroy();
       });
     });
+    this.sites = new StaticSites(options.sitesDir);
     this.server.requestTimeout = 10_000;
     this.server.headersTimeout = 10_000;
   }
@@ -70,7 +73,10 @@ export class WebServer {
       if (!address || !domain || !this.hosted.isHostedDomain(domain)) return this.text(res, 404, 'No hosted address in the request');
       return this.text(res, 200, autodiscoverResponse(address, this.settings), 'application/xml; charset=utf-8');
     }
-    return this.text(res, 404, 'Not found');
+    // The website of the domain in the Host header (and its www. name).
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/^www\./, '');
+    if (!this.hosted.isHostedDomain(host)) return this.text(res, 404, 'No website by that name here');
+    return this.sites.serve(host, req, res, url.pathname);
   }
 
   async listen(): Promise<AddressInfo> {
