@@ -78,6 +78,7 @@ export async function startPortal(
       maxHours: config['portal.sessionMaxHours'],
       minPasswordLength: config['auth.minPasswordLength'],
       mailHost: config.hostname,
+      clients: { mailHost: config['dns.mailHost'] || config.hostname, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },
       autoReplyIntervalDays: config['delivery.autoReplyIntervalDays'],
       storeTimeoutMs: config['portal.storeTimeoutMs'],
       secureCookies: config['portal.secureCookies'],

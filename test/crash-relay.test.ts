@@ -48,6 +48,8 @@ describe('crash safety of relay: SIGKILL while forwarding to a remote server', (
         const relayPort = await freePort();
         remote = await startRemoteSmtp('127.0.0.5', relayPort, dir + '/remote-tls');
         const env = {
+          // Only the roles under test: every other listener would take a port another test's restart may want back.
+          HIKYAKU_ROLES: 'mx,delivery',
           HIKYAKU_MX_PORT: String(port),
           HIKYAKU_HOSTNAME: 'mx.crash.test',
           HIKYAKU_DELIVERY_POLL_MS: '50',

@@ -36,7 +36,8 @@ describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.nam
   });
 
   test(`${KILLS} kills; every message that got 250 is in its mailbox exactly once`, async () => {
-    const env = { HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50', ...(spoolBackend.url ? { HIKYAKU_STORAGE_SPOOL: spoolBackend.url, HIKYAKU_STORAGE_MAILSTORE: spoolBackend.url } : {}) };
+    // Only the roles under test: every other listener would take a port another test's restart may want back.
+    const env = { HIKYAKU_ROLES: 'mx,delivery', HIKYAKU_MX_PORT: String(port), HIKYAKU_HOSTNAME: 'mx.crash.test', HIKYAKU_DELIVERY_RETRY_BASE_MS: '50', HIKYAKU_DELIVERY_POLL_MS: '50', ...(spoolBackend.url ? { HIKYAKU_STORAGE_SPOOL: spoolBackend.url, HIKYAKU_STORAGE_MAILSTORE: spoolBackend.url } : {}) };
     const stores = spoolBackend.url ? { 'storage.spool': spoolBackend.url, 'storage.mailstore': spoolBackend.url } : {};
     const load = await loadWithKills({
       port,

@@ -27,6 +27,24 @@ describe('portal JSON API', () => {
     removeDir(dir);
   });
 
+  test('an Apple configuration profile for one\'s own account: IMAP and SMTP over TLS, read back by Python\'s plistlib; not for operators or tokens', async () => {
+    const c = new PortalClient(base);
+    await c.login('user1@a.test');
+    const r = await c.call('GET', '/api/v1/me/apple-profile');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.type, 'application/x-apple-aspen-config');
+    const script = "import json, plistlib, sys\np = plistlib.loads(sys.stdin.buffer.read())\nprint(json.dumps({'type': p['PayloadType'], 'account': p['PayloadContent'][0]}))";
+    const parsed = await python<{ type: string; account: Record<string, unknown> }>(`import io, sys\nsys.stdin = io.TextIOWrapper(io.BytesIO(${JSON.stringify(r.text)}.encode()))\n${script}`);
+    assert.equal(parsed.type, 'Configuration');
+    const a = parsed.account;
+    assert.deepEqual(
+      [a.PayloadType, a.EmailAccountType, a.EmailAddress, a.IncomingMailServerHostName, a.IncomingMailServerPortNumber, a.IncomingMailServerUseSSL, a.IncomingMailServerUsername, a.OutgoingMailServerPortNumber, a.OutgoingMailServerUseSSL, a.OutgoingPasswordSameAsIncomingPassword],
+      ['com.apple.mail.managed', 'EmailTypeIMAP', 'user1@a.test', t.config.hostname, t.config['imap.tlsPort'], true, 'user1@a.test', t.config['submission.tlsPort'], true, true],
+    );
+    const anonymous = await new PortalClient(base).call('GET', '/api/v1/me/apple-profile');
+    assert.equal(anonymous.status, 401);
+  });
+
   test('login: by address, as user%domain, wrong password 401, disabled 403, suspended tenant 403; all problems in words', async () => {
     const c = new PortalClient(base);
     const ok = await c.login('user1%A.test');

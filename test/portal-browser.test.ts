@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { POPLIB_SESSION, SMTPLIB_SEND } from './helpers/py.js';
 import { python, queueDrained, removeDir, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
@@ -125,6 +126,10 @@ describe('the member site in a browser', () => {
     await page.getByRole('button', { name: /English/ }).click();
     await page.getByRole('heading', { name: 'My settings' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the profile' }).click()]);
+    assert.equal(download.suggestedFilename(), 'kenji@a.test.mobileconfig');
+    const profile = readFileSync((await download.path())!, 'utf8');
+    assert.match(profile, /<key>EmailAddress<\/key><string>kenji@a\.test<\/string>/, 'the Apple profile for this account');
     assert.deepEqual(errors, []);
     await page.close();
     // The new password is the one POP3 takes now.

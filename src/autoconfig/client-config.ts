@@ -70,3 +70,56 @@ export function autodiscoverResponse(address: string, s: ClientSettings): string
     '',
   ].join('\n');
 }
+
+/**
+ * An Apple configuration profile (.mobileconfig) that sets up the account in Mail on an
+ * iPhone, iPad or Mac: IMAP and SMTP over TLS, the address as user name; the device asks
+ * for the password once. `uuid` makes fresh payload identifiers.
+ */
+export function appleProfile(address: string, name: string, s: ClientSettings, uuid: () => string): string {
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const id = `mail.${domain.split('.').reverse().join('.')}.${address.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+  const str = (k: string, v: string) => `      <key>${k}</key><string>${xml(v)}</string>`;
+  const int = (k: string, v: number) => `      <key>${k}</key><integer>${v}</integer>`;
+  const bool = (k: string, v: boolean) => `      <key>${k}</key><${v}/>`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+    '<plist version="1.0">',
+    '<dict>',
+    '  <key>PayloadContent</key>',
+    '  <array>',
+    '    <dict>',
+    str('EmailAccountDescription', address),
+    str('EmailAccountName', name || address),
+    str('EmailAccountType', 'EmailTypeIMAP'),
+    str('EmailAddress', address),
+    str('IncomingMailServerAuthentication', 'EmailAuthPassword'),
+    str('IncomingMailServerHostName', s.mailHost),
+    int('IncomingMailServerPortNumber', s.ports.imaps),
+    bool('IncomingMailServerUseSSL', true),
+    str('IncomingMailServerUsername', address),
+    str('OutgoingMailServerAuthentication', 'EmailAuthPassword'),
+    str('OutgoingMailServerHostName', s.mailHost),
+    int('OutgoingMailServerPortNumber', s.ports.submissions),
+    bool('OutgoingMailServerUseSSL', true),
+    str('OutgoingMailServerUsername', address),
+    bool('OutgoingPasswordSameAsIncomingPassword', true),
+    str('PayloadDisplayName', address),
+    str('PayloadIdentifier', `${id}.account`),
+    str('PayloadType', 'com.apple.mail.managed'),
+    str('PayloadUUID', uuid()),
+    int('PayloadVersion', 1),
+    '    </dict>',
+    '  </array>',
+    `  <key>PayloadDisplayName</key><string>${xml(`Mail: ${address}`)}</string>`,
+    `  <key>PayloadIdentifier</key><string>${xml(id)}</string>`,
+    '  <key>PayloadRemovalDisallowed</key><false/>',
+    '  <key>PayloadType</key><string>Configuration</string>',
+    `  <key>PayloadUUID</key><string>${uuid()}</string>`,
+    '  <key>PayloadVersion</key><integer>1</integer>',
+    '</dict>',
+    '</plist>',
+    '',
+  ].join('\n');
+}

@@ -191,7 +191,9 @@ export async function python<T = unknown>(script: string, args: (string | number
 export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], startArgs: string[] = [], wrapper: string[] = []): Promise<ChildProcess> {
   const command = [...wrapper, process.execPath, ...nodeArgs, join(ROOT, 'bin/hikyaku.js'), '--data-dir', dataDir, 'start', ...startArgs];
   const child = spawn(command[0]!, command.slice(1), {
-    env: { ...process.env, HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_IMAP_PORT: '0', HIKYAKU_IMAP_TLS_PORT: '0', HIKYAKU_DNS_PORT: '0', HIKYAKU_WEB_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', HIKYAKU_METRICS_LISTEN: '127.0.0.1:0', HIKYAKU_PORTAL_PORT: '0', ...env },
+    // The roles these tests use unless they say otherwise: every listener more takes a port
+    // that another test, restarting its server on a fixed port, may be waiting to get back.
+    env: { ...process.env, HIKYAKU_ROLES: 'mx,submission,delivery,pop3,portal', HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_IMAP_PORT: '0', HIKYAKU_IMAP_TLS_PORT: '0', HIKYAKU_DNS_PORT: '0', HIKYAKU_WEB_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', HIKYAKU_METRICS_LISTEN: '127.0.0.1:0', HIKYAKU_PORTAL_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await untilOutput(child, 'started', 'server');

@@ -1,3 +1,4 @@
+import type { ClientSettings } from '../../autoconfig/index.js';
 // Route schemas carry OpenAPI's summary and tags (@fastify/swagger's additions to FastifySchema).
 import type {} from '@fastify/swagger';
 import type { ApiTokenStore, Authenticator, SessionStore, TotpStore } from '../../auth/index.js';
@@ -15,6 +16,8 @@ export interface PortalOptions {
   readonly minPasswordLength: number;
   /** The host name MX and SPF records point at (config `hostname`). */
   readonly mailHost: string;
+  /** Where mail clients connect, for the Apple configuration profile. */
+  readonly clients: ClientSettings;
   /** How often an automatic reply may answer one sender (shown to the user). */
   readonly autoReplyIntervalDays: number;
   /** Deadline for a mailbox store call (usage figures, emptying a mailbox). */

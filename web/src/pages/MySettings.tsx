@@ -47,6 +47,13 @@ export function MySettings() {
             <ForwardForm path="/me/forward" initial={me.forward ?? null} onMessage={setNotice} onError={setError} />
           </section>
           <section className="card">
+            <h2>{t('appleProfile')}</h2>
+            <p>{t('appleProfileHelp')}</p>
+            <a className="button" href="/api/v1/me/apple-profile" download>
+              {t('appleProfileDownload')}
+            </a>
+          </section>
+          <section className="card">
             <h2>{t('autoReply')}</h2>
             {me.policy?.autoReply === false ? <p className="muted">{t('notPermitted')}</p> : <AutoReplyForm path="/me/autoreply" onMessage={setNotice} onError={setError} />}
           </section>

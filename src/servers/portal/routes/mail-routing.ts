@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { appleProfile } from '../../../autoconfig/index.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { domainOf } from '../../../mail/index.js';
 import { withDeadline } from '../../../mailstore/index.js';
@@ -94,6 +96,16 @@ export function mailRoutingRoutes(app: FastifyInstance, deps: PortalDeps): void 
     if (actor.kind !== 'account') throw new ApiProblem(403, 'ERR_FORBIDDEN', 'Operators and API tokens have no mailbox; this menu is for accounts.');
     return actor;
   };
+
+  // RFC 8314 client setup for Apple's Mail: one download, the password asked once by the device.
+  app.get('/api/v1/me/apple-profile', { ...pre, schema: { tags: ['me'], summary: 'A configuration profile that sets up one\'s account in Apple Mail (iPhone, iPad, Mac)' } }, async (request, reply) => {
+    const actor = me(request);
+    const profile = appleProfile(actor.account.address, actor.account.name, deps.options.clients, randomUUID);
+    return reply
+      .header('content-type', 'application/x-apple-aspen-config')
+      .header('content-disposition', `attachment; filename="${actor.account.address.replace(/[^A-Za-z0-9@._-]/g, '_')}.mobileconfig"`)
+      .send(profile);
+  });
 
   app.get('/api/v1/me', { ...pre, schema: { tags: ['me'], summary: 'One\'s own account: usage against quota, forwarding' } }, async (request) => {
     const actor = me(request);
