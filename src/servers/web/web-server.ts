@@ -45,8 +45,8 @@ export class WebServer {
     this.server.headersTimeout = 10_000;
   }
 
-  private text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  private text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', ...headers });
     res.end(body);
   }
 
@@ -54,13 +54,13 @@ export class WebServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.toLowerCase();
     if (path === '/mail/config-v1.1.xml' || path === '/.well-known/autoconfig/mail/config-v1.1.xml') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return this.text(res, 405, 'Use GET');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.text(res, 405, 'Use GET', undefined, { allow: 'GET, HEAD' });
       const domain = domainOf(req, url, this.hosted);
       if (!domain) return this.text(res, 404, 'No hosted domain by that name');
       return this.text(res, 200, thunderbirdConfig(domain, this.settings), 'application/xml; charset=utf-8');
     }
     if (path === '/autodiscover/autodiscover.xml') {
-      if (req.method !== 'POST') return this.text(res, 405, 'Autodiscover takes a POST');
+      if (req.method !== 'POST') return this.text(res, 405, 'Autodiscover takes a POST', undefined, { allow: 'POST' });
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const c of req) {
