@@ -12,6 +12,7 @@ import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
 import { openDirectoryStore, openNoticeStore, openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
+import { zoneSettings } from './wiring-zones.js';
 
 // The portal runs on the thread that answers SMTP: a write waits only briefly for another
 // process's lock (SQLite blocks the thread meanwhile) and then answers 503.
@@ -78,6 +79,7 @@ export async function startPortal(
       maxHours: config['portal.sessionMaxHours'],
       minPasswordLength: config['auth.minPasswordLength'],
       mailHost: config.hostname,
+      zone: zoneSettings(config),
       clients: { mailHost: config['dns.mailHost'] || config.hostname, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },
       autoReplyIntervalDays: config['delivery.autoReplyIntervalDays'],
       storeTimeoutMs: config['portal.storeTimeoutMs'],

@@ -15,6 +15,7 @@ import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wi
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openClusterState, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
+import { zoneSettings } from './wiring-zones.js';
 
 export { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, srsSecret } from './wiring-stores.js';
 export { openDeliveryStack } from './wiring-delivery.js';
@@ -229,21 +230,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   if (config.roles.includes('dns')) {
-    const nameservers = (config['dns.nameservers'] || config.hostname).split(',');
-    const zones = new DirectoryZones(directory, {
-      nameservers,
-      mailHost: config['dns.mailHost'] || config.hostname,
-      webHost: config['dns.webHost'] || config.hostname,
-      ttl: config['dns.ttl'],
-      ports: {
-        submission: config['submission.port'],
-        submissions: config['submission.tlsPort'],
-        imap: config['imap.port'],
-        imaps: config['imap.tlsPort'],
-        pop3: config['pop3.port'],
-        pop3s: config['pop3.tlsPort'],
-      },
-    });
+    const settings = zoneSettings(config);
+    const zones = new DirectoryZones(directory, settings);
     const dns = new DnsServer(
       {
         host: config['listen.host'],
@@ -260,7 +248,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       log.child({ mod: 'dns' }),
     );
     const { udp } = await dns.listen();
-    listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${nameservers.join(' ')}` });
+    listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${settings.nameservers.join(' ')}` });
     stops.unshift(() => dns.close());
   }
 

@@ -8,7 +8,10 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { generateDkimKey } from '../src/directory/index.js';
 import { DnsServer } from '../src/servers/index.js';
-import { removeDir, run, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeDir, run, seedDirectory, startTestService, tempDir, testPasswordHash, waitFor, type TestService } from './helpers/service.js';
+import { PortalClient } from './helpers/portal.js';
 
 /** The dns role, asked by dig (Debian's bind9-dnsutils) over UDP and TCP, and by raw packets. */
 describe('DNS (role dns)', () => {
@@ -31,7 +34,14 @@ describe('DNS (role dns)', () => {
 
   before(async () => {
     dir = tempDir();
-    t = await startTestService(dir, { hostname: 'mail.provider.test', 'dns.nameservers': 'ns1.provider.test,ns2.provider.test', 'directory.refreshMs': 100 });
+    t = await startTestService(dir, {
+      hostname: 'mail.provider.test',
+      'dns.nameservers': 'ns1.provider.test,ns2.provider.test',
+      'dns.webHost': 'web.provider.test',
+      'dns.webAddresses': '192.0.2.80,2001:db8::80',
+      'dns.hostAddresses': 'mail.provider.test=192.0.2.25,web.provider.test=192.0.2.80,web.provider.test=2001:db8::80',
+      'directory.refreshMs': 100,
+    });
     await t.directoryStore.addDomain('example.com', generateDkimKey('rsa-sha256', 'sel1'));
     await seedDirectory(t.directoryStore, 'example.com', ['alice']);
     await t.service.directory.refresh();
@@ -58,7 +68,7 @@ describe('DNS (role dns)', () => {
     }
     assert.deepEqual(await short('SRV', '_imaps._tcp.example.com'), [`0 1 ${t.config['imap.tlsPort']} mail.provider.test.`]);
     assert.deepEqual(await short('SRV', '_submission._tcp.example.com'), [`0 1 ${t.config['submission.port']} mail.provider.test.`]);
-    assert.deepEqual(await short('A', 'autoconfig.example.com'), ['mail.provider.test.'], 'autoconfig points at the web role (a CNAME)');
+    assert.deepEqual(await short('A', 'autoconfig.example.com'), ['web.provider.test.'], 'autoconfig points at the web role (a CNAME)');
     const full = await dig('+norec', 'MX', 'example.com');
     assert.match(full, /flags: qr aa;/, 'authoritative, no recursion offered');
   });
@@ -68,7 +78,7 @@ describe('DNS (role dns)', () => {
     const nx = await dig('A', 'nothing.example.com');
     assert.match(nx, /status: NXDOMAIN/);
     assert.match(nx, /AUTHORITY SECTION:\nexample\.com\.\s+\d+\s+IN\s+SOA/);
-    const nodata = await dig('AAAA', 'example.com');
+    const nodata = await dig('CAA', 'example.com');
     assert.match(nodata, /status: NOERROR/);
     assert.match(nodata, /ANSWER: 0, AUTHORITY: 1/);
     assert.match(await dig('A', '_domainkey.example.com'), /status: NOERROR/, 'a name with names below it exists (RFC 8020)');
@@ -210,5 +220,102 @@ describe('DNS (role dns)', () => {
     });
     assert.equal(result.results[0]?.status.result, 'pass', JSON.stringify(result.results));
     assert.equal(result.results[0]?.selector, 'sel1');
+  });
+
+  test('MTA-STS and TLS-RPT for every domain, the website\'s addresses, and the provider\'s own hosts where their names are in a hosted zone', async () => {
+    const [sts] = await short('TXT', '_mta-sts.example.com');
+    assert.match(sts!, /^"v=STSv1; id=[0-9a-f]{16}"$/);
+    assert.deepEqual(await short('CNAME', 'mta-sts.example.com'), ['web.provider.test.']);
+    assert.deepEqual(await short('TXT', '_smtp._tls.example.com'), ['"v=TLSRPTv1; rua=mailto:postmaster@example.com"']);
+    assert.deepEqual(await short('A', 'example.com'), ['192.0.2.80']);
+    assert.deepEqual(await short('AAAA', 'www.example.com'), ['2001:db8::80']);
+    assert.deepEqual(await short('A', 'mail.provider.test'), [], 'provider.test is not hosted (REFUSED)');
+    await t.directoryStore.addDomain('provider.test');
+    assert.ok(await waitFor(async () => (await short('A', 'mail.provider.test')).length === 1, 1_000, 50), 'published once the zone is hosted');
+    assert.deepEqual(await short('A', 'mail.provider.test'), ['192.0.2.25']);
+    assert.deepEqual((await short('ANY', 'web.provider.test')).length, 1, 'ANY stays minimal');
+  });
+
+  test('a tenant administrator\'s own records: added, changed and deleted through the API, in dig within a second, checked (CNAME alone, managed records kept, no second SPF), the zone file valid for named-checkzone', async () => {
+    await t.directoryStore.addTenant('shops', 'Shops');
+    await t.directoryStore.addDomain('shop.test', undefined, 'shops');
+    await t.directoryStore.addAccount({ address: 'admin@shop.test', passwordHash: await testPasswordHash(), quotaBytes: 0, role: 'tenant-admin' });
+    await t.service.directory.refresh();
+    const admin = new PortalClient(`http://127.0.0.1:${t.portalPort}`);
+    assert.equal((await admin.login('admin@shop.test')).status, 200);
+    const path = '/api/v1/domains/shop.test/zone/records';
+    const add = async (name: string, type: string, value: string, ttl?: number) => {
+      const r = await admin.call('POST', path, { name, type, value, ...(ttl ? { ttl } : {}) });
+      assert.equal(r.status, 201, r.text);
+      return r.body.record as { id: number };
+    };
+    const blog = await add('blog', 'A', '198.51.100.7', 300);
+    await add('blog', 'AAAA', '2001:db8::7');
+    await add('@', 'TXT', 'google-site-verification=abc123');
+    await add('@', 'CAA', '0 issue "letsencrypt.org"');
+    await add('lists', 'MX', '10 mx.lists.example.net.');
+    await add('_sip._tcp', 'SRV', '10 5 5060 sip.example.net');
+    await add('store', 'CNAME', 'shops.example.net');
+    await add('quote', 'TXT', 'a "quoted" word; and a backslash \\');
+    assert.ok(await waitFor(async () => (await short('A', 'blog.shop.test')).length === 1, 1_000, 50), 'in DNS within a second');
+    assert.deepEqual(await short('A', 'blog.shop.test'), ['198.51.100.7']);
+    assert.match(await dig('A', 'blog.shop.test'), /blog\.shop\.test\.\s+300\s+IN\s+A/, 'with its own TTL');
+    assert.deepEqual(await short('+tcp', 'AAAA', 'blog.shop.test'), ['2001:db8::7']);
+    assert.deepEqual((await short('TXT', 'shop.test')).sort(), ['"google-site-verification=abc123"', '"v=spf1 mx a:mail.provider.test ~all"']);
+    assert.deepEqual(await short('CAA', 'shop.test'), ['0 issue "letsencrypt.org"']);
+    assert.deepEqual(await short('MX', 'lists.shop.test'), ['10 mx.lists.example.net.']);
+    assert.deepEqual(await short('MX', 'shop.test'), ['10 mail.provider.test.'], 'the domain\'s own MX is still ours');
+    assert.deepEqual(await short('SRV', '_sip._tcp.shop.test'), ['10 5 5060 sip.example.net.']);
+    assert.deepEqual(await short('A', 'store.shop.test'), ['shops.example.net.'], 'a CNAME answers any type');
+    assert.deepEqual(await short('TXT', 'quote.shop.test'), ['"a \\"quoted\\" word; and a backslash \\\\"']);
+
+    const changed = await admin.call('PUT', `${path}/${blog.id}`, { name: 'blog', type: 'A', value: '198.51.100.8', ttl: 600 });
+    assert.equal(changed.status, 200, changed.text);
+    assert.ok(await waitFor(async () => (await short('A', 'blog.shop.test'))[0] === '198.51.100.8', 1_000, 50), 'the change is in DNS within a second');
+
+    // Refused, each with a sentence and the field.
+    for (const [body, field, pattern] of [
+      [{ name: 'blog', type: 'CNAME', value: 'x.example.net' }, 'name', /only record/],
+      [{ name: '@', type: 'CNAME', value: 'x.example.net' }, 'name', /cannot be a CNAME/],
+      [{ name: 'store', type: 'TXT', value: 'x' }, 'name', /is a CNAME/],
+      [{ name: '@', type: 'MX', value: '5 mx.elsewhere.net' }, 'name', /published by Hikyaku/],
+      [{ name: '@', type: 'TXT', value: 'v=spf1 -all' }, 'name', /SPF/],
+      [{ name: 'autoconfig', type: 'A', value: '192.0.2.1' }, 'name', /is a CNAME/],
+      [{ name: 'www.example.com.', type: 'A', value: '192.0.2.1' }, 'name', /outside the zone/],
+      [{ name: 'x', type: 'A', value: '300.1.1.1' }, 'value', /IPv4/],
+      [{ name: 'x', type: 'A', value: '192.0.2.1', ttl: 5 }, 'ttl', /TTL/],
+      [{ name: 'x', type: 'PTR', value: 'y.example.net' }, 'type', /type/],
+      [{ name: 'x', type: 'TXT', value: 'a\nb' }, 'value', /line breaks/],
+    ] as const) {
+      const r = await admin.call('POST', path, body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.type, /^application\/problem\+json/);
+      assert.equal(r.body.field, field, JSON.stringify(body));
+      assert.match(r.body.detail, pattern);
+    }
+    const malformed = await admin.call('POST', path, '{"name": "x", "type": ', { 'content-type': 'application/json' });
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.type, /^application\/problem\+json/);
+    // Another domain's record id through this domain: not found.
+    const other = await t.directoryStore.addDnsRecord('example.com', { name: 'x', type: 'A', ttl: 300, value: '192.0.2.1' });
+    assert.equal((await admin.call('DELETE', `${path}/${other.id}`)).status, 404);
+    assert.equal((await admin.call('PUT', `${path}/${other.id}`, { name: 'x', type: 'A', value: '192.0.2.2' })).status, 404);
+
+    const zone = await admin.call('GET', '/api/v1/domains/shop.test/zone');
+    assert.match(zone.type, /^text\/dns/);
+    const file = join(dir, 'shop.test.zone');
+    writeFileSync(file, zone.text);
+    const checked = await run('named-checkzone', ['shop.test', file]);
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr + zone.text);
+    assert.match(checked.stdout, /loaded serial \d+/);
+    const list = await admin.call('GET', path);
+    assert.equal(list.body.records.length, 8);
+    assert.ok(list.body.managed.some((r: { name: string; type: string }) => r.name === 'shop.test' && r.type === 'MX'));
+
+    assert.equal((await admin.call('DELETE', `${path}/${blog.id}`)).status, 204);
+    assert.ok(await waitFor(async () => (await short('A', 'blog.shop.test')).length === 0, 1_000, 50), 'the deletion is in DNS within a second');
+    assert.deepEqual(await short('AAAA', 'blog.shop.test'), ['2001:db8::7'], 'the name\'s other record stays');
+    const audit = (await admin.call('GET', '/api/v1/audit')).body.items.map((e: { action: string }) => e.action);
+    assert.ok(['dns.add', 'dns.change', 'dns.remove'].every((a) => audit.includes(a)), audit.join(','));
   });
 });

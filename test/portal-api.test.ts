@@ -101,6 +101,7 @@ describe('portal JSON API', () => {
     const byToken = new PortalClient(base);
     const bearer = { authorization: `Bearer ${made.body.token}` };
     const bob = enc('bob@b.test');
+    const bRecord = await t.directoryStore.addDnsRecord('b.test', { name: 'www', type: 'A', ttl: 300, value: '192.0.2.10' });
     const walk: [string, string, unknown?][] = [
       ['GET', '/api/v1/accounts?domain=b.test'],
       ['POST', '/api/v1/accounts', { address: 'intruder@b.test', password: 'a-long-password-1' }],
@@ -122,6 +123,11 @@ describe('portal JSON API', () => {
       ['GET', '/api/v1/domains/b.test/dns'],
       ['GET', '/api/v1/domains/b.test/dns/check'],
       ['POST', '/api/v1/domains/b.test/dkim/rotate', {}],
+      ['GET', '/api/v1/domains/b.test/zone'],
+      ['GET', '/api/v1/domains/b.test/zone/records'],
+      ['POST', '/api/v1/domains/b.test/zone/records', { name: 'thief', type: 'A', value: '192.0.2.66' }],
+      ['PUT', `/api/v1/domains/b.test/zone/records/${bRecord.id}`, { name: 'www', type: 'A', value: '192.0.2.66' }],
+      ['DELETE', `/api/v1/domains/b.test/zone/records/${bRecord.id}`],
       ['PUT', '/api/v1/domains/b.test/policy', { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
       ['GET', '/api/v1/accounts/export?domain=b.test'],
       ['GET', '/api/v1/notices'],
@@ -163,7 +169,7 @@ describe('portal JSON API', () => {
 
     // Every route the API has is in the walk or acts on the caller's own things only.
     const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'GET /api/v1/me/apple-profile', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'GET /api/v1/me/totp', 'POST /api/v1/me/totp', 'POST /api/v1/me/totp/confirm', 'DELETE /api/v1/me/totp', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit', 'GET /api/v1/tokens', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/{id}', 'GET /api/v1/notices/current', 'GET /api/v1/me/notices', 'GET /api/v1/status']);
-    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/queue\/entries\/1$/, '/queue/entries/{id}').replace(/\/queue\/delete$/, '/queue/{action}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}')}`));
+    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/queue\/entries\/1$/, '/queue/entries/{id}').replace(/\/queue\/delete$/, '/queue/{action}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}').replace(/\/zone\/records\/\d+$/, '/zone/records/{id}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
       for (const m of Object.keys(methods)) {
@@ -180,6 +186,7 @@ describe('portal JSON API', () => {
     assert.ok(!snapshot.accounts.some((x) => x.address === 'intruder@b.test'));
     assert.deepEqual(snapshot.autoReplies, [], 'no automatic reply was set on B\'s account');
     assert.deepEqual(snapshot.policies, [], 'no permissions were changed in B');
+    assert.deepEqual(snapshot.dnsRecords, [bRecord], 'B\'s zone is as it was');
     assert.equal(snapshot.domains.find((d) => d.name === 'b.test')?.retentionDays, null, 'no retention rule was set on B');
     assert.equal((await new PortalClient(base).login('bob@b.test')).status, 200, 'bob\'s password is unchanged');
   });

@@ -1,5 +1,5 @@
 /** The directory's rows as every backend's queries name their columns (flags as 0/1, JSON as text, times as ms). */
-import type { AccountPatch, AccountRecord, AccountRole, AliasRecord, AutoReplyRecord, DkimKeyRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../directory/index.js';
+import type { AccountPatch, AccountRecord, AccountRole, AliasRecord, AutoReplyRecord, DkimKeyRecord, DnsRecord, DomainRecord, ForwardRecord, OperatorRecord, TenantRecord } from '../directory/index.js';
 
 export interface DkimRow {
   domain: string;
@@ -20,6 +20,17 @@ export const toDkim = (r: DkimRow): DkimKeyRecord => ({
   active: r.active === 1,
   createdAt: r.created_at,
 });
+
+export interface DnsRecordRow {
+  id: number | string;
+  domain: string;
+  name: string;
+  type: DnsRecord['type'];
+  ttl: number;
+  value: string;
+}
+
+export const toDnsRecord = (r: DnsRecordRow): DnsRecord => ({ id: Number(r.id), domain: r.domain, name: r.name, type: r.type, ttl: r.ttl, value: r.value });
 
 export interface AccountRow {
   id: number;

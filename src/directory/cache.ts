@@ -2,7 +2,7 @@ import type { Logger } from '../observability/index.js';
 import { domainOf } from '../mail/index.js';
 import { expandRecipient, isKnownRecipient, type DirectoryIndex, type Expansion } from './expand.js';
 import { OPEN_POLICY, type AccessPolicy } from './types.js';
-import type { AccountRecord, AutoReplyRecord, ForwardRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
+import type { AccountRecord, AutoReplyRecord, ForwardRecord, DirectorySnapshot, DirectoryStore, DkimKeyRecord, DnsRecord, DomainRecord, OperatorRecord, TenantRecord } from './types.js';
 
 /** What the SMTP and delivery paths ask of the directory; answered from memory. */
 export interface RecipientDirectory {
@@ -57,6 +57,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 interface CacheIndex extends DirectoryIndex {
   readonly dkim: ReadonlyMap<string, DkimKeyRecord>;
   readonly allDkim: ReadonlyMap<string, readonly DkimKeyRecord[]>;
+  readonly dnsRecords: ReadonlyMap<string, readonly DnsRecord[]>;
   readonly domainRecords: ReadonlyMap<string, DomainRecord>;
   readonly tenants: ReadonlyMap<string, TenantRecord>;
   readonly operators: ReadonlyMap<string, OperatorRecord>;
@@ -84,6 +85,7 @@ function indexOf(snapshot: DirectorySnapshot, postmasterMailbox: string): CacheI
     firstDomain: [...snapshot.domains].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name))[0]?.name,
     dkim: new Map(snapshot.dkimKeys.filter((k) => k.active).map((k) => [k.domain, k])),
     allDkim: groupBy(snapshot.dkimKeys, (k) => k.domain),
+    dnsRecords: groupBy(snapshot.dnsRecords, (r) => r.domain),
     domainRecords: new Map(snapshot.domains.map((d) => [d.name, d])),
     tenants: new Map(snapshot.tenants.map((t) => [t.name, t])),
     operators: new Map(snapshot.operators.map((o) => [o.login, o])),
@@ -107,7 +109,7 @@ const MAX_RETRY_MS = 5000;
  * recipient checks at RCPT never wait on storage.
  */
 export class DirectoryCache implements RecipientDirectory, LoginDirectory {
-  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], accounts: [], aliases: [], forwards: [], autoReplies: [], policies: [] }, '');
+  private index: CacheIndex = indexOf({ version: -1, tenants: [], operators: [], domains: [], dkimKeys: [], dnsRecords: [], accounts: [], aliases: [], forwards: [], autoReplies: [], policies: [] }, '');
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private unfollow: (() => Promise<void>) | undefined;
@@ -221,6 +223,10 @@ export class DirectoryCache implements RecipientDirectory, LoginDirectory {
   }
 
   /** Every DKIM key of the domain, the active one first: what its zone publishes. */
+  dnsRecords(domain: string): readonly DnsRecord[] {
+    return this.index.dnsRecords.get(domain) ?? [];
+  }
+
   dkimKeys(domain: string): readonly DkimKeyRecord[] {
     return this.index.allDkim.get(domain) ?? [];
   }

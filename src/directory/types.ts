@@ -148,6 +148,24 @@ export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
 
 export type NewDkimKey = Omit<DkimKeyRecord, 'domain' | 'active' | 'createdAt'>;
 
+/** The record types tenant administrators may add to their zones. */
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'CAA'] as const;
+export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number];
+
+/** A record a tenant administrator added to a hosted domain's zone; the dns role serves it beside the managed ones. */
+export interface DnsRecord {
+  readonly id: number;
+  readonly domain: string;
+  /** The owner name relative to the domain, lower case: '@' for the domain itself, 'www', '_acme-challenge.shop'. */
+  readonly name: string;
+  readonly type: DnsRecordType;
+  readonly ttl: number;
+  /** The data in zone-file form, normalized (TXT: the text itself, unquoted). */
+  readonly value: string;
+}
+
+export type DnsRecordInput = Omit<DnsRecord, 'id' | 'domain'>;
+
 export interface DirectorySnapshot {
   readonly version: number;
   readonly tenants: readonly TenantRecord[];
@@ -155,6 +173,8 @@ export interface DirectorySnapshot {
   readonly domains: readonly DomainRecord[];
   /** Every DKIM key, the active one of each domain first (retired keys stay published in DNS). */
   readonly dkimKeys: readonly DkimKeyRecord[];
+  /** Every tenant-added DNS record, by domain and id. */
+  readonly dnsRecords: readonly DnsRecord[];
   readonly accounts: readonly AccountRecord[];
   readonly aliases: readonly AliasRecord[];
   readonly forwards: readonly ForwardRecord[];
@@ -170,6 +190,7 @@ export interface DirectorySnapshot {
  * - An address is an account or an alias, never both (ERR_ADDRESS_TAKEN).
  * - Accounts, aliases and forwards belong to a hosted domain (ERR_DOMAIN_UNKNOWN); every
  *   domain belongs to a tenant (ERR_TENANT_UNKNOWN), `default` when none is named.
+ * - A domain's DNS records go with the domain.
  * - Every committed change increases `version()`, so caches in other processes see it.
  * - Errors are HikyakuError with a directory code; nothing else escapes.
  */
@@ -212,6 +233,14 @@ export interface DirectoryStore {
   addDkimKey(domain: string, key: NewDkimKey): Promise<DkimKeyRecord>;
   /** Every key of the domain, newest first. */
   listDkimKeys(domain: string): Promise<DkimKeyRecord[]>;
+
+  /** Adds a record to the domain's zone (validated by the caller: zones/custom-records). */
+  addDnsRecord(domain: string, record: DnsRecordInput): Promise<DnsRecord>;
+  /** ERR_DNS_RECORD_UNKNOWN unless the domain has a record with this id. */
+  updateDnsRecord(domain: string, id: number, record: DnsRecordInput): Promise<DnsRecord>;
+  removeDnsRecord(domain: string, id: number): Promise<void>;
+  /** The domain's added records, by name, type and id. */
+  listDnsRecords(domain: string): Promise<DnsRecord[]>;
 
   /** Creates or replaces the account's automatic reply; it goes with the account. */
   setAutoReply(account: string, reply: AutoReplyInput): Promise<AutoReplyRecord>;

@@ -1,4 +1,5 @@
-import type { DkimKeyRecord, DomainRecord } from '../directory/index.js';
+import type { DkimKeyRecord, DnsRecord, DomainRecord } from '../directory/index.js';
+import { toZoneRecord } from './custom-records.js';
 import { zoneRecords, type ZoneRecord, type ZoneSettings } from './zone.js';
 import type { ZoneSource } from './answer.js';
 
@@ -6,6 +7,8 @@ import type { ZoneSource } from './answer.js';
 export interface ZoneDirectory {
   domains(): DomainRecord[];
   dkimKeys(domain: string): readonly DkimKeyRecord[];
+  /** The records the domain's tenant added. */
+  dnsRecords(domain: string): readonly DnsRecord[];
   /** Grows with every directory change: zones are rebuilt when it moves, and it is their serial. */
   readonly loadedVersion: number;
 }
@@ -26,10 +29,20 @@ export class DirectoryZones implements ZoneSource {
   private current(): Map<string, readonly ZoneRecord[]> {
     const version = this.directory.loadedVersion;
     if (version !== this.built) {
-      this.byZone = new Map(this.directory.domains().map((d) => [d.name, zoneRecords(d.name, this.directory.dkimKeys(d.name), version, this.settings)]));
+      this.byZone = new Map(this.directory.domains().map((d) => [d.name, this.build(d.name, version)]));
       this.built = version;
     }
     return this.byZone;
+  }
+
+  /** What Hikyaku publishes for the domain (mail, client setup, website), before the tenant's own records. */
+  managed(domain: string): ZoneRecord[] {
+    return zoneRecords(domain, this.directory.dkimKeys(domain), this.directory.loadedVersion, this.settings);
+  }
+
+  private build(domain: string, version: number): ZoneRecord[] {
+    const own = this.directory.dnsRecords(domain).map((r) => toZoneRecord(domain, r));
+    return [...zoneRecords(domain, this.directory.dkimKeys(domain), version, this.settings), ...own];
   }
 
   get version(): number {

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { expectedRecords, type DkimKeyRecord } from '../directory/index.js';
 
 /** One resource record as the dns role serves it. `data` is what dns-packet encodes for the type. */
 export interface ZoneRecord {
   /** Owner name, lower case, no trailing dot. */
   readonly name: string;
-  readonly type: 'SOA' | 'NS' | 'MX' | 'TXT' | 'SRV' | 'A' | 'AAAA' | 'CNAME';
+  readonly type: 'SOA' | 'NS' | 'MX' | 'TXT' | 'SRV' | 'A' | 'AAAA' | 'CNAME' | 'CAA';
   readonly ttl: number;
   readonly data: unknown;
 }
@@ -17,6 +19,14 @@ export interface ZoneSettings {
   /** The web role's host: autoconfig.<domain> and autodiscover.<domain> point there. */
   readonly webHost: string;
   readonly ttl: number;
+  /** The web role's addresses: each hosted domain and its www. name point there (A/AAAA); none: not published. */
+  readonly webAddresses: readonly string[];
+  /** Addresses of the service's own hosts (mail, web, portal), published where a host's name is in a hosted zone. */
+  readonly hostAddresses: readonly { readonly host: string; readonly address: string }[];
+  /** RFC 8461 MTA-STS mode; 'off' publishes no policy. */
+  readonly mtaStsMode: 'enforce' | 'testing' | 'none' | 'off';
+  /** Where TLS reports go (RFC 8460), as mailto: address; '' for postmaster@<domain>. */
+  readonly tlsRptAddress: string;
   /** RFC 6186 / RFC 8314 client setup: the ports clients reach, as published in SRV records. */
   readonly ports: { readonly submission: number; readonly submissions: number; readonly imap: number; readonly imaps: number; readonly pop3: number; readonly pop3s: number };
 }
@@ -29,11 +39,19 @@ export function txtStrings(value: string): Buffer[] {
   return out.length ? out : [Buffer.alloc(0)];
 }
 
+/** The MTA-STS policy (RFC 8461 §3.2) the web role serves at https://mta-sts.<domain>/.well-known/mta-sts.txt. */
+export function mtaStsPolicy(s: Pick<ZoneSettings, 'mailHost' | 'mtaStsMode'>): string {
+  return `version: STSv1\r\nmode: ${s.mtaStsMode}\r\nmx: ${s.mailHost}\r\nmax_age: 604800\r\n`;
+}
+
+const address = (name: string, ttl: number, ip: string): ZoneRecord => ({ name, type: isIPv4(ip) ? 'A' : 'AAAA', ttl, data: ip });
+
 /**
  * The records of a hosted domain's zone, from the directory: SOA (its serial the directory's
  * version, which grows with every change), NS, MX, SPF, every DKIM key (retired ones stay,
  * so mail signed before a rotation still verifies), DMARC, and the SRV records mail clients
- * use to configure themselves (RFC 6186, RFC 8314 §5.1).
+ * use to configure themselves (RFC 6186, RFC 8314 §5.1), MTA-STS and TLS-RPT (RFC 8461,
+ * 8460), the website's addresses, and the addresses of our own hosts named in this zone.
  */
 export function zoneRecords(domain: string, keys: readonly DkimKeyRecord[], serial: number, s: ZoneSettings): ZoneRecord[] {
   const d = domain.toLowerCase();
@@ -64,5 +82,15 @@ export function zoneRecords(domain: string, keys: readonly DkimKeyRecord[], seri
     srv('_imaps', s.ports.imaps),
     srv('_pop3', s.ports.pop3),
     srv('_pop3s', s.ports.pop3s),
+    ...(s.mtaStsMode === 'off'
+      ? []
+      : [
+          // The id changes whenever the policy does (RFC 8461 §3.1), so senders fetch it again.
+          txt(`_mta-sts.${d}`, `v=STSv1; id=${createHash('sha256').update(mtaStsPolicy(s)).digest('hex').slice(0, 16)}`),
+          { name: `mta-sts.${d}`, type: 'CNAME', ttl, data: s.webHost } satisfies ZoneRecord,
+        ]),
+    txt(`_smtp._tls.${d}`, `v=TLSRPTv1; rua=mailto:${s.tlsRptAddress || `postmaster@${d}`}`),
+    ...s.webAddresses.flatMap((ip) => [address(d, ttl, ip), address(`www.${d}`, ttl, ip)]),
+    ...s.hostAddresses.filter((h) => h.host === d || h.host.endsWith(`.${d}`)).map((h) => address(h.host, ttl, h.address)),
   ];
 }

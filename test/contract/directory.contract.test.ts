@@ -25,6 +25,29 @@ for (const backend of backendsWith('directory', 'DirectoryStore contract')) {
       });
     });
 
+    test('DNS records: added, changed, removed by id within their domain; in the snapshot; gone with the domain', async () => {
+      await withStore(backend.directory, async (s) => {
+        await s.addDomain('z.test');
+        await s.addDomain('y.test');
+        const v = await s.version();
+        const www = await s.addDnsRecord('z.test', { name: 'www', type: 'A', ttl: 300, value: '192.0.2.1' });
+        assert.ok((await s.version()) > v, 'a record reaches caches');
+        const txt = await s.addDnsRecord('z.test', { name: '@', type: 'TXT', ttl: 60, value: 'verify=1' });
+        await s.addDnsRecord('y.test', { name: 'www', type: 'CNAME', ttl: 300, value: 'z.test' });
+        assert.deepEqual(www, { id: www.id, domain: 'z.test', name: 'www', type: 'A', ttl: 300, value: '192.0.2.1' });
+        assert.deepEqual((await s.listDnsRecords('z.test')).map((r) => [r.name, r.type, r.value]), [['@', 'TXT', 'verify=1'], ['www', 'A', '192.0.2.1']]);
+        const changed = await s.updateDnsRecord('z.test', www.id, { name: 'www', type: 'A', ttl: 600, value: '192.0.2.2' });
+        assert.equal(changed.ttl, 600);
+        await assert.rejects(s.updateDnsRecord('y.test', www.id, { name: 'x', type: 'A', ttl: 60, value: '192.0.2.3' }), code('ERR_DNS_RECORD_UNKNOWN'), 'not through another domain');
+        await assert.rejects(s.removeDnsRecord('y.test', txt.id), code('ERR_DNS_RECORD_UNKNOWN'));
+        await assert.rejects(s.addDnsRecord('none.test', { name: 'x', type: 'A', ttl: 60, value: '192.0.2.3' }), code('ERR_DOMAIN_UNKNOWN'));
+        await s.removeDnsRecord('z.test', txt.id);
+        assert.deepEqual((await s.snapshot()).dnsRecords.map((r) => [r.domain, r.name, r.value]), [['y.test', 'www', 'z.test'], ['z.test', 'www', '192.0.2.2']]);
+        await s.removeDomain('z.test', false);
+        assert.deepEqual((await s.snapshot()).dnsRecords.map((r) => r.domain), ['y.test']);
+      });
+    });
+
     test('domains, accounts, aliases, forwards; every change bumps the version', async () => {
       await withStore(backend.directory, async (s) => {
         const v0 = await s.version();

@@ -46,6 +46,7 @@ export const COPY_PLAN: readonly TablePlan[] = [
   { file: DIRECTORY, from: 'forwards', to: 'forwards', key: ['account_id'] },
   { file: DIRECTORY, from: 'autoreplies', to: 'autoreplies', key: ['account_id'] },
   { file: DIRECTORY, from: 'dkim_keys', to: 'dkim_keys', key: ['domain', 'selector'] },
+  { file: DIRECTORY, from: 'dns_records', to: 'dns_records', key: ['id'], serial: 'id' },
   { file: DIRECTORY, from: 'policies', to: 'policies', key: ['scope'] },
   { file: DIRECTORY, from: 'operators', to: 'operators', key: ['login'] },
   { file: DIRECTORY, from: 'portal_sessions', to: 'portal_sessions', key: ['id'] },

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AccessPolicy, AccountRecord, AliasRecord, AutoReplyRecord, DomainRecord, ForwardRecord, OperatorRecord, PolicyRecord, TenantRecord } from '../../directory/index.js';
-import { toAccount, toAlias, toAutoReply, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type TenantRow } from '../directory-rows.js';
+import type { AccessPolicy, AccountRecord, AliasRecord, AutoReplyRecord, DnsRecord, DomainRecord, ForwardRecord, OperatorRecord, PolicyRecord, TenantRecord } from '../../directory/index.js';
+import { toAccount, toAlias, toAutoReply, toDnsRecord, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type DnsRecordRow, type TenantRow } from '../directory-rows.js';
 
 /** The pool or a transaction: what a read runs on. */
 export type Reader = Kysely<any> | Transaction<any>;
@@ -48,4 +48,9 @@ export async function forwardsIn(db: Reader, domain?: string): Promise<ForwardRe
 
 export async function operatorsIn(db: Reader): Promise<OperatorRecord[]> {
   return (await sql<Parameters<typeof toOperator>[0]>`SELECT * FROM operators ORDER BY login COLLATE "C"`.execute(db)).rows.map(toOperator);
+}
+
+export async function dnsRecordsIn(db: Reader, domain?: string): Promise<DnsRecord[]> {
+  const r = await sql<DnsRecordRow>`SELECT * FROM dns_records ${byDomain(domain, 'domain')} ORDER BY domain COLLATE "C", name COLLATE "C", type COLLATE "C", id`.execute(db);
+  return r.rows.map(toDnsRecord);
 }

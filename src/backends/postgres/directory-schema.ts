@@ -59,6 +59,15 @@ export const DIRECTORY_MIGRATIONS = [
      PRIMARY KEY (domain, selector));
    CREATE TABLE policies (scope TEXT PRIMARY KEY, policy TEXT NOT NULL);
    CREATE TABLE operators (login TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL);`,
+  // Records tenant administrators add to their domains' zones.
+  `CREATE TABLE dns_records (
+     id BIGSERIAL PRIMARY KEY,
+     domain TEXT NOT NULL REFERENCES domains(name),
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     ttl INTEGER NOT NULL,
+     value TEXT NOT NULL);
+   CREATE INDEX dns_records_domain ON dns_records(domain, name);`,
 ];
 
 /** The portal's sessions, last logins, audit log, API tokens and second factors; and the counters and locks nodes share. */

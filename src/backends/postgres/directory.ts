@@ -11,6 +11,8 @@ import {
   type DirectorySnapshot,
   type DirectoryStore,
   type DkimKeyRecord,
+  type DnsRecord,
+  type DnsRecordInput,
   type DomainRecord,
   type ForwardConditions,
   type ForwardRecord,
@@ -18,9 +20,9 @@ import {
   type OperatorRecord,
   type TenantRecord,
 } from '../../directory/index.js';
-import { PATCH_COLUMNS, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from '../directory-rows.js';
+import { PATCH_COLUMNS, toAccount, toDkim, toDnsRecord, toOperator, toTenant, type AccountRow, type DkimRow, type DnsRecordRow, type TenantRow } from '../directory-rows.js';
 import { DIRECTORY_MIGRATIONS } from './directory-schema.js';
-import { accountsIn, aliasesIn, autoRepliesIn, domainsIn, forwardsIn, operatorsIn, policiesIn, tenantsIn, type Reader } from './directory-reads.js';
+import { accountsIn, aliasesIn, autoRepliesIn, dnsRecordsIn, domainsIn, forwardsIn, operatorsIn, policiesIn, tenantsIn, type Reader } from './directory-reads.js';
 import { channelOf, listen, PgStore, type PgOptions } from './pool.js';
 
 type Tx = Transaction<any>;
@@ -147,6 +149,34 @@ export class PgDirectoryStore extends PgStore implements DirectoryStore {
     return (await sql<DkimRow>`SELECT * FROM dkim_keys WHERE domain = ${domain} ORDER BY active DESC, created_at DESC`.execute(db)).rows.map(toDkim);
   }
 
+  async addDnsRecord(domain: string, r: DnsRecordInput): Promise<DnsRecord> {
+    return this.change(async (tx) => {
+      await this.requireDomain(tx, domain);
+      return toDnsRecord((await one(sql<DnsRecordRow>`INSERT INTO dns_records (domain, name, type, ttl, value) VALUES (${domain}, ${r.name}, ${r.type}, ${r.ttl}, ${r.value}) RETURNING *`, tx))!);
+    });
+  }
+
+  async updateDnsRecord(domain: string, id: number, r: DnsRecordInput): Promise<DnsRecord> {
+    return this.change(async (tx) => {
+      const row = await one(sql<DnsRecordRow>`UPDATE dns_records SET name = ${r.name}, type = ${r.type}, ttl = ${r.ttl}, value = ${r.value} WHERE domain = ${domain} AND id = ${id} RETURNING *`, tx);
+      if (!row) throw new HikyakuError('ERR_DNS_RECORD_UNKNOWN', `${domain} #${id}`);
+      return toDnsRecord(row);
+    });
+  }
+
+  async removeDnsRecord(domain: string, id: number): Promise<void> {
+    await this.change(async (tx) => {
+      const r = await sql`DELETE FROM dns_records WHERE domain = ${domain} AND id = ${id}`.execute(tx);
+      if (Number(r.numAffectedRows ?? 0) === 0) throw new HikyakuError('ERR_DNS_RECORD_UNKNOWN', `${domain} #${id}`);
+    });
+  }
+
+  async listDnsRecords(domain: string): Promise<DnsRecord[]> {
+    const db = await this.conn();
+    await this.requireDomain(db, domain);
+    return dnsRecordsIn(db, domain);
+  }
+
   async removeDomain(name: string, force: boolean): Promise<void> {
     await this.change(async (tx) => {
       await this.requireDomain(tx, name);
@@ -156,6 +186,7 @@ export class PgDirectoryStore extends PgStore implements DirectoryStore {
       await sql`DELETE FROM policies WHERE scope = ${`domain:${name}`} OR scope IN (SELECT 'account:' || address FROM accounts WHERE domain = ${name})`.execute(tx);
       await sql`DELETE FROM accounts WHERE domain = ${name}`.execute(tx);
       await sql`DELETE FROM dkim_keys WHERE domain = ${name}`.execute(tx);
+      await sql`DELETE FROM dns_records WHERE domain = ${name}`.execute(tx);
       await sql`DELETE FROM domains WHERE name = ${name}`.execute(tx);
     });
   }
@@ -321,6 +352,7 @@ export class PgDirectoryStore extends PgStore implements DirectoryStore {
       operators: await operatorsIn(tx),
       domains: await domainsIn(tx),
       dkimKeys: (await sql<DkimRow>`SELECT * FROM dkim_keys ORDER BY domain, active DESC, created_at DESC`.execute(tx)).rows.map(toDkim),
+      dnsRecords: await dnsRecordsIn(tx),
       accounts: await accountsIn(tx),
       aliases: await aliasesIn(tx),
       forwards: await forwardsIn(tx),

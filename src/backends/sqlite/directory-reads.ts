@@ -1,6 +1,6 @@
-import type { AccessPolicy, AccountRecord, AliasRecord, AutoReplyRecord, DomainRecord, ForwardRecord, OperatorRecord, PolicyRecord, TenantRecord } from '../../directory/index.js';
+import type { AccessPolicy, AccountRecord, AliasRecord, AutoReplyRecord, DnsRecord, DomainRecord, ForwardRecord, OperatorRecord, PolicyRecord, TenantRecord } from '../../directory/index.js';
 import type { Db } from './db.js';
-import { toAccount, toAlias, toAutoReply, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type TenantRow } from './directory-schema.js';
+import { toAccount, toAlias, toAutoReply, toDnsRecord, toDomain, toForward, toOperator, toTenant, type AccountRow, type AutoReplyRow, type DnsRecordRow, type TenantRow } from './directory-schema.js';
 
 /** The directory's lists, each read as one statement: for list calls and, in one transaction, snapshots. */
 const DOMAIN_SQL = 'SELECT d.name, t.name AS tenant, d.created_at, d.retention_days FROM domains d JOIN tenants t ON t.id = d.tenant_id';
@@ -45,4 +45,10 @@ export function forwardsNow(db: Db, domain?: string): ForwardRecord[] {
 
 export function operatorsNow(db: Db): OperatorRecord[] {
   return (db.prepare('SELECT * FROM operators ORDER BY login').all() as Parameters<typeof toOperator>[0][]).map(toOperator);
+}
+
+export function dnsRecordsNow(db: Db, domain?: string): DnsRecord[] {
+  const order = 'ORDER BY domain, name, type, id';
+  const rows = domain ? db.prepare(`SELECT * FROM dns_records WHERE domain = ? ${order}`).all(domain) : db.prepare(`SELECT * FROM dns_records ${order}`).all();
+  return (rows as DnsRecordRow[]).map(toDnsRecord);
 }

@@ -121,6 +121,15 @@ export const DIRECTORY_MIGRATIONS = [
    CREATE UNIQUE INDEX notices_open_auto ON notices(auto_service) WHERE auto_service IS NOT NULL AND closed_at IS NULL;`,
   // Mean delivery latency per sample, for the status page's plot.
   `ALTER TABLE backlog_samples ADD COLUMN latency_ms INTEGER;`,
+  // Records tenant administrators add to their domains' zones.
+  `CREATE TABLE dns_records (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     domain TEXT NOT NULL REFERENCES domains(name),
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     ttl INTEGER NOT NULL,
+     value TEXT NOT NULL);
+   CREATE INDEX dns_records_domain ON dns_records(domain, name);`,
 ];
 
 /**

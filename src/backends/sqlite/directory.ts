@@ -9,6 +9,8 @@ import {
   type DirectorySnapshot,
   type DirectoryStore,
   type DkimKeyRecord,
+  type DnsRecord,
+  type DnsRecordInput,
   type NewDkimKey,
   type DomainRecord,
   type ForwardRecord,
@@ -17,8 +19,8 @@ import {
   type AccessPolicy,
   type TenantRecord,
 } from '../../directory/index.js';
-import { DirectoryFile, PATCH_COLUMNS, toAccount, toDkim, toOperator, toTenant, type AccountRow, type DkimRow, type TenantRow } from './directory-schema.js';
-import { accountsNow, aliasesNow, autoRepliesNow, domainsNow, forwardsNow, operatorsNow, policiesNow, tenantsNow } from './directory-reads.js';
+import { DirectoryFile, PATCH_COLUMNS, toAccount, toDkim, toDnsRecord, toOperator, toTenant, type AccountRow, type DkimRow, type DnsRecordRow, type TenantRow } from './directory-schema.js';
+import { accountsNow, aliasesNow, autoRepliesNow, dnsRecordsNow, domainsNow, forwardsNow, operatorsNow, policiesNow, tenantsNow } from './directory-reads.js';
 
 
 /**
@@ -129,6 +131,33 @@ export class SqliteDirectoryStore extends DirectoryFile implements DirectoryStor
     return (this.db.prepare('SELECT * FROM dkim_keys WHERE domain = ? ORDER BY active DESC, created_at DESC').all(domain) as DkimRow[]).map(toDkim);
   }
 
+  async addDnsRecord(domain: string, r: DnsRecordInput): Promise<DnsRecord> {
+    return this.change(() => {
+      this.requireDomain(domain);
+      const row = this.db.prepare('INSERT INTO dns_records (domain, name, type, ttl, value) VALUES (?, ?, ?, ?, ?) RETURNING *').get(domain, r.name, r.type, r.ttl, r.value) as DnsRecordRow;
+      return toDnsRecord(row);
+    });
+  }
+
+  async updateDnsRecord(domain: string, id: number, r: DnsRecordInput): Promise<DnsRecord> {
+    return this.change(() => {
+      const row = this.db.prepare('UPDATE dns_records SET name = ?, type = ?, ttl = ?, value = ? WHERE domain = ? AND id = ? RETURNING *').get(r.name, r.type, r.ttl, r.value, domain, id) as DnsRecordRow | undefined;
+      if (!row) throw new HikyakuError('ERR_DNS_RECORD_UNKNOWN', `${domain} #${id}`);
+      return toDnsRecord(row);
+    });
+  }
+
+  async removeDnsRecord(domain: string, id: number): Promise<void> {
+    this.change(() => {
+      if (this.db.prepare('DELETE FROM dns_records WHERE domain = ? AND id = ?').run(domain, id).changes === 0) throw new HikyakuError('ERR_DNS_RECORD_UNKNOWN', `${domain} #${id}`);
+    });
+  }
+
+  async listDnsRecords(domain: string): Promise<DnsRecord[]> {
+    this.requireDomain(domain);
+    return dnsRecordsNow(this.db, domain);
+  }
+
   async removeDomain(name: string, force: boolean): Promise<void> {
     this.change(() => {
       this.requireDomain(name);
@@ -140,6 +169,7 @@ export class SqliteDirectoryStore extends DirectoryFile implements DirectoryStor
       this.db.prepare(`DELETE FROM policies WHERE scope = ? OR scope IN (SELECT 'account:' || address FROM accounts WHERE domain = ?)`).run(`domain:${name}`, name);
       this.db.prepare('DELETE FROM accounts WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM dkim_keys WHERE domain = ?').run(name);
+      this.db.prepare('DELETE FROM dns_records WHERE domain = ?').run(name);
       this.db.prepare('DELETE FROM domains WHERE name = ?').run(name);
     });
   }
@@ -329,6 +359,7 @@ export class SqliteDirectoryStore extends DirectoryFile implements DirectoryStor
       operators: operatorsNow(this.db),
       domains: domainsNow(this.db),
       dkimKeys: (this.db.prepare('SELECT * FROM dkim_keys ORDER BY domain, active DESC, created_at DESC').all() as DkimRow[]).map(toDkim),
+      dnsRecords: dnsRecordsNow(this.db),
       accounts: accountsNow(this.db),
       aliases: aliasesNow(this.db),
       forwards: forwardsNow(this.db),

@@ -7,6 +7,7 @@ import type { MailStore } from '../../mailstore/index.js';
 import type { ActivityTotals, BacklogHistory, NoticeMailer, NoticeStore } from '../../notices/index.js';
 import type { QueueOperator, Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
+import type { ZoneSettings } from '../../zones/index.js';
 
 export interface PortalOptions {
   /** A session unused this long ends (idle timeout). */
@@ -16,6 +17,8 @@ export interface PortalOptions {
   readonly minPasswordLength: number;
   /** The host name MX and SPF records point at (config `hostname`). */
   readonly mailHost: string;
+  /** What every hosted zone publishes (tenants' own records are checked against it). */
+  readonly zone: ZoneSettings;
   /** Where mail clients connect, for the Apple configuration profile. */
   readonly clients: ClientSettings;
   /** How often an automatic reply may answer one sender (shown to the user). */

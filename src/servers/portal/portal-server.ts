@@ -15,6 +15,7 @@ import { policyRoutes } from './routes/policies.js';
 import { accountCsvRoutes } from './routes/accounts-csv.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { dnsRoutes } from './routes/dns.js';
+import { zoneRecordRoutes } from './routes/zone-records.js';
 import { totpRoutes } from './routes/totp.js';
 import { noticeRoutes } from './routes/notices.js';
 import { queueRoutes } from './routes/queue.js';
@@ -103,6 +104,7 @@ export class PortalServer {
       accountCsvRoutes(api, deps);
       tokenRoutes(api, deps);
       dnsRoutes(api, deps);
+      zoneRecordRoutes(api, deps);
       totpRoutes(api, deps);
       noticeRoutes(api, deps);
       queueRoutes(api, deps);

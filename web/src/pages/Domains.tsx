@@ -5,6 +5,7 @@ import { problemText, useI18n } from '../i18n';
 import { PolicyForm } from './PolicyForm';
 import { Tokens } from './Tokens';
 import { DnsRecords } from './DnsRecords';
+import { ZoneRecords } from './ZoneRecords';
 
 interface DomainRow {
   name: string;
@@ -61,6 +62,7 @@ export function Domains({ me }: { me: Me }) {
           <h3>{t('retention')}</h3>
           <Retention domain={d.name} initial={d.retentionDays} onMessage={setNotice} onError={onError} />
           <DnsRecords domain={d.name} onMessage={setNotice} onError={onError} />
+          <ZoneRecords domain={d.name} onMessage={setNotice} onError={onError} />
         </section>
       ))}
       {(me.role === 'tenant-admin' || me.kind === 'operator') && <Tokens onMessage={setNotice} onError={onError} />}
