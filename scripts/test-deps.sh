@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (run by `npm test` before the tests).
-# Real clients, not mocks: swaks, mpop, mbsync (isync), dig (bind9-dnsutils) and named-checkzone (bind9-utils), sftp (openssh-client), Python's smtplib/poplib, curl, prometheus_client's parser,
+# Real clients, not mocks: swaks, mpop, mbsync (isync), dig (bind9-dnsutils), named-checkzone (bind9-utils), sftp (openssh-client), the pebble ACME test CA, Python's smtplib/poplib, curl, prometheus_client's parser,
 # Debian's chromium (driven by playwright-core) with a Japanese font for the member site's pages,
 # oathtool for one-time codes that our TOTP code did not make; and the PostgreSQL the postgres
 # backend's tests use (127.0.0.1:5432, trust auth, database test; pgbench for the benchmark), started when it is not running.
@@ -14,6 +14,7 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v named-checkzone >/dev/null || need+=(bind9-utils)
 command -v sftp >/dev/null || need+=(openssh-client)
+command -v pebble >/dev/null || need+=(pebble)
 command -v curl >/dev/null || need+=(curl)
 command -v oathtool >/dev/null || need+=(oathtool)
 command -v mount >/dev/null || need+=(mount)

@@ -12,7 +12,7 @@ import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
 import { openDirectoryStore, openNoticeStore, openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
-import { zoneSettings } from './wiring-zones.js';
+import { zoneSettings } from './wiring-domains.js';
 
 // The portal runs on the thread that answers SMTP: a write waits only briefly for another
 // process's lock (SQLite blocks the thread meanwhile) and then answers 503.

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import { DirectoryCache } from './directory/index.js';
 import { parseFault, type MailStore } from './mailstore/index.js';
@@ -6,8 +5,7 @@ import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { DnsServer, ImapServer, MxServer, Pop3Server, SubmissionServer, WebServer, loadOrCreateTls, parseTsigKeys } from './servers/index.js';
-import { DirectoryZones } from './zones/index.js';
+import { ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { Authenticator, LoginRecorder } from './auth/index.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
@@ -15,7 +13,7 @@ import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wi
 import { startPortal } from './wiring-portal.js';
 import { configuredFault, openClusterState, openDirectoryStore, openMailStore, openPortalState, openSpool, serviceMailStore, srsSecret } from './wiring-stores.js';
 import { deliveryService, retentionJob, startDeliveryThread } from './wiring-delivery.js';
-import { zoneSettings } from './wiring-zones.js';
+import { startDns, startWeb } from './wiring-domains.js';
 
 export { configuredFault, openDirectoryStore, openMailStore, openPortalState, openSpool, srsSecret } from './wiring-stores.js';
 export { openDeliveryStack } from './wiring-delivery.js';
@@ -230,37 +228,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   if (config.roles.includes('dns')) {
-    const settings = zoneSettings(config);
-    const zones = new DirectoryZones(directory, settings);
-    const dns = new DnsServer(
-      {
-        host: config['listen.host'],
-        port: config['dns.port'],
-        maxTcpClients: config['dns.maxTcpClients'],
-        responsesPerSecond: config['dns.responsesPerSecond'],
-        transfer: { from: config['dns.transferFrom'].split(',').filter(Boolean), keys: parseTsigKeys(config['dns.tsigKeys']) },
-        notify: config['dns.notify'].split(',').filter(Boolean).map((t) => {
-          const i = t.lastIndexOf(':');
-          return { host: t.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(t.slice(i + 1)) };
-        }),
-      },
-      zones,
-      log.child({ mod: 'dns' }),
-    );
-    const { udp } = await dns.listen();
-    listeners.push({ role: 'dns', url: `dns://${udp.address}:${udp.port}`, port: udp.port, note: `UDP and TCP, zones of the hosted domains, NS ${settings.nameservers.join(' ')}` });
+    const dns = await startDns(config, directory, log.child({ mod: 'dns' }));
+    listeners.push(dns.listener);
     stops.unshift(() => dns.close());
   }
 
   if (config.roles.includes('web')) {
-    const web = new WebServer(
-      { host: config['listen.host'], port: config['web.port'], sitesDir: config['web.sitesDir'] || join(config.dataDir, 'sites') },
-      directory,
-      { mailHost: config['dns.mailHost'] || config.hostname, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },
-      log.child({ mod: 'web' }),
-    );
-    const address = await web.listen();
-    listeners.push({ role: 'web', url: `http://${address.address}:${address.port}`, port: address.port, note: 'websites and client autoconfiguration of the hosted domains' });
+    const web = await startWeb(config, directory, tls!, log.child({ mod: 'web' }));
+    listeners.push(...web.listeners);
     stops.unshift(() => web.close());
   }
 

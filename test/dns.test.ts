@@ -222,7 +222,7 @@ describe('DNS (role dns)', () => {
     assert.equal(result.results[0]?.selector, 'sel1');
   });
 
-  test('MTA-STS and TLS-RPT for every domain, the website\'s addresses, and the provider\'s own hosts where their names are in a hosted zone', async () => {
+  test('MTA-STS and TLS-RPT for every domain, the website\'s addresses, the provider\'s own hosts where their names are in a hosted zone, CNAMEs followed within our zones', async () => {
     const [sts] = await short('TXT', '_mta-sts.example.com');
     assert.match(sts!, /^"v=STSv1; id=[0-9a-f]{16}"$/);
     assert.deepEqual(await short('CNAME', 'mta-sts.example.com'), ['web.provider.test.']);
@@ -233,6 +233,8 @@ describe('DNS (role dns)', () => {
     await t.directoryStore.addDomain('provider.test');
     assert.ok(await waitFor(async () => (await short('A', 'mail.provider.test')).length === 1, 1_000, 50), 'published once the zone is hosted');
     assert.deepEqual(await short('A', 'mail.provider.test'), ['192.0.2.25']);
+    assert.deepEqual(await short('A', 'mta-sts.example.com'), ['web.provider.test.', '192.0.2.80'], 'a CNAME into our zones comes with its target\'s records');
+    assert.deepEqual(await short('AAAA', 'autoconfig.example.com'), ['web.provider.test.', '2001:db8::80']);
     assert.deepEqual((await short('ANY', 'web.provider.test')).length, 1, 'ANY stays minimal');
   });
 

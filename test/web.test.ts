@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { X509Certificate } from 'node:crypto';
+import { selfSigned } from '../src/servers/index.js';
 import { python, removeDir, run, seedDirectory, startTestService, tempDir, type TestService } from './helpers/service.js';
 
 /** Reads a Thunderbird autoconfig file with Python's ElementTree, the fields Thunderbird reads. */
@@ -25,8 +27,16 @@ describe('web role: client autoconfiguration', () => {
 
   before(async () => {
     dir = tempDir();
+    // The operator's own certificate for shop.test, in web.certsDir before the first request.
+    const own = await selfSigned('shop.test', ['shop.test', 'www.shop.test']);
+    mkdirSync(join(dir, 'certs'), { recursive: true });
+    writeFileSync(join(dir, 'certs', 'shop.test.crt'), own.cert);
+    writeFileSync(join(dir, 'certs', 'shop.test.key'), own.private);
     t = await startTestService(dir, { hostname: 'mail.provider.test' });
     await seedDirectory(t.directoryStore, 'example.com', ['alice']);
+    await t.directoryStore.addDomain('shop.test');
+    mkdirSync(join(dir, 'sites', 'shop.test'), { recursive: true });
+    writeFileSync(join(dir, 'sites', 'shop.test', 'index.html'), '<p>The shop</p>');
     await t.service.directory.refresh();
     const site = join(dir, 'sites', 'example.com');
     mkdirSync(join(site, 'docs'), { recursive: true });
@@ -127,5 +137,40 @@ describe('web role: client autoconfiguration', () => {
     assert.equal((await curl('-X', 'PUT', '-H', 'Host: example.com', `${base}/index.html`)).status, 405);
     assert.equal((await curl('-X', 'POST', '--data-binary', '<EMailAddress><<<', `${base}/autodiscover/autodiscover.xml`)).status, 404);
     assert.equal((await curl('-H', 'Host: autoconfig.example.com', `${base}/mail/config-v1.1.xml`)).status, 200, 'still serving');
+  });
+
+  test('HTTPS: each domain\'s certificate by SNI (self-signed by default, covering www., mta-sts., autoconfig.; the operator\'s files where given), verified by curl against it', async () => {
+    const https = (name: string, path: string, ...args: string[]) => curl('--resolve', `${name}:${t.websPort}:127.0.0.1`, ...args, `https://${name}:${t.websPort}${path}`);
+    const first = await https('example.com', '/', '-k');
+    assert.equal(first.status, 200);
+    assert.match(first.body, /Welcome/);
+    const made = readFileSync(join(dir, 'certs', 'self-signed', 'example.com.crt'));
+    const cert = new X509Certificate(made);
+    assert.deepEqual(cert.subjectAltName?.split(', ').sort(), ['DNS:autoconfig.example.com', 'DNS:autodiscover.example.com', 'DNS:example.com', 'DNS:mta-sts.example.com', 'DNS:www.example.com']);
+    const ca = join(dir, 'example.pem');
+    writeFileSync(ca, made);
+    for (const name of ['example.com', 'www.example.com']) {
+      const r = await https(name, '/', '--cacert', ca);
+      assert.equal(r.status, 200, `${name} verifies against its own certificate`);
+    }
+    const config = await https('autoconfig.example.com', '/mail/config-v1.1.xml', '--cacert', ca);
+    assert.equal(config.status, 200);
+    assert.match(config.body, /<clientConfig/);
+    const shopCa = join(dir, 'certs', 'shop.test.crt');
+    const shop = await https('www.shop.test', '/', '--cacert', shopCa);
+    assert.equal(shop.status, 200, 'the operator\'s certificate for shop.test');
+    assert.match(shop.body, /The shop/);
+    assert.notEqual((await https('shop.test', '/', '--cacert', ca)).status, 200, 'and not example.com\'s');
+    const plain = await curl(`http://127.0.0.1:${t.webPort}/`, '-H', 'Host: shop.test');
+    assert.equal(plain.status, 200, 'plain HTTP serves the same site');
+  });
+
+  test('MTA-STS: the policy at https://mta-sts.<domain>/.well-known/mta-sts.txt naming our MX; nothing else on that host', async () => {
+    const https = (path: string) => curl('-k', '--resolve', `mta-sts.example.com:${t.websPort}:127.0.0.1`, `https://mta-sts.example.com:${t.websPort}${path}`);
+    const policy = await https('/.well-known/mta-sts.txt');
+    assert.equal(policy.status, 200);
+    assert.equal(policy.body, 'version: STSv1\r\nmode: testing\r\nmx: mail.provider.test\r\nmax_age: 604800\r\n');
+    assert.equal((await https('/')).status, 404);
+    assert.equal((await https('/index.html')).status, 404, 'not the website');
   });
 });

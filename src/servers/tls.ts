@@ -23,21 +23,26 @@ export async function loadOrCreateTls(dataDir: string, hostname: string, certPat
   const key = join(dir, 'key.pem');
   if (!existsSync(cert) || !existsSync(key)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const now = new Date();
-    const pems = await generate([{ name: 'commonName', value: hostname }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notBeforeDate: now,
-      notAfterDate: new Date(now.getTime() + 825 * 86400_000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
+    const pems = await selfSigned(hostname, [hostname, 'localhost'], ['127.0.0.1']);
     writeFileSync(key, pems.private, { mode: 0o600 });
     writeFileSync(cert, pems.cert);
   }
   return { cert: readFileSync(cert), key: readFileSync(key), source: `${cert} (self-signed)` };
+}
+
+/** A self-signed server certificate (RSA 2048, 825 days, the longest browsers accept) for `names` and `ips`. */
+export async function selfSigned(commonName: string, names: readonly string[], ips: readonly string[] = []): Promise<{ private: string; cert: string }> {
+  const now = new Date();
+  return generate([{ name: 'commonName', value: commonName }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notBeforeDate: now,
+    notAfterDate: new Date(now.getTime() + 825 * 86400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [...names.map((value) => ({ type: 2 as const, value })), ...ips.map((ip) => ({ type: 7 as const, ip }))] },
+    ],
+  });
 }

@@ -40,6 +40,29 @@ export function answer(source: ZoneSource, qname: string, qtype: string): Answer
   }
   const matching = atName.filter((r) => r.type === qtype);
   const cname = atName.filter((r) => r.type === 'CNAME');
-  const answers = matching.length ? matching : cname;
+  const answers = matching.length ? matching : cname.length ? [...cname, ...chase(source, cname[0]!.data as string, qtype)] : [];
   return { rcode: 'NOERROR', authoritative: true, answers, authority: answers.length ? [] : soa };
+}
+
+/**
+ * The records of a CNAME's target when it is in one of our zones, following further CNAMEs
+ * (at most 8, no loops), as authoritative servers add them (RFC 1034 §4.3.2 step 3a): a
+ * resolver then needs no second question.
+ */
+function chase(source: ZoneSource, target: string, qtype: string): ZoneRecord[] {
+  const out: ZoneRecord[] = [];
+  const seen = new Set<string>();
+  for (let name = target.toLowerCase(), hops = 0; hops < 8 && !seen.has(name); hops++) {
+    seen.add(name);
+    const zone = source.zoneOf(name);
+    if (zone === undefined) break;
+    const atName = source.records(zone).filter((r) => r.name === name);
+    const matching = atName.filter((r) => r.type === qtype);
+    if (matching.length) return [...out, ...matching];
+    const next = atName.find((r) => r.type === 'CNAME');
+    if (!next) break;
+    out.push(next);
+    name = (next.data as string).toLowerCase();
+  }
+  return out;
 }

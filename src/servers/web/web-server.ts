@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { autodiscoverAddress, autodiscoverResponse, thunderbirdConfig, type ClientSettings } from '../../autoconfig/index.js';
 import type { Logger } from '../../observability/index.js';
 import { StaticSites } from './static-site.js';
+import type { SiteCertificates } from './certificates.js';
+import type { AcmeIssuer } from './acme.js';
 
 /** What the web role needs of the directory: which domains it hosts. */
 export interface HostedDomains {
@@ -23,26 +26,42 @@ function domainOf(req: IncomingMessage, url: URL, hosted: HostedDomains): string
  * (Thunderbird's /mail/config-v1.1.xml and /.well-known/autoconfig/…, Outlook's POST
  * /autodiscover/autodiscover.xml), and each hosted domain's static website.
  */
+export interface WebOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The HTTPS port, with each domain's certificate by SNI. */
+  readonly tlsPort: number;
+  readonly sitesDir: string;
+  /** The MTA-STS policy served at mta-sts.<domain>; undefined when none is published. */
+  readonly mtaStsPolicy: string | undefined;
+}
+
 export class WebServer {
-  private readonly server: Server;
+  private readonly servers: Server[];
   private readonly sites: StaticSites;
 
   constructor(
-    private readonly options: { readonly host: string; readonly port: number; readonly sitesDir: string },
+    private readonly options: WebOptions,
     private readonly hosted: HostedDomains,
     private readonly settings: ClientSettings,
+    private readonly certs: SiteCertificates,
+    private readonly acme: AcmeIssuer | undefined,
     private readonly log: Logger,
   ) {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
         log.error({ err }, 'web request failed');
         if (!res.headersSent) this.text(res, 500, 'Internal error');
         else res.destroy();
       });
-    });
+    };
+    const tls = createHttpsServer({ ...certs.defaultCertificate, SNICallback: certs.sniCallback }, handler);
+    this.servers = [createServer(handler), tls];
+    for (const server of this.servers) {
+      server.requestTimeout = 10_000;
+      server.headersTimeout = 10_000;
+    }
     this.sites = new StaticSites(options.sitesDir);
-    this.server.requestTimeout = 10_000;
-    this.server.headersTimeout = 10_000;
   }
 
   private text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
@@ -53,6 +72,17 @@ export class WebServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.toLowerCase();
+    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (path.startsWith('/.well-known/acme-challenge/') && this.acme) {
+      const answer = this.acme.challenge(url.pathname.slice('/.well-known/acme-challenge/'.length));
+      if (answer) return this.text(res, 200, answer, 'application/octet-stream');
+    }
+    if (hostName.startsWith('mta-sts.') && this.hosted.isHostedDomain(hostName.slice('mta-sts.'.length))) {
+      // RFC 8461 §3.3: the policy host serves the policy and nothing else.
+      if (path !== '/.well-known/mta-sts.txt' || !this.options.mtaStsPolicy) return this.text(res, 404, 'Not found');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.text(res, 405, 'Use GET', undefined, { allow: 'GET, HEAD' });
+      return this.text(res, 200, this.options.mtaStsPolicy, 'text/plain', { 'cache-control': 'max-age=3600' });
+    }
     if (path === '/mail/config-v1.1.xml' || path === '/.well-known/autoconfig/mail/config-v1.1.xml') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.text(res, 405, 'Use GET', undefined, { allow: 'GET, HEAD' });
       const domain = domainOf(req, url, this.hosted);
@@ -74,20 +104,31 @@ export class WebServer {
       return this.text(res, 200, autodiscoverResponse(address, this.settings), 'application/xml; charset=utf-8');
     }
     // The website of the domain in the Host header (and its www. name).
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/^www\./, '');
+    const host = hostName.replace(/^www\./, '');
     if (!this.hosted.isHostedDomain(host)) return this.text(res, 404, 'No website by that name here');
     return this.sites.serve(host, req, res, url.pathname);
   }
 
-  async listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => resolve(this.server.address() as AddressInfo));
-    });
+  /** Listens on the HTTP and the HTTPS port. */
+  async listen(): Promise<{ http: AddressInfo; https: AddressInfo }> {
+    const [http, https] = await Promise.all(
+      this.servers.map(
+        (server, i) =>
+          new Promise<AddressInfo>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(i === 0 ? this.options.port : this.options.tlsPort, this.options.host, () => resolve(server.address() as AddressInfo));
+          }),
+      ),
+    );
+    return { http: http!, https: https! };
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await Promise.all(
+      this.servers.map((server) => {
+        server.closeAllConnections();
+        return new Promise((r) => server.close(r));
+      }),
+    );
   }
 }
