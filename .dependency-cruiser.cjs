@@ -10,7 +10,7 @@
  * Tests (test/, *.test.ts) are not checked: they may open backends directly.
  */
 const CODECS = '(mail|message|pop3|imap|sasl)';
-const CORE = '(config|observability|directory|queue|mailstore|inbound|delivery|cli|auth|notices|load|rehearsal|zones|autoconfig)';
+const CORE = '(config|observability|directory|queue|mailstore|inbound|delivery|cli|auth|notices|load|rehearsal|zones|autoconfig|sites)';
 const DRIVERS = '(^|/)node_modules/(better-sqlite3|pg|kysely)/|^(better-sqlite3|pg|kysely)$';
 const IO = '^(node:)?(net|tls|fs|fs/promises|http|https|dgram|child_process|worker_threads)$|^pino$';
 const NOT_TESTS = '\\.test\\.ts$';

@@ -12,7 +12,8 @@ import type { Logger, Metrics } from './observability/index.js';
 import { PortalServer } from './servers/index.js';
 import { openDirectoryStore, openNoticeStore, openPortalState } from './wiring-stores.js';
 import type { Listener } from './wiring.js';
-import { zoneSettings } from './wiring-domains.js';
+import { sitesDir, zoneSettings } from './wiring-domains.js';
+import { SiteFiles, SiteLogins } from './sites/index.js';
 
 // The portal runs on the thread that answers SMTP: a write waits only briefly for another
 // process's lock (SQLite blocks the thread meanwhile) and then answers 503.
@@ -70,6 +71,7 @@ export async function startPortal(
     },
     noticeMail: { spool: parts.spool, directory: parts.directory, hostname: config.hostname, statusUrl: `${config['portal.publicUrl'] || `http://${config.hostname}:${config['portal.port']}`}/status` },
     resolver: checkResolver(config),
+    sites: { files: new SiteFiles(sitesDir(config)), logins: new SiteLogins(sitesDir(config)), quotaBytes: config['web.siteQuotaBytes'], sftpPort: config['web.sftpPort'] },
     log,
     metrics: parts.metrics,
     scrapeMetrics: parts.scrape,

@@ -234,7 +234,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   if (config.roles.includes('web')) {
-    const web = await startWeb(config, directory, tls!, log.child({ mod: 'web' }));
+    const web = await startWeb(config, directory, authenticator, tls!, log.child({ mod: 'web' }));
     listeners.push(...web.listeners);
     stops.unshift(() => web.close());
   }

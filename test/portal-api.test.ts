@@ -128,6 +128,12 @@ describe('portal JSON API', () => {
       ['POST', '/api/v1/domains/b.test/zone/records', { name: 'thief', type: 'A', value: '192.0.2.66' }],
       ['PUT', `/api/v1/domains/b.test/zone/records/${bRecord.id}`, { name: 'www', type: 'A', value: '192.0.2.66' }],
       ['DELETE', `/api/v1/domains/b.test/zone/records/${bRecord.id}`],
+      ['GET', '/api/v1/domains/b.test/site'],
+      ['PUT', '/api/v1/domains/b.test/site/files/index.html', Buffer.from('thief')],
+      ['DELETE', '/api/v1/domains/b.test/site/files/index.html'],
+      ['PUT', '/api/v1/domains/b.test/site', Buffer.from('PK thief')],
+      ['PUT', '/api/v1/domains/b.test/site/sftp-password', { password: 'a-thief-password-1' }],
+      ['DELETE', '/api/v1/domains/b.test/site/sftp-password'],
       ['PUT', '/api/v1/domains/b.test/policy', { changePassword: false, forwardOutside: false, autoReply: false, pop3: false, imap: false, submission: false, allowFrom: [] }],
       ['GET', '/api/v1/accounts/export?domain=b.test'],
       ['GET', '/api/v1/notices'],
@@ -169,7 +175,7 @@ describe('portal JSON API', () => {
 
     // Every route the API has is in the walk or acts on the caller's own things only.
     const own = new Set(['POST /api/v1/session', 'GET /api/v1/session', 'DELETE /api/v1/session', 'PUT /api/v1/me/password', 'GET /api/v1/me', 'GET /api/v1/me/apple-profile', 'PUT /api/v1/me/forward', 'GET /api/v1/me/autoreply', 'PUT /api/v1/me/autoreply', 'GET /api/v1/me/totp', 'POST /api/v1/me/totp', 'POST /api/v1/me/totp/confirm', 'DELETE /api/v1/me/totp', 'DELETE /api/v1/me/forward', 'GET /api/v1/accounts', 'POST /api/v1/accounts/import', 'GET /api/v1/aliases', 'GET /api/v1/domains', 'GET /api/v1/audit', 'GET /api/v1/tokens', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/{id}', 'GET /api/v1/notices/current', 'GET /api/v1/me/notices', 'GET /api/v1/status']);
-    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/queue\/entries\/1$/, '/queue/entries/{id}').replace(/\/queue\/delete$/, '/queue/{action}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}').replace(/\/zone\/records\/\d+$/, '/zone/records/{id}')}`));
+    const walked = new Set(walk.map(([m, p]) => `${m} ${p.split('?')[0]!.replace(bob, '{address}').replace('/domains/b.test/', '/domains/{domain}/').replace(/\/notices\/1(?=\/|$)/, '/notices/{id}').replace(/\/queue\/entries\/1$/, '/queue/entries/{id}').replace(/\/queue\/delete$/, '/queue/{action}').replace(/\/aliases\/[^/]+$/, '/aliases/{address}').replace(/\/zone\/records\/\d+$/, '/zone/records/{id}').replace(/\/site\/files\/.+$/, '/site/files/{*}')}`));
     const spec = (await a.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(spec.paths)) {
       for (const m of Object.keys(methods)) {

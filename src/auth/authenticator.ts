@@ -92,6 +92,17 @@ export class Authenticator {
     return result.ok ? { ok: true, operator: operator! } : result;
   }
 
+  /**
+   * A website's upload login (SFTP): the domain as user name, checked against the hash its
+   * administrator set (undefined: no login), counted by the same guard as every other login.
+   */
+  async loginSite(domain: string, hash: string | undefined, password: string, remoteIp: string): Promise<{ ok: true } | LoginFailure> {
+    const key = `site:${domain.trim().toLowerCase()}`;
+    const result = await this.check(key, hash, password, remoteIp);
+    if (result.ok && this.directory.tenantOf(domain)?.suspended) return { ok: false, reason: 'disabled' };
+    return result;
+  }
+
   /** A failed second factor after a right password: counted like a failed login. */
   async secondFactorFailed(username: string, remoteIp: string): Promise<void> {
     this.guard.failed(remoteIp, username.includes('@') || username.includes('%') ? safeKey(username) : username.trim().toLowerCase());

@@ -61,6 +61,10 @@ export const ERRORS = {
   ERR_FOLDER_INBOX: { http: 409, text: 'INBOX cannot be deleted or renamed onto' },
   // RFC 9051 §6.3.5: a folder with subfolders and the \Noselect attribute may not be deleted; we refuse a folder with children.
   ERR_FOLDER_HAS_CHILDREN: { http: 409, text: 'The folder has subfolders; delete them first' },
+  ERR_SITE_PATH: { http: 400, text: 'Not a file name a website can have' },
+  ERR_SITE_QUOTA: { http: 507, text: 'The website would be larger than its quota' },
+  ERR_SITE_ARCHIVE: { http: 400, text: 'The archive cannot be used as a website' },
+  ERR_SITE_FILE_UNKNOWN: { http: 404, text: 'The website has no such file' },
   ERR_DNS_RECORD_UNKNOWN: { http: 404, text: 'The domain has no DNS record with this id' },
   ERR_DKIM_SELECTOR_TAKEN: { http: 409, text: 'The domain already has a DKIM key with this selector' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -12,3 +12,4 @@ export * from './fault-proxy/index.js';
 export * from './imap/index.js';
 export * from './dns/index.js';
 export * from './web/index.js';
+export * from './sftp/index.js';

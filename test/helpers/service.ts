@@ -70,6 +70,7 @@ export interface TestService {
   readonly dnsPort: number;
   readonly webPort: number;
   readonly websPort: number;
+  readonly sftpPort: number;
   readonly submissionPort: number;
   readonly submissionsPort: number;
   readonly portalPort: number;
@@ -93,6 +94,7 @@ export async function startTestService(dataDir: string, overrides: Partial<Recor
     dnsPort: service.listeners.find((l) => l.role === 'dns')?.port ?? 0,
     webPort: service.listeners.find((l) => l.role === 'web')?.port ?? 0,
     websPort: service.listeners.find((l) => l.role === 'webs')?.port ?? 0,
+    sftpPort: service.listeners.find((l) => l.role === 'sftp')?.port ?? 0,
     submissionPort: service.listeners.find((l) => l.role === 'submission')?.port ?? 0,
     submissionsPort: service.listeners.find((l) => l.role === 'submissions')?.port ?? 0,
     portalPort: service.listeners.find((l) => l.role === 'portal')?.port ?? 0,

@@ -25,10 +25,19 @@ export const csrfToken = () => csrf;
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  return send<T>(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+}
+
+/** Sends a file as the request body (uploads), with its own content type. */
+export async function upload<T>(method: string, path: string, file: Blob, type = file.type || 'application/octet-stream'): Promise<T> {
+  return send<T>(method, path, { accept: 'application/json', 'content-type': type }, file);
+}
+
+async function send<T>(method: string, path: string, headers: Record<string, string>, body: BodyInit | undefined): Promise<T> {
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   let res: Response;
   try {
-    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    res = await fetch(`/api/v1${path}`, { method, headers, body, credentials: 'same-origin' });
   } catch {
     throw new ApiError({ status: 0, code: 'ERR_NETWORK', detail: 'The server cannot be reached.' });
   }

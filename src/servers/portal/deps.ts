@@ -8,6 +8,7 @@ import type { ActivityTotals, BacklogHistory, NoticeMailer, NoticeStore } from '
 import type { QueueOperator, Spool } from '../../queue/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { ZoneSettings } from '../../zones/index.js';
+import type { SiteFiles, SiteLogins } from '../../sites/index.js';
 
 export interface PortalOptions {
   /** A session unused this long ends (idle timeout). */
@@ -76,5 +77,7 @@ export interface PortalDeps {
   readonly activity: () => Promise<ActivityTotals>;
   /** The process's Prometheus text, delivery threads merged (GET /metrics). */
   readonly scrapeMetrics: () => Promise<{ contentType: string; text: string }>;
+  /** The hosted websites: their files (shared with the web role), upload logins, the quota per site and where SFTP listens. */
+  readonly sites: { readonly files: SiteFiles; readonly logins: SiteLogins; readonly quotaBytes: number; readonly sftpPort: number };
   readonly options: PortalOptions;
 }

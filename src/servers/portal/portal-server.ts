@@ -16,6 +16,7 @@ import { accountCsvRoutes } from './routes/accounts-csv.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { dnsRoutes } from './routes/dns.js';
 import { zoneRecordRoutes } from './routes/zone-records.js';
+import { siteRoutes, siteUploadRoutes } from './routes/site.js';
 import { totpRoutes } from './routes/totp.js';
 import { noticeRoutes } from './routes/notices.js';
 import { queueRoutes } from './routes/queue.js';
@@ -105,12 +106,14 @@ export class PortalServer {
       tokenRoutes(api, deps);
       dnsRoutes(api, deps);
       zoneRecordRoutes(api, deps);
+      siteRoutes(api, deps);
       totpRoutes(api, deps);
       noticeRoutes(api, deps);
       queueRoutes(api, deps);
       statusRoutes(api, deps, this.rates);
       api.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     });
+    void app.register(async (uploads) => siteUploadRoutes(uploads, deps));
     const ui = deps.options.uiDir;
     if (ui && existsSync(join(ui, 'index.html'))) {
       void app.register(fastifyStatic, { root: ui, index: ['index.html'], wildcard: false, cacheControl: false, setHeaders: (res, path) => res.header('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache') });

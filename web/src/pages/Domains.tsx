@@ -6,6 +6,7 @@ import { PolicyForm } from './PolicyForm';
 import { Tokens } from './Tokens';
 import { DnsRecords } from './DnsRecords';
 import { ZoneRecords } from './ZoneRecords';
+import { Website } from './Website';
 
 interface DomainRow {
   name: string;
@@ -63,6 +64,7 @@ export function Domains({ me }: { me: Me }) {
           <Retention domain={d.name} initial={d.retentionDays} onMessage={setNotice} onError={onError} />
           <DnsRecords domain={d.name} onMessage={setNotice} onError={onError} />
           <ZoneRecords domain={d.name} onMessage={setNotice} onError={onError} />
+          <Website domain={d.name} onMessage={setNotice} onError={onError} />
         </section>
       ))}
       {(me.role === 'tenant-admin' || me.kind === 'operator') && <Tokens onMessage={setNotice} onError={onError} />}

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { AddressError, normalizeAddress, parseDomain } from '../../../mail/index.js';
 import type { AccountRecord, DomainRecord } from '../../../directory/index.js';
 import { requireManaged, type Actor } from '../actor.js';
@@ -86,3 +87,8 @@ export function accountView(a: AccountRecord, usage: Usage | undefined, lastLogi
 
 export const text = (max: number) => ({ type: 'string', maxLength: max }) as const;
 export const addressList = { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 320 } } as const;
+
+/** The hosted domain a path's :domain names, if the actor manages it; otherwise a 404 that does not tell which. */
+export function managedDomain(deps: PortalDeps, request: FastifyRequest<{ Params: { domain: string } }>): DomainRecord {
+  return requireManaged(request.actor!, deps.directory, `x@${request.params.domain.toLowerCase()}`, `The domain ${request.params.domain}`);
+}

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DnsRecord, DomainRecord } from '../../../directory/index.js';
 import { checkRecord, presentData, toZoneRecord, zoneFile, zoneRecords, type ZoneRecord } from '../../../zones/index.js';
-import { actorName, requireManaged } from '../actor.js';
+import { actorName } from '../actor.js';
 import type { PortalDeps } from '../deps.js';
 import { badRequest, notFound } from '../problems.js';
 import { authenticate } from '../session-auth.js';
-import { text } from './common.js';
+import { managedDomain, text } from './common.js';
 
 type Params = { domain: string };
 type IdParams = Params & { id: string };
@@ -30,8 +30,7 @@ const view = (r: ZoneRecord) => ({ name: r.name, type: r.type, ttl: r.ttl, value
  */
 export function zoneRecordRoutes(app: FastifyInstance, deps: PortalDeps): void {
   const pre = { preHandler: authenticate(deps) };
-  const domainOf = (request: FastifyRequest<{ Params: Params }>): DomainRecord =>
-    requireManaged(request.actor!, deps.directory, `x@${request.params.domain.toLowerCase()}`, `The domain ${request.params.domain}`);
+  const domainOf = (request: FastifyRequest<{ Params: Params }>): DomainRecord => managedDomain(deps, request);
   // Read from the store, not the cache: a page shows a record added a moment ago on another instance.
   const managed = async (domain: string, serial: number) => zoneRecords(domain, await deps.store.listDkimKeys(domain), serial, deps.options.zone);
   const zoneOf = async (domain: string) => {
