@@ -6,7 +6,7 @@
  * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
  * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
  * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
- * runs some scenarios (smtp4k, smtp64k, pop3, imap, imapselect, imapidle, idle, drain, relay, metrics, pgdrain, disk, dns).
+ * runs some scenarios (smtp4k, smtp64k, pop3, imap, imapselect, imapidle, idle, drain, relay, metrics, pgdrain, disk, dns, web).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -22,6 +22,7 @@ import { drain, idleSessions, pop3Retrieval, smtpEndToEnd, type Figures } from '
 import { relayThroughput } from './relay.js';
 import { imapIdle, imapRetrieval, imapSelectLarge } from './imap.js';
 import { dnsQueries } from './dns.js';
+import { staticFiles } from './web.js';
 import { metricsCost } from './metrics-cost.js';
 import { pgDrainTable } from './pg-drain.js';
 import { physicalLimits } from './physical.js';
@@ -80,6 +81,12 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'pgdrain', scenario: 'drain into PostgreSQL, +2 ms via proxy', key: 'proxy4to1', label: '4 processes / 1', unit: '×', better: 'higher' },
   { run: 'dns', scenario: 'dns (dnsperf, 100 zones)', key: 'queriesPerSecond', label: 'queries answered', unit: '/s', better: 'higher' },
   { run: 'dns', scenario: 'dns (dnsperf, 100 zones)', key: 'averageLatencyMs', label: 'average latency', unit: 'ms', better: 'lower' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'pageHikyaku', label: '8 KiB page, web role', unit: 'req/s', better: 'higher' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'pageNginx', label: '8 KiB page, nginx', unit: 'req/s', better: 'higher' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'pageToNginx', label: 'page: web role / nginx', unit: '×', better: 'higher' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'imageHikyaku', label: '64 KiB image, web role', unit: 'req/s', better: 'higher' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'imageNginx', label: '64 KiB image, nginx', unit: 'req/s', better: 'higher' },
+  { run: 'web', scenario: 'static files (wrk, 32 connections)', key: 'imageToNginx', label: 'image: web role / nginx', unit: '×', better: 'higher' },
   { run: 'disk', scenario: 'disk', key: 'fsyncsPerSecond', label: '4 KiB append + fdatasync', unit: '/s', better: 'higher' },
   { run: 'disk', scenario: 'disk', key: 'groupCommitAppendsPerSecond', label: 'group-commit ceiling, 64 writers', unit: 'appends/s', better: 'higher' },
 ];
@@ -118,6 +125,7 @@ try {
   if (!only || only.includes('metrics')) for (let r = 0; r < rounds; r++) record('metrics', names[0]!, await metricsCost(n(1_000_000), n(10_000)));
   if (!only || only.includes('pgdrain')) for (let r = 0; r < rounds; r++) record('pgdrain', names[0]!, await pgDrainTable(n(20_000), 2));
   if (!only || only.includes('dns')) for (let r = 0; r < rounds; r++) record('dns', names[0]!, await dnsQueries(args.smoke ? 2 : 20));
+  if (!only || only.includes('web')) for (let r = 0; r < rounds; r++) record('web', names[0]!, await staticFiles(args.smoke ? 1 : 10));
   if (!only || only.includes('disk')) for (let r = 0; r < rounds; r++) record('disk', names[0]!, await physicalLimits(args.smoke ? 0.2 : 2));
 } finally {
   for (const t of targets) await t.stop();

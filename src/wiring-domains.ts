@@ -79,6 +79,8 @@ export async function startWeb(config: Config, directory: DirectoryCache, authen
       tlsPort: config['web.tlsPort'],
       sitesDir: sitesDir(config),
       mtaStsPolicy: settings.mtaStsMode === 'off' ? undefined : mtaStsPolicy(settings),
+      processes: config['web.processes'],
+      logLevel: config['log.level'],
     },
     directory,
     { mailHost: settings.mailHost, ports: { imaps: config['imap.tlsPort'], pop3s: config['pop3.tlsPort'], submissions: config['submission.tlsPort'] } },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { X509Certificate } from 'node:crypto';
 import { selfSigned } from '../src/servers/index.js';
-import { python, removeDir, run, seedDirectory, startTestService, tempDir, type TestService } from './helpers/service.js';
+import { python, removeDir, run, seedDirectory, startTestService, tempDir, waitFor, type TestService } from './helpers/service.js';
 
 /** Reads a Thunderbird autoconfig file with Python's ElementTree, the fields Thunderbird reads. */
 const THUNDERBIRD_FIELDS = String.raw`
@@ -172,5 +172,32 @@ describe('web role: client autoconfiguration', () => {
     assert.equal(policy.body, 'version: STSv1\r\nmode: testing\r\nmx: mail.provider.test\r\nmax_age: 604800\r\n');
     assert.equal((await https('/')).status, 404);
     assert.equal((await https('/index.html')).status, 404, 'not the website');
+  });
+});
+
+describe('web role: worker processes on the same socket', () => {
+  test('with web.processes 2 a worker answers beside the service, learns a new domain within seconds, and its end leaves the service answering', async () => {
+    const dir = tempDir();
+    const t = await startTestService(dir, { 'web.processes': 2, 'directory.refreshMs': 100 });
+    try {
+      const workers = () => run('pgrep', ['-P', String(process.pid), '-f', 'web-worker.js']).then((r) => r.stdout.split('\n').filter(Boolean).map(Number));
+      const [worker] = await workers();
+      assert.ok(worker, 'a worker process runs');
+      await t.directoryStore.addDomain('late.test');
+      mkdirSync(join(dir, 'sites', 'late.test'), { recursive: true });
+      writeFileSync(join(dir, 'sites', 'late.test', 'index.html'), 'late');
+      const everyone = async () => {
+        // Separate connections, so both processes take some of them.
+        const bodies = await Promise.all(Array.from({ length: 20 }, () => run('curl', ['-s', '-H', 'Host: late.test', `http://127.0.0.1:${t.webPort}/`]).then((r) => r.stdout)));
+        return bodies.every((b) => b === 'late');
+      };
+      assert.ok(await waitFor(everyone, 5_000, 200), 'every process serves the new domain');
+      process.kill(worker!, 'SIGKILL');
+      assert.ok(await waitFor(async () => (await workers()).length === 0, 5_000, 50));
+      assert.ok(await everyone(), 'the service answers alone');
+    } finally {
+      await t.stop();
+      removeDir(dir);
+    }
   });
 });

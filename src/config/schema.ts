@@ -142,6 +142,7 @@ export const SCHEMA = {
   'web.acmeEmail': key('', text(/^([^\s@]+@[^\s@]+)?$/, 'an e-mail address'), 'Contact address of the ACME account (expiry warnings from the CA); empty: none.'),
   'web.acmeCaFile': key('', text(), 'A CA certificate (PEM) to trust for the ACME server\'s own HTTPS, for a private CA; empty: the system\'s trust store.'),
   'web.siteQuotaBytes': key(100 * 1024 * 1024, int(0, 2 ** 40), 'Largest a hosted website may be, all its files together; 0: no limit.'),
+  'web.processes': key(1, int(1, 64), 'Processes answering the websites over plain HTTP: the service\'s own and web.processes - 1 workers accepting on the same socket (nginx\'s worker_processes); the number of cores suits a host that mostly serves websites.'),
   'web.sftpPort': key(2222, PORT, 'Port of the SFTP server where tenants upload their websites (role web; 22 in production).'),
   'portal.port': key(8080, PORT, 'Port of the member site and its JSON API (role portal; 443 behind a TLS proxy in production).'),
   'portal.sessionIdleMinutes': key(30, int(1, 24 * 60), 'A portal session unused this long ends.'),

@@ -46,6 +46,11 @@ export class AcmeIssuer {
     private readonly log: Logger,
   ) {}
 
+  /** Every token being answered now, for the web workers. */
+  tokenList(): [string, string][] {
+    return [...this.tokens];
+  }
+
   /** The key authorization for an HTTP-01 token (served at /.well-known/acme-challenge/<token>). */
   challenge(token: string): string | undefined {
     return this.tokens.get(token);

@@ -5,6 +5,7 @@
  * ACME, or self-signed).
  */
 export * from './web-server.js';
+export * from './web-handler.js';
 export * from './static-site.js';
 export * from './certificates.js';
 export * from './acme.js';

@@ -1,9 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { createReadStream, statSync, type Stats } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, posix, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createBrotliCompress, createGzip } from 'node:zlib';
+import zlib, { brotliCompressSync, createBrotliCompress, createGzip, gzipSync } from 'node:zlib';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -16,13 +16,38 @@ const COMPRESSIBLE = /^(text\/|application\/(json|xml|javascript)|image\/svg)/;
 // Below this, compressing costs more than it saves.
 const MIN_COMPRESS = 1024;
 
+// Files up to this size are kept in memory, up to CACHE_BYTES in all (their compressed forms, smaller, beside them).
+const CACHE_FILE_MAX = 256 * 1024;
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+/** What a request needs of a file, kept while the file's inode, size and mtime stay the same. */
+interface Entry {
+  readonly real: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly type: string;
+  readonly etag: string;
+  readonly lastModified: string;
+  /** The bytes, for a small file. */
+  readonly body?: Buffer;
+  readonly compressed: Map<'br' | 'gzip', Buffer>;
+  /** The headers of a whole 200 answer, made once. */
+  readonly whole: Record<string, string>;
+}
+
 /**
  * Serves a hosted domain's website from `root/<domain>/` (RFC 9110): index.html for a
  * folder, the site's own 404.html, content types by extension, ETag and Last-Modified with
  * conditional requests, single byte ranges, and brotli or gzip for text. Nothing outside
- * the site's folder can be reached, by `..`, encoded or not, or by a symbolic link.
+ * the site's folder can be reached, by `..`, encoded or not, or by a symbolic link. Small
+ * files are answered from memory, checked against the file with one stat per request (so
+ * an upload is served at once), as nginx's open_file_cache does.
  */
 export class StaticSites {
+  private readonly cache = new Map<string, Entry>();
+  private cached = 0;
+
   constructor(private readonly root: string) {}
 
   async serve(domain: string, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -35,25 +60,69 @@ export class StaticSites {
     }
     if (decoded.includes('\0')) return plain(res, 400, 'Bad request');
     const site = join(this.root, domain);
-    const relative = posix.normalize(`/${decoded}`).replace(/^\/+/, '');
-    let file = join(site, relative);
-    let info = await stat(file).catch(() => undefined);
+    let file = join(site, posix.normalize(`/${decoded}`).replace(/^\/+/, ''));
+    // A stat on the event loop: one system call, cheaper than a trip to the thread pool.
+    let info = statSync(file, { throwIfNoEntry: false });
     if (info?.isDirectory()) {
       // A folder's address ends with a slash, so its page's relative links work.
       if (!pathname.endsWith('/')) return plain(res, 301, 'Moved', { location: `${pathname}/` });
       file = join(file, 'index.html');
-      info = await stat(file).catch(() => undefined);
+      info = statSync(file, { throwIfNoEntry: false });
     }
-    const real = info?.isFile() ? await realpath(file).catch(() => undefined) : undefined;
+    if (!info?.isFile()) return this.notFound(site, req, res);
+    const have = this.cache.get(file);
+    if (have && have.ino === info.ino && have.size === info.size && have.mtimeMs === info.mtimeMs) return send(req, res, have, 200);
+    const entry = await this.entry(site, file, info);
+    if (!entry) return this.notFound(site, req, res);
+    return send(req, res, entry, 200);
+  }
+
+  /** The file's entry: from the cache while the file is unchanged, else checked (inside the site) and read again. */
+  private async entry(site: string, file: string, info: Stats): Promise<Entry | undefined> {
+    const have = this.cache.get(file);
+    if (have && have.ino === info.ino && have.size === info.size && have.mtimeMs === info.mtimeMs) return have;
+    const real = await realpath(file).catch(() => undefined);
     const siteReal = await realpath(site).catch(() => site);
-    if (!info || !real || !(real.startsWith(siteReal + sep))) return this.notFound(site, req, res);
-    return send(req, res, real, info.size, info.mtime, 200);
+    if (!real || !real.startsWith(siteReal + sep)) return undefined;
+    const seconds = Math.floor(info.mtimeMs / 1000);
+    const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const small = info.size <= CACHE_FILE_MAX;
+    const entry: Entry = {
+      real,
+      ino: info.ino,
+      size: info.size,
+      mtimeMs: info.mtimeMs,
+      type,
+      etag: `W/"${info.size.toString(16)}-${seconds.toString(16)}"`,
+      lastModified: new Date(seconds * 1000).toUTCString(),
+      body: small ? await readFile(real) : undefined,
+      compressed: new Map(),
+      whole: {},
+    };
+    Object.assign(entry.whole, { 'content-type': type, etag: entry.etag, 'last-modified': entry.lastModified, 'accept-ranges': 'bytes', vary: 'Accept-Encoding', 'content-length': String(info.size) });
+    if (entry.body && entry.body.length !== info.size) return { ...entry, body: undefined };
+    if (have) this.drop(file, have);
+    if (small) {
+      while (this.cached + info.size > CACHE_BYTES && this.cache.size) {
+        const [oldest, e] = this.cache.entries().next().value!;
+        this.drop(oldest, e);
+      }
+      this.cache.set(file, entry);
+      this.cached += info.size;
+    }
+    return entry;
+  }
+
+  private drop(file: string, e: Entry): void {
+    this.cache.delete(file);
+    this.cached -= e.size;
   }
 
   private async notFound(site: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const page = join(site, '404.html');
-    const info = await stat(page).catch(() => undefined);
-    if (info?.isFile()) return send(req, res, page, info.size, info.mtime, 404);
+    const info = statSync(page, { throwIfNoEntry: false });
+    const entry = info?.isFile() ? await this.entry(site, page, info) : undefined;
+    if (entry) return send(req, res, entry, 404);
     return plain(res, 404, 'Not found');
   }
 }
@@ -63,39 +132,52 @@ function plain(res: ServerResponse, status: number, text: string, headers: Recor
   res.end(text);
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, file: string, size: number, mtime: Date, status: number): Promise<void> {
-  const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-  const etag = `W/"${size.toString(16)}-${Math.floor(mtime.getTime() / 1000).toString(16)}"`;
-  const lastModified = new Date(Math.floor(mtime.getTime() / 1000) * 1000);
-  const headers: Record<string, string> = { 'content-type': type, etag, 'last-modified': lastModified.toUTCString(), 'accept-ranges': 'bytes', vary: 'Accept-Encoding' };
+async function send(req: IncomingMessage, res: ServerResponse, e: Entry, status: number): Promise<void> {
+  // The common case first: a plain GET of a small file, no conditions, no range, nothing to compress.
+  if (status === 200 && e.body && req.method === 'GET' && !req.headers['if-none-match'] && !req.headers['if-modified-since'] && !req.headers.range && (!req.headers['accept-encoding'] || !COMPRESSIBLE.test(e.type) || e.size < MIN_COMPRESS)) {
+    res.writeHead(200, e.whole);
+    return void res.end(e.body);
+  }
+  const headers: Record<string, string> = { 'content-type': e.type, etag: e.etag, 'last-modified': e.lastModified, 'accept-ranges': 'bytes', vary: 'Accept-Encoding' };
   if (status === 200) {
     // RFC 9110 §13.1: If-None-Match wins over If-Modified-Since.
     const inm = req.headers['if-none-match'];
     const ims = req.headers['if-modified-since'];
-    const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === '*') : ims !== undefined && !Number.isNaN(Date.parse(ims)) && lastModified.getTime() <= Date.parse(ims);
+    const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === e.etag || t.trim() === '*') : ims !== undefined && !Number.isNaN(Date.parse(ims)) && Date.parse(e.lastModified) <= Date.parse(ims);
     if (notModified) {
-      res.writeHead(304, { etag, 'last-modified': headers['last-modified']!, vary: 'Accept-Encoding' });
+      res.writeHead(304, { etag: e.etag, 'last-modified': e.lastModified, vary: 'Accept-Encoding' });
       return void res.end();
     }
   }
-  const range = status === 200 ? parseRange(req.headers.range, size) : undefined;
-  if (range === 'unsatisfiable') return plain(res, 416, 'Range not satisfiable', { 'content-range': `bytes */${size}` });
+  const range = status === 200 ? parseRange(req.headers.range, e.size) : undefined;
+  if (range === 'unsatisfiable') return plain(res, 416, 'Range not satisfiable', { 'content-range': `bytes */${e.size}` });
   const head = req.method === 'HEAD';
   if (range) {
-    res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': String(range.end - range.start + 1) });
+    res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${e.size}`, 'content-length': String(range.end - range.start + 1) });
     if (head) return void res.end();
-    return pipeline(createReadStream(file, range), res);
+    if (e.body) return void res.end(e.body.subarray(range.start, range.end + 1));
+    return pipeline(createReadStream(e.real, range), res);
   }
   const accepts = String(req.headers['accept-encoding'] ?? '');
-  const encoding = COMPRESSIBLE.test(type) && size >= MIN_COMPRESS ? (/\bbr\b/.test(accepts) ? 'br' : /\bgzip\b/.test(accepts) ? 'gzip' : undefined) : undefined;
+  const encoding = COMPRESSIBLE.test(e.type) && e.size >= MIN_COMPRESS ? (/\bbr\b/.test(accepts) ? 'br' : /\bgzip\b/.test(accepts) ? 'gzip' : undefined) : undefined;
+  if (encoding && e.body) {
+    let packed = e.compressed.get(encoding);
+    if (!packed) {
+      packed = encoding === 'br' ? brotliCompressSync(e.body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 6, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: e.size } }) : gzipSync(e.body);
+      e.compressed.set(encoding, packed);
+    }
+    res.writeHead(status, { ...headers, 'content-encoding': encoding, 'content-length': String(packed.length) });
+    return void res.end(head ? undefined : packed);
+  }
   if (encoding) {
     res.writeHead(status, { ...headers, 'content-encoding': encoding });
     if (head) return void res.end();
-    return pipeline(createReadStream(file), encoding === 'br' ? createBrotliCompress() : createGzip(), res);
+    return pipeline(createReadStream(e.real), encoding === 'br' ? createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } }) : createGzip(), res);
   }
-  res.writeHead(status, { ...headers, 'content-length': String(size) });
+  res.writeHead(status, { ...headers, 'content-length': String(e.size) });
   if (head) return void res.end();
-  return pipeline(createReadStream(file), res);
+  if (e.body) return void res.end(e.body);
+  return pipeline(createReadStream(e.real), res);
 }
 
 /** One byte range (RFC 9110 §14.1.2); several ranges are answered whole, as many servers do. */
