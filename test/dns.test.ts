@@ -166,7 +166,7 @@ describe('DNS (role dns)', () => {
     }
   });
 
-  test('zone transfer (AXFR) over TCP to an allowed secondary with a TSIG key, the answer signed; refused without the key, with a wrong one, or from elsewhere; NOTIFY on change', async () => {
+  test('zone transfer (AXFR, and IXFR answered whole or with the SOA alone) over TCP to an allowed secondary with a TSIG key, the answer signed; refused without the key, with a wrong one, or from elsewhere; NOTIFY on change', async () => {
     const d = tempDir();
     const secret = Buffer.from('a shared secret of the provider and its secondary').toString('base64');
     const secondary = createSocket('udp4');
@@ -185,6 +185,13 @@ describe('DNS (role dns)', () => {
       assert.equal(records.at(-1), 'example.com. SOA', 'SOA first and last');
       for (const r of ['example.com. MX', 'example.com. NS', 'sel1._domainkey.example.com. TXT', '_dmarc.example.com. TXT', '_imaps._tcp.example.com. SRV']) assert.ok(records.includes(r), r);
       assert.match(signed.stdout, /xfr-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\./, 'the answer carries our TSIG, which dig verified');
+      // IXFR: a secondary at our serial gets the SOA alone; one behind gets the whole zone.
+      const serial = Number(/^example\.com\.\s+\d+\s+IN\s+SOA\s+\S+ \S+ (\d+)/m.exec(signed.stdout)![1]);
+      const ixfr = (from: number) => run('dig', ['@127.0.0.1', '-p', String(xfr.dnsPort), '+time=2', '+tries=1', '-y', `hmac-sha256:xfr-key:${secret}`, `IXFR=${from}`, 'example.com']);
+      const upToDate = [...(await ixfr(serial)).stdout.matchAll(/^\S+\s+\d+\s+IN\s+(\w+)\s/gm)].map((m) => m[1]);
+      assert.deepEqual(upToDate, ['SOA'], 'up to date: the SOA alone');
+      const behind = [...(await ixfr(serial - 1)).stdout.matchAll(/^\S+\s+\d+\s+IN\s+(\w+)\s/gm)].map((m) => m[1]);
+      assert.ok(behind.length > 5 && behind[0] === 'SOA' && behind.at(-1) === 'SOA' && behind.includes('MX'), `behind: the whole zone (${behind.join(' ')})`);
       for (const failed of [await axfr(), await axfr('-y', `hmac-sha256:xfr-key:${Buffer.from('wrong').toString('base64')}`), await axfr('-y', `hmac-sha256:other-key:${secret}`)]) {
         assert.match(failed.stdout + failed.stderr, /Transfer failed|NOTAUTH|failure/i);
         assert.doesNotMatch(failed.stdout, /IN\s+MX/);

@@ -145,7 +145,7 @@ export class DnsServer {
   }
 
   /**
-   * AXFR (RFC 5936) over TCP: the whole zone in one message, SOA first and last, to an
+   * AXFR (RFC 5936) and IXFR (RFC 1995) over TCP: the whole zone in one message, SOA first and last, to an
    * allowed address and, when keys are configured, only with a valid TSIG (RFC 8945), the
    * answer signed with the same key.
    */
@@ -177,7 +177,12 @@ export class DnsServer {
     }
     const records = this.source.records(zone);
     const soa = records.filter((r) => r.type === 'SOA');
-    const answer = reply(0, [...soa, ...records.filter((r) => r.type !== 'SOA'), ...soa] as packet.Answer[]);
+    // IXFR (RFC 1995): a secondary that has our serial gets the SOA alone; one that is behind
+    // gets the whole zone in AXFR form (§4), as we keep no history of differences.
+    const theirs = question.type === 'IXFR' ? (q.authorities ?? []).find((r) => r.type === 'SOA') : undefined;
+    const ours = (soa[0]?.data as { serial: number } | undefined)?.serial;
+    const current = theirs !== undefined && ours !== undefined && (theirs.data as { serial: number }).serial === ours;
+    const answer = reply(0, (current ? soa : [...soa, ...records.filter((r) => r.type !== 'SOA'), ...soa]) as packet.Answer[]);
     return key && mac ? signTsig(answer, key, mac) : answer;
   }
 
