@@ -29,6 +29,7 @@ export function zoneSettings(config: Config): ZoneSettings {
       return { host: host!.toLowerCase(), address: address! };
     }),
     mtaStsMode: config['web.mtaStsMode'],
+    dkimRetiredMs: config['dns.dkimRetiredDays'] * 86_400_000,
     tlsRptAddress: config['dns.tlsRptAddress'],
     ports: {
       submission: config['submission.port'],

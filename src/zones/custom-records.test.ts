@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DnsRecord } from '../directory/index.js';
 import { checkRecord, ownerName, toZoneRecord } from './custom-records.js';
-import { zoneRecords, type ZoneSettings } from './zone.js';
+import { nextKeyExpiry, zoneRecords, type ZoneSettings } from './zone.js';
 import { zoneFile } from './zone-file.js';
 
 const settings: ZoneSettings = {
@@ -13,6 +13,7 @@ const settings: ZoneSettings = {
   webAddresses: [],
   hostAddresses: [],
   mtaStsMode: 'testing',
+  dkimRetiredMs: 7 * 86_400_000,
   tlsRptAddress: '',
   ports: { submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 },
 };
@@ -115,4 +116,19 @@ test('the zone file has the SOA first, every record in master-file form, TXT quo
   assert.ok(lines.includes('mta-sts.a.test.\t3600\tIN\tCNAME\tweb.p.test.'));
   assert.ok(lines.some((l) => l.startsWith('_mta-sts.a.test.\t3600\tIN\tTXT\t"v=STSv1; id=')));
   assert.ok(lines.includes('_smtp._tls.a.test.\t3600\tIN\tTXT\t"v=TLSRPTv1; rua=mailto:postmaster@a.test"'));
+});
+
+test('a retired DKIM key stays published for the grace period after its successor took over, then leaves, the serial counting it', () => {
+  const day = 86_400_000;
+  const now = 100 * day;
+  const key = (selector: string, createdAt: number, active = false) => ({ domain: 'a.test', selector, algorithm: 'ed25519-sha256' as const, privateKey: '', publicKey: selector, active, createdAt });
+  const keys = [key('k3', now - 2 * day, true), key('k2', now - 8 * day), key('k1', now - 30 * day)];
+  const zone = zoneRecords('a.test', keys, 10, settings, now);
+  const dkim = zone.filter((r) => r.name.endsWith('._domainkey.a.test')).map((r) => r.name.split('.')[0]);
+  assert.deepEqual(dkim, ['k3', 'k2'], 'k2 was retired 2 days ago (by k3): published; k1 8 days ago (by k2): gone');
+  assert.equal((zone.find((r) => r.type === 'SOA')!.data as { serial: number }).serial, 11, 'the serial counts the key that left');
+  const later = zoneRecords('a.test', keys, 10, settings, now + 6 * day);
+  assert.deepEqual(later.filter((r) => r.name.endsWith('._domainkey.a.test')).map((r) => r.name.split('.')[0]), ['k3']);
+  assert.equal((later.find((r) => r.type === 'SOA')!.data as { serial: number }).serial, 12);
+  assert.equal(nextKeyExpiry(keys, settings.dkimRetiredMs, now), now + 5 * day);
 });

@@ -1,6 +1,6 @@
 import type { DkimKeyRecord, DnsRecord, DomainRecord } from '../directory/index.js';
 import { toZoneRecord } from './custom-records.js';
-import { zoneRecords, type ZoneRecord, type ZoneSettings } from './zone.js';
+import { nextKeyExpiry, zoneRecords, type ZoneRecord, type ZoneSettings } from './zone.js';
 import type { ZoneSource } from './answer.js';
 
 /** What the zones need of the directory cache. */
@@ -19,6 +19,9 @@ export interface ZoneDirectory {
  */
 export class DirectoryZones implements ZoneSource {
   private built = -1;
+  private generation = 0;
+  /** When a retired DKIM key next ages out of some zone: the zones are built again then. */
+  private rebuildAt = Infinity;
   private byZone = new Map<string, readonly ZoneRecord[]>();
 
   constructor(
@@ -28,9 +31,13 @@ export class DirectoryZones implements ZoneSource {
 
   private current(): Map<string, readonly ZoneRecord[]> {
     const version = this.directory.loadedVersion;
-    if (version !== this.built) {
-      this.byZone = new Map(this.directory.domains().map((d) => [d.name, this.build(d.name, version)]));
+    const now = Date.now();
+    if (version !== this.built || now >= this.rebuildAt) {
+      const domains = this.directory.domains();
+      this.byZone = new Map(domains.map((d) => [d.name, this.build(d.name, version, now)]));
       this.built = version;
+      this.rebuildAt = Math.min(Infinity, ...domains.map((d) => nextKeyExpiry(this.directory.dkimKeys(d.name), this.settings.dkimRetiredMs, now) ?? Infinity));
+      this.generation++;
     }
     return this.byZone;
   }
@@ -40,13 +47,15 @@ export class DirectoryZones implements ZoneSource {
     return zoneRecords(domain, this.directory.dkimKeys(domain), this.directory.loadedVersion, this.settings);
   }
 
-  private build(domain: string, version: number): ZoneRecord[] {
+  private build(domain: string, version: number, now: number): ZoneRecord[] {
     const own = this.directory.dnsRecords(domain).map((r) => toZoneRecord(domain, r));
-    return [...zoneRecords(domain, this.directory.dkimKeys(domain), version, this.settings), ...own];
+    return [...zoneRecords(domain, this.directory.dkimKeys(domain), version, this.settings, now), ...own];
   }
 
+  /** Grows whenever the zones are built again (a directory change, or a retired key aging out). */
   get version(): number {
-    return this.directory.loadedVersion;
+    this.current();
+    return this.generation;
   }
 
   zoneOf(name: string): string | undefined {

@@ -25,6 +25,8 @@ export interface ZoneSettings {
   readonly hostAddresses: readonly { readonly host: string; readonly address: string }[];
   /** RFC 8461 MTA-STS mode; 'off' publishes no policy. */
   readonly mtaStsMode: 'enforce' | 'testing' | 'none' | 'off';
+  /** How long a DKIM key stays published after a newer one took over (ms): mail signed before the rotation still verifies. */
+  readonly dkimRetiredMs: number;
   /** Where TLS reports go (RFC 8460), as mailto: address; '' for postmaster@<domain>. */
   readonly tlsRptAddress: string;
   /** RFC 6186 / RFC 8314 client setup: the ports clients reach, as published in SRV records. */
@@ -37,6 +39,25 @@ export function txtStrings(value: string): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += 255) out.push(bytes.subarray(i, i + 255));
   return out.length ? out : [Buffer.alloc(0)];
+}
+
+/** The keys to publish: the one that signs, and the retired ones until `graceMs` after the next one took over. */
+export function publishedKeys(keys: readonly DkimKeyRecord[], graceMs: number, now: number): DkimKeyRecord[] {
+  return keys.filter((k) => {
+    if (k.active) return true;
+    const successors = keys.filter((n) => n.createdAt > k.createdAt).map((n) => n.createdAt);
+    const retiredAt = successors.length ? Math.min(...successors) : now;
+    return now - retiredAt < graceMs;
+  });
+}
+
+/** When the next retired key in `keys` leaves the zone (ms), if any will. */
+export function nextKeyExpiry(keys: readonly DkimKeyRecord[], graceMs: number, now: number): number | undefined {
+  const ends = keys
+    .filter((k) => !k.active)
+    .map((k) => Math.min(...keys.filter((n) => n.createdAt > k.createdAt).map((n) => n.createdAt), now) + graceMs)
+    .filter((end) => end > now);
+  return ends.length ? Math.min(...ends) : undefined;
 }
 
 /** The MTA-STS policy (RFC 8461 §3.2) the web role serves at https://mta-sts.<domain>/.well-known/mta-sts.txt. */
@@ -53,8 +74,12 @@ const address = (name: string, ttl: number, ip: string): ZoneRecord => ({ name, 
  * use to configure themselves (RFC 6186, RFC 8314 §5.1), MTA-STS and TLS-RPT (RFC 8461,
  * 8460), the website's addresses, and the addresses of our own hosts named in this zone.
  */
-export function zoneRecords(domain: string, keys: readonly DkimKeyRecord[], serial: number, s: ZoneSettings): ZoneRecord[] {
+export function zoneRecords(domain: string, allKeys: readonly DkimKeyRecord[], serial: number, s: ZoneSettings, now = Date.now()): ZoneRecord[] {
   const d = domain.toLowerCase();
+  const keys = publishedKeys(allKeys, s.dkimRetiredMs, now);
+  // Each key that aged out changes the zone without a directory change: it counts in the serial,
+  // which so still grows with every change of this zone (keys only go with their domain).
+  serial += allKeys.length - keys.length;
   const ttl = s.ttl;
   const txt = (name: string, value: string): ZoneRecord => ({ name, type: 'TXT', ttl, data: txtStrings(value) });
   const srv = (service: string, port: number): ZoneRecord => ({ name: `${service}._tcp.${d}`, type: 'SRV', ttl, data: { priority: 0, weight: 1, port, target: s.mailHost } });
