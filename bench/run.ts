@@ -19,7 +19,7 @@ import { HikyakuTarget } from './targets/hikyaku.js';
 import { AnchorTarget } from './targets/anchor.js';
 import type { Target } from './targets/target.js';
 import { drain, idleSessions, pop3Retrieval, smtpEndToEnd, type Figures } from './scenarios.js';
-import { relayThroughput } from './relay.js';
+import { postfixRelayThroughput, relayThroughput } from './relay.js';
 import { imapIdle, imapRetrieval, imapSelectLarge } from './imap.js';
 import { dnsQueries } from './dns.js';
 import { staticFiles } from './web.js';
@@ -65,7 +65,9 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'idle', scenario: 'idle sessions', key: 'pop3PssKBPerSession', label: 'POP3 PSS per session', unit: 'kB', better: 'lower' },
   { run: 'drain', scenario: 'drain', key: 'acceptedPausedPerSecond', label: 'accepted, delivery held', unit: 'msg/s', better: 'higher' },
   { run: 'drain', scenario: 'drain', key: 'drainPerSecond', label: 'drained', unit: 'msg/s', better: 'higher' },
-  { run: 'relay', scenario: 'relay', key: 'relayedPerSecond', label: 'forwarded to a remote sink', unit: 'msg/s', better: 'higher' },
+  { run: 'relay', scenario: 'relay', key: 'relayedPerSecond', label: 'forwarded to a remote sink (STARTTLS)', unit: 'msg/s', better: 'higher' },
+  { run: 'relay', scenario: 'relay', key: 'postfixRelayedPerSecond', label: 'Postfix relayhost to the same kind of sink', unit: 'msg/s', better: 'higher' },
+  { run: 'relay', scenario: 'relay', key: 'relayToPostfix', label: 'Hikyaku / Postfix', unit: '×', better: 'higher' },
   { run: 'metrics', scenario: 'metrics, 1M queued', key: 'scrapeMsMedian', label: 'GET /metrics median', unit: 'ms', better: 'lower' },
   { run: 'metrics', scenario: 'metrics, 1M queued', key: 'scrapeMsMax', label: 'GET /metrics max of 20', unit: 'ms', better: 'lower' },
   { run: 'metrics', scenario: 'metrics, 1M queued', key: 'statusMsMedian', label: 'GET /status median', unit: 'ms', better: 'lower' },
@@ -121,7 +123,14 @@ try {
       }
     }
   }
-  if (!only || only.includes('relay')) for (let r = 0; r < rounds; r++) record('relay', names[0]!, await relayThroughput(n(5_000)));
+  if (!only || only.includes('relay')) {
+    for (let r = 0; r < rounds; r++) {
+      const ours = await relayThroughput(n(5_000));
+      // Postfix's figure goes in Hikyaku's row, as the ratio's other side.
+      const theirs = args.vs ? await postfixRelayThroughput(n(5_000)) : {};
+      record('relay', names[0]!, { ...ours, ...theirs, ...(theirs.postfixRelayedPerSecond ? { relayToPostfix: ours.relayedPerSecond! / theirs.postfixRelayedPerSecond } : {}) });
+    }
+  }
   if (!only || only.includes('metrics')) for (let r = 0; r < rounds; r++) record('metrics', names[0]!, await metricsCost(n(1_000_000), n(10_000)));
   if (!only || only.includes('pgdrain')) for (let r = 0; r < rounds; r++) record('pgdrain', names[0]!, await pgDrainTable(n(20_000), 2));
   if (!only || only.includes('dns')) for (let r = 0; r < rounds; r++) record('dns', names[0]!, await dnsQueries(args.smoke ? 2 : 20));

@@ -31,6 +31,7 @@ export function deliveryService(config: Config, spool: Spool, mailStore: MailSto
       maxConnectionsPerDestination: config['relay.maxConnectionsPerDomain'],
       connectTimeoutMs: config['relay.connectTimeoutMs'],
       replyTimeoutMs: config['relay.replyTimeoutMs'],
+      connectionCacheMs: config['relay.connectionCacheMs'],
     },
     log.child({ mod: 'relay' }),
   );

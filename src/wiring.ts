@@ -91,7 +91,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const stops: (() => Promise<void>)[] = [];
   const deliveryThreads: ThreadSupervisor[] = [];
 
-  const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'imap' || r === 'submission');
+  const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'imap' || r === 'submission' || r === 'web');
   // Protocol logins show as the accounts' "last login" in the portal: written in batches.
   const loginState = openPortalState(config, LOGIN_STATE_BUSY_TIMEOUT_MS);
   // On PostgreSQL the nodes count failed logins and messages sent together and lock maildrops for each other.
@@ -114,186 +114,195 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await cluster?.close();
     await loginState.close();
   });
-  const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
-
-  if (config.roles.includes('mx')) {
-    const mx = new MxServer(
-      {
-        host: config['listen.host'],
-        port: config['mx.port'],
-        hostname: config.hostname,
-        maxMessageBytes: config['smtp.maxMessageBytes'],
-        maxRecipients: config['smtp.maxRecipients'],
-        maxLineLength: config['smtp.maxLineLength'],
-        maxHops: config['smtp.maxHops'],
-        idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
-        maxSessionSeconds: config['smtp.maxSessionSeconds'],
-        maxClients: config['smtp.maxClients'],
-        srsSecret: srsSecret(config),
-      },
-      directory,
-      spool,
-      tls!,
-      log.child({ mod: 'mx' }),
-      metrics,
-    );
-    const address = await mx.listen();
-    listeners.push({ role: 'mx', url: `smtp://${address.address}:${address.port}`, port: address.port, note: `STARTTLS, certificate ${tls!.source}` });
-    stops.push(() => mx.close());
-  }
-
-  if (config.roles.includes('submission')) {
-    const submission = new SubmissionServer(
-      {
-        host: config['listen.host'],
-        port: config['submission.port'],
-        tlsPort: config['submission.tlsPort'],
-        hostname: config.hostname,
-        maxMessageBytes: config['smtp.maxMessageBytes'],
-        maxRecipients: config['submission.maxRecipients'],
-        maxLineLength: config['smtp.maxLineLength'],
-        maxHops: config['smtp.maxHops'],
-        idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
-        maxSessionSeconds: config['smtp.maxSessionSeconds'],
-        maxClients: config['smtp.maxClients'],
-        plaintextLogin: config['submission.plaintextLogin'],
-      },
-      authenticator,
-      directory,
-      spool,
-      new SendingLimits({
-        perAccountPerHour: config['submission.maxMessagesPerHour'],
-        perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'],
-        recipientsPerAccountPerHour: config['submission.maxRecipientsPerHour'],
-      }, cluster?.counters, sharedError('sending')),
-      tls!,
-      log.child({ mod: 'submission' }),
-      metrics,
-    );
-    const { plain, tls: implicit } = await submission.listen();
-    listeners.push({ role: 'submission', url: `smtp://${plain.address}:${plain.port}`, port: plain.port, note: `STARTTLS, AUTH ${config['submission.plaintextLogin'] === 'never' ? 'after TLS only' : 'PLAIN LOGIN'}` });
-    listeners.push({ role: 'submissions', url: `smtps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
-    stops.unshift(() => submission.close());
-  }
-
-  if (config.roles.includes('pop3')) {
-    const pop3 = new Pop3Server(
-      config['listen.host'],
-      { plain: config['pop3.port'], tls: config['pop3.tlsPort'] },
-      {
-        hostname: config.hostname,
-        idleTimeoutSeconds: config['pop3.idleTimeoutSeconds'],
-        maxClients: config['pop3.maxClients'],
-        maxUnauthenticatedCommands: config['pop3.maxUnauthenticatedCommands'],
-        storeTimeoutMs: config['pop3.storeTimeoutMs'],
-        plaintextLogin: config['pop3.plaintextLogin'],
-      },
-      authenticator,
-      mailStore(),
-      tls!,
-      log.child({ mod: 'pop3' }),
-      metrics,
-      cluster?.locks,
-    );
-    const { plain, tls: implicit } = await pop3.listen();
-    listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });
-    listeners.push({ role: 'pop3s', url: `pop3s://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
-    stops.unshift(() => pop3.close());
-  }
-
-  if (config.roles.includes('imap')) {
-    const imap = new ImapServer(
-      config['listen.host'],
-      { plain: config['imap.port'], tls: config['imap.tlsPort'] },
-      {
-        hostname: config.hostname,
-        idleTimeoutSeconds: config['imap.idleTimeoutSeconds'],
-        maxClients: config['imap.maxClients'],
-        maxUnauthenticatedCommands: config['imap.maxUnauthenticatedCommands'],
-        storeTimeoutMs: config['imap.storeTimeoutMs'],
-        plaintextLogin: config['imap.plaintextLogin'],
-        maxMessageBytes: config['smtp.maxMessageBytes'],
-        maxLineBytes: config['imap.maxLineBytes'],
-      },
-      authenticator,
-      mailStore(),
-      tls!,
-      log.child({ mod: 'imap' }),
-      metrics,
-    );
-    const { plain, tls: implicit } = await imap.listen();
-    listeners.push({ role: 'imap', url: `imap://${plain.address}:${plain.port}`, port: plain.port, note: 'STARTTLS' });
-    listeners.push({ role: 'imaps', url: `imaps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
-    stops.unshift(() => imap.close());
-  }
-
-  if (config.roles.includes('dns')) {
-    const dns = await startDns(config, directory, log.child({ mod: 'dns' }));
-    listeners.push(dns.listener);
-    stops.unshift(() => dns.close());
-  }
-
-  if (config.roles.includes('web')) {
-    const web = await startWeb(config, directory, authenticator, tls!, log.child({ mod: 'web' }));
-    listeners.push(...web.listeners);
-    stops.unshift(() => web.close());
-  }
-
-  // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
-  // One read of the queue's figures every few seconds at most, however many ask (gauges, status page).
-  const queueStats = sharedQueueStats(spool, 4000);
-  if (config.roles.includes('portal')) {
-    const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }), activity: activityTotals({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
-    listeners.push(portal.listener);
-    stops.unshift(() => portal.close());
-  }
-
-  if (config.roles.includes('delivery')) {
-    const threads = options.wrapMailStore ? 0 : config['delivery.threads'];
-    if (threads === 0) {
-      const delivery = deliveryService(config, spool, mailStore(), directory, log.child({ mod: 'delivery' }), metrics);
-      delivery.start();
-      const retention = retentionJob(config, directory, mailStore(), log, metrics);
-      stops.push(() => retention.stop());
-      const stopBreakdown = followQueueBreakdown(spool, directory, metrics, log, config['metrics.queueBreakdownSeconds'] * 1000);
-      stops.push(async () => stopBreakdown());
-      stops.push(() => delivery.stop());
-    }
-    for (let i = 0; i < threads; i++) {
-      const thread = await startDeliveryThread(config, i, spool, log);
-      deliveryThreads.push(thread);
-      stops.push(() => thread.stop());
-    }
-    listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
-  }
-
-  if (config['metrics.listen']) {
-    const server = await startMetricsListener(config, { metrics, deliveryThreads, directory, spool, mailStore }, log.child({ mod: 'metrics' }));
-    listeners.push(server.listener);
-    stops.unshift(() => server.close());
-  }
-
-  const stopQueueMetrics = followQueueMetrics(queueStats, metrics, log);
-  // Armed once started, so a rehearsal's crashes never stop the start itself.
-  armCrashPoints(config['fault.crashAt']);
-
-  return {
-    listeners,
-    get mailStore() {
-      return mailStore();
-    },
-    spool,
-    directory,
-    metrics,
-    log,
-    async stop() {
-      stopQueueMetrics();
-      // Listeners first (stop accepting), then delivery (finish or hand back leases).
-      for (const stop of stops) await stop();
-      directory.stop();
-      await spool.close();
-      await mailStoreHere?.close();
-      await directoryStore.close();
-    },
+  // Listeners first (stop accepting), then delivery (finish or hand back leases), then the stores.
+  const shutdown = async (tolerant = false) => {
+    for (const stop of stops) await (tolerant ? stop().catch(() => undefined) : stop());
+    directory.stop();
+    await spool.close();
+    await mailStoreHere?.close();
+    await directoryStore.close();
   };
+  try {
+    const tls = needsTls ? await loadOrCreateTls(config.dataDir, config.hostname, config['tls.cert'], config['tls.key']) : undefined;
+
+    if (config.roles.includes('mx')) {
+      const mx = new MxServer(
+        {
+          host: config['listen.host'],
+          port: config['mx.port'],
+          hostname: config.hostname,
+          maxMessageBytes: config['smtp.maxMessageBytes'],
+          maxRecipients: config['smtp.maxRecipients'],
+          maxLineLength: config['smtp.maxLineLength'],
+          maxHops: config['smtp.maxHops'],
+          idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
+          maxSessionSeconds: config['smtp.maxSessionSeconds'],
+          maxClients: config['smtp.maxClients'],
+          srsSecret: srsSecret(config),
+        },
+        directory,
+        spool,
+        tls!,
+        log.child({ mod: 'mx' }),
+        metrics,
+      );
+      const address = await mx.listen();
+      listeners.push({ role: 'mx', url: `smtp://${address.address}:${address.port}`, port: address.port, note: `STARTTLS, certificate ${tls!.source}` });
+      stops.push(() => mx.close());
+    }
+
+    if (config.roles.includes('submission')) {
+      const submission = new SubmissionServer(
+        {
+          host: config['listen.host'],
+          port: config['submission.port'],
+          tlsPort: config['submission.tlsPort'],
+          hostname: config.hostname,
+          maxMessageBytes: config['smtp.maxMessageBytes'],
+          maxRecipients: config['submission.maxRecipients'],
+          maxLineLength: config['smtp.maxLineLength'],
+          maxHops: config['smtp.maxHops'],
+          idleTimeoutSeconds: config['smtp.idleTimeoutSeconds'],
+          maxSessionSeconds: config['smtp.maxSessionSeconds'],
+          maxClients: config['smtp.maxClients'],
+          plaintextLogin: config['submission.plaintextLogin'],
+        },
+        authenticator,
+        directory,
+        spool,
+        new SendingLimits({
+          perAccountPerHour: config['submission.maxMessagesPerHour'],
+          perDomainPerHour: config['submission.maxMessagesPerHourPerDomain'],
+          recipientsPerAccountPerHour: config['submission.maxRecipientsPerHour'],
+        }, cluster?.counters, sharedError('sending')),
+        tls!,
+        log.child({ mod: 'submission' }),
+        metrics,
+      );
+      const { plain, tls: implicit } = await submission.listen();
+      listeners.push({ role: 'submission', url: `smtp://${plain.address}:${plain.port}`, port: plain.port, note: `STARTTLS, AUTH ${config['submission.plaintextLogin'] === 'never' ? 'after TLS only' : 'PLAIN LOGIN'}` });
+      listeners.push({ role: 'submissions', url: `smtps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+      stops.unshift(() => submission.close());
+    }
+
+    if (config.roles.includes('pop3')) {
+      const pop3 = new Pop3Server(
+        config['listen.host'],
+        { plain: config['pop3.port'], tls: config['pop3.tlsPort'] },
+        {
+          hostname: config.hostname,
+          idleTimeoutSeconds: config['pop3.idleTimeoutSeconds'],
+          maxClients: config['pop3.maxClients'],
+          maxUnauthenticatedCommands: config['pop3.maxUnauthenticatedCommands'],
+          storeTimeoutMs: config['pop3.storeTimeoutMs'],
+          plaintextLogin: config['pop3.plaintextLogin'],
+        },
+        authenticator,
+        mailStore(),
+        tls!,
+        log.child({ mod: 'pop3' }),
+        metrics,
+        cluster?.locks,
+      );
+      const { plain, tls: implicit } = await pop3.listen();
+      listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });
+      listeners.push({ role: 'pop3s', url: `pop3s://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+      stops.unshift(() => pop3.close());
+    }
+
+    if (config.roles.includes('imap')) {
+      const imap = new ImapServer(
+        config['listen.host'],
+        { plain: config['imap.port'], tls: config['imap.tlsPort'] },
+        {
+          hostname: config.hostname,
+          idleTimeoutSeconds: config['imap.idleTimeoutSeconds'],
+          maxClients: config['imap.maxClients'],
+          maxUnauthenticatedCommands: config['imap.maxUnauthenticatedCommands'],
+          storeTimeoutMs: config['imap.storeTimeoutMs'],
+          plaintextLogin: config['imap.plaintextLogin'],
+          maxMessageBytes: config['smtp.maxMessageBytes'],
+          maxLineBytes: config['imap.maxLineBytes'],
+        },
+        authenticator,
+        mailStore(),
+        tls!,
+        log.child({ mod: 'imap' }),
+        metrics,
+      );
+      const { plain, tls: implicit } = await imap.listen();
+      listeners.push({ role: 'imap', url: `imap://${plain.address}:${plain.port}`, port: plain.port, note: 'STARTTLS' });
+      listeners.push({ role: 'imaps', url: `imaps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
+      stops.unshift(() => imap.close());
+    }
+
+    if (config.roles.includes('dns')) {
+      const dns = await startDns(config, directory, log.child({ mod: 'dns' }));
+      listeners.push(dns.listener);
+      stops.unshift(() => dns.close());
+    }
+
+    if (config.roles.includes('web')) {
+      const web = await startWeb(config, directory, authenticator, tls!, log.child({ mod: 'web' }));
+      listeners.push(...web.listeners);
+      stops.unshift(() => web.close());
+    }
+
+    // Listeners before delivery: a rehearsal's crash points arm in the delivery threads at once.
+    // One read of the queue's figures every few seconds at most, however many ask (gauges, status page).
+    const queueStats = sharedQueueStats(spool, 4000);
+    if (config.roles.includes('portal')) {
+      const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }), activity: activityTotals({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
+      listeners.push(portal.listener);
+      stops.unshift(() => portal.close());
+    }
+
+    if (config.roles.includes('delivery')) {
+      const threads = options.wrapMailStore ? 0 : config['delivery.threads'];
+      if (threads === 0) {
+        const delivery = deliveryService(config, spool, mailStore(), directory, log.child({ mod: 'delivery' }), metrics);
+        delivery.start();
+        const retention = retentionJob(config, directory, mailStore(), log, metrics);
+        stops.push(() => retention.stop());
+        const stopBreakdown = followQueueBreakdown(spool, directory, metrics, log, config['metrics.queueBreakdownSeconds'] * 1000);
+        stops.push(async () => stopBreakdown());
+        stops.push(() => delivery.stop());
+      }
+      for (let i = 0; i < threads; i++) {
+        const thread = await startDeliveryThread(config, i, spool, log);
+        deliveryThreads.push(thread);
+        stops.push(() => thread.stop());
+      }
+      listeners.push({ role: 'delivery', url: '-', port: 0, note: `${threads || 'main'} thread(s), up to ${config['delivery.concurrency']} deliveries in flight each` });
+    }
+
+    if (config['metrics.listen']) {
+      const server = await startMetricsListener(config, { metrics, deliveryThreads, directory, spool, mailStore }, log.child({ mod: 'metrics' }));
+      listeners.push(server.listener);
+      stops.unshift(() => server.close());
+    }
+
+    const stopQueueMetrics = followQueueMetrics(queueStats, metrics, log);
+    // Armed once started, so a rehearsal's crashes never stop the start itself.
+    armCrashPoints(config['fault.crashAt']);
+
+    return {
+      listeners,
+      get mailStore() {
+        return mailStore();
+      },
+      spool,
+      directory,
+      metrics,
+      log,
+      async stop() {
+        stopQueueMetrics();
+        await shutdown();
+      },
+    };
+  } catch (err) {
+    // A start that fails half-way (a port taken) leaves nothing listening or open behind.
+    await shutdown(true).catch(() => undefined);
+    throw err;
+  }
 }

@@ -82,6 +82,24 @@ describe('outbound relay', () => {
     assert.equal(result.results[0]?.signingDomain, 'hosted.test');
   });
 
+  test('messages to one domain in a row share one session (RSET between them); a session the remote dropped while idle is replaced; each message arrives once', async () => {
+    // No session left over from the tests before.
+    remote.dropConnections();
+    await new Promise((r) => setTimeout(r, 100));
+    const before = remote.connections;
+    for (let i = 0; i < 4; i++) {
+      await submit('user1@hosted.test', [`reuse${i}@remote.test`], `reuse ${i}`);
+      assert.ok(await waitFor(() => remote.received.some((r) => r.body.includes(`reuse ${i}`)), 10_000));
+    }
+    assert.equal(remote.connections - before, 1, 'one session for four messages');
+    remote.dropConnections();
+    await new Promise((r) => setTimeout(r, 100));
+    await submit('user1@hosted.test', ['reuse-after@remote.test'], 'after the drop');
+    assert.ok(await waitFor(() => remote.received.some((r) => r.body.includes('after the drop')), 10_000));
+    assert.equal(remote.connections - before, 2, 'a new session after the old one was dropped');
+    for (const subject of ['reuse 0', 'reuse 1', 'reuse 2', 'reuse 3', 'after the drop']) assert.equal(remote.received.filter((r) => r.body.includes(subject)).length, 1, subject);
+  });
+
   test('an MX-less domain is reached through its A record (implicit MX)', async () => {
     await submit('user1@hosted.test', ['x@plain-a.test'], 'implicit mx');
     assert.ok(await waitFor(() => remote.received.some((r) => r.body.includes('implicit mx') && r.rcpts[0] === 'x@plain-a.test'), 10_000));

@@ -198,6 +198,7 @@ export const SCHEMA = {
   'relay.smarthostCa': key('', text(), 'PEM file of the CA that signed the smarthost\'s certificate; empty: the system\'s CAs. AUTH at the smarthost happens only over STARTTLS with a certificate that checks out.'),
   'relay.concurrency': key(64, int(1, 4096), 'Most outbound SMTP transactions in flight per delivery thread.'),
   'relay.maxConnectionsPerDomain': key(10, int(1, 1000), 'Most concurrent connections to one destination domain (or to the smarthost).'),
+  'relay.connectionCacheMs': key(2000, int(0, 300_000), 'How long a relay session stays open after a message for the next one to the same destination (RSET, then MAIL FROM: no new TCP, TLS and EHLO), as Postfix\'s connection cache (smtp_connection_cache_time_limit, 2 s); a session serves at most 100 messages and 300 s. 0: a new connection per message.'),
   'relay.connectTimeoutMs': key(30_000, int(100, 600_000), 'Deadline for connecting to a remote host.'),
   'relay.replyTimeoutMs': key(300_000, int(100, 3_600_000), 'Deadline for any one reply of a remote server (RFC 5321 §4.5.3.2 asks for 5 to 10 minutes).'),
   'relay.retryBaseMs': key(300_000, int(1, 86_400_000), 'First retry delay after a temporary relay failure; doubles each attempt, with jitter.'),

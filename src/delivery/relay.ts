@@ -2,6 +2,11 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../observability/index.js';
+import { ConnectionCache, quit, type CachedSession } from './connection-cache.js';
+
+// Postfix's limits on reusing a session: 300 s old at most; and (ours) 100 transactions.
+const REUSE_MAX_AGE_MS = 300_000;
+const REUSE_MAX_USES = 100;
 
 /** The DNS questions relay asks (a subset of node:dns/promises' Resolver, so tests can point it anywhere). */
 export interface MxResolver {
@@ -25,6 +30,8 @@ export interface RelayOptions {
   readonly connectTimeoutMs: number;
   /** Longest wait for any one reply, including the one after the final dot. */
   readonly replyTimeoutMs: number;
+  /** How long a session stays open for the next message to the same destination; 0: one transaction per connection. */
+  readonly connectionCacheMs: number;
 }
 
 /** One message to one destination domain. */
@@ -124,6 +131,7 @@ class DestinationLimits {
  */
 export class SmtpRelay {
   private readonly limits: DestinationLimits;
+  private readonly cache: ConnectionCache;
 
   constructor(
     private readonly resolver: MxResolver,
@@ -131,12 +139,26 @@ export class SmtpRelay {
     private readonly log: Logger,
   ) {
     this.limits = new DestinationLimits(options.maxConnectionsPerDestination);
+    this.cache = new ConnectionCache({ idleMs: options.connectionCacheMs, maxAgeMs: REUSE_MAX_AGE_MS, maxUses: options.connectionCacheMs > 0 ? REUSE_MAX_USES : 0, perDestination: options.maxConnectionsPerDestination });
+  }
+
+  /** Closes the sessions kept for reuse. */
+  close(): void {
+    this.cache.closeAll();
   }
 
   async send(job: RelayJob): Promise<RcptResult[]> {
     const all = (f: { status: RcptStatus; enhanced: string; reply: string }, remoteMta?: string) => job.rcpts.map((rcpt) => ({ rcpt, ...f, remoteMta }));
-    const release = await this.limits.acquire(this.options.smarthost || job.domain);
+    const destination = this.options.smarthost || job.domain;
+    const release = await this.limits.acquire(destination);
     try {
+      // A kept session is asked RSET first: it ends whatever the last transaction left and
+      // shows the session is alive, before any of this message is sent (else a new one opens).
+      for (let cached = this.cache.take(destination); cached; cached = this.cache.take(destination)) {
+        const alive = await new Promise<boolean>((resolve) => cached!.connection.reset((err: Error | null) => resolve(!err)));
+        if (alive) return await this.sendOn(cached, job, destination);
+        cached.connection.close();
+      }
       const hosts = await this.hosts(job.domain);
       let last: DestinationFailure = new DestinationFailure(true, '4.4.1', 'no MX host could be reached');
       for (const host of hosts) {
@@ -148,7 +170,7 @@ export class SmtpRelay {
           continue;
         }
         for (const address of addresses) {
-          const outcome = await this.transaction(job, host.name, address, host.port);
+          const outcome = await this.transaction(job, host.name, address, host.port, destination);
           if (outcome instanceof DestinationFailure) {
             last = outcome;
             continue;
@@ -206,7 +228,7 @@ export class SmtpRelay {
    * is a DestinationFailure (the next host is tried); once MAIL FROM is under way, the
    * per-recipient outcome is final for this attempt.
    */
-  private async transaction(job: RelayJob, host: string, address: string, port: number): Promise<RcptResult[] | DestinationFailure> {
+  private async transaction(job: RelayJob, host: string, address: string, port: number, destination: string): Promise<RcptResult[] | DestinationFailure> {
     // A password travels only over TLS whose certificate checks out (STARTTLS required); MX
     // hosts get opportunistic TLS without checks, as MTAs do (RFC 7435).
     const auth = Boolean(this.options.smarthost && this.options.smarthostUser);
@@ -224,33 +246,40 @@ export class SmtpRelay {
     const log = this.log.child({ domain: job.domain, mx: host, address });
     connection.on('error', (err: Error) => log.debug({ err }, 'relay connection error'));
     try {
-      try {
-        // nodemailer reports a failed connect as an 'error' event, not through the callback.
-        await new Promise<void>((resolve, reject) => {
-          connection.once('error', reject);
-          connection.connect((err?: Error) => (err ? reject(err) : resolve()));
-        });
-        if (this.options.smarthostUser) {
-          await new Promise<void>((resolve, reject) =>
-            connection.login({ user: this.options.smarthostUser, pass: this.options.smarthostPassword }, (err: Error | null) => (err ? reject(err) : resolve())),
-          );
-        }
-      } catch (err) {
-        const e = err as SmtpFailure;
-        const reply = e.response ? e.response.replace(/\s+/g, ' ') : `${e.code ?? 'error'}: ${e.message}`;
-        log.info({ err: reply }, 'cannot open an SMTP session; trying the next host');
-        return new DestinationFailure(true, '4.4.1', `${host}[${address}]: ${reply}`);
+      // nodemailer reports a failed connect as an 'error' event, not through the callback.
+      await new Promise<void>((resolve, reject) => {
+        connection.once('error', reject);
+        connection.connect((err?: Error) => (err ? reject(err) : resolve()));
+      });
+      if (this.options.smarthostUser) {
+        await new Promise<void>((resolve, reject) =>
+          connection.login({ user: this.options.smarthostUser, pass: this.options.smarthostPassword }, (err: Error | null) => (err ? reject(err) : resolve())),
+        );
       }
-      const info = await new Promise<SendInfo | SmtpFailure>((resolve) =>
-        connection.send({ from: job.mailFrom, to: [...job.rcpts], size: job.size, use8BitMime: true } as never, job.openMessage(), (err: Error | null, info?: unknown) =>
-          resolve(err ? (err as SmtpFailure) : (info as SendInfo)),
-        ),
-      );
-      return this.results(job, info, host);
-    } finally {
-      connection.quit();
-      setTimeout(() => connection.close(), 1000).unref();
+    } catch (err) {
+      quit(connection);
+      const e = err as SmtpFailure;
+      const reply = e.response ? e.response.replace(/\s+/g, ' ') : `${e.code ?? 'error'}: ${e.message}`;
+      log.info({ err: reply }, 'cannot open an SMTP session; trying the next host');
+      return new DestinationFailure(true, '4.4.1', `${host}[${address}]: ${reply}`);
     }
+    return this.sendOn({ connection, host, address, openedAt: Date.now(), uses: 0 }, job, destination);
+  }
+
+  /** One transaction on an open session; then the session is kept for the next message to the destination, or closed. */
+  private async sendOn(session: CachedSession, job: RelayJob, destination: string): Promise<RcptResult[]> {
+    const { connection } = session;
+    const info = await new Promise<SendInfo | SmtpFailure>((resolve) =>
+      connection.send({ from: job.mailFrom, to: [...job.rcpts], size: job.size, use8BitMime: true } as never, job.openMessage(), (err: Error | null, result?: unknown) =>
+        resolve(err ? (err as SmtpFailure) : (result as SendInfo)),
+      ),
+    );
+    session.uses++;
+    // A session that lost its connection (no reply) is closed; any other is kept for reuse.
+    if (info instanceof Error && info.responseCode === undefined) connection.close();
+    else if (this.options.connectionCacheMs > 0) this.cache.give(destination, session);
+    else quit(connection);
+    return this.results(job, info, session.host);
   }
 
   private results(job: RelayJob, info: SendInfo | SmtpFailure, host: string): RcptResult[] {

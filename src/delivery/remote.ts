@@ -38,6 +38,11 @@ export class RemoteDelivery {
     private readonly metrics: Metrics,
   ) {}
 
+  /** Says goodbye to the sessions relay keeps open for reuse. */
+  close(): void {
+    this.relay.close();
+  }
+
   /** Relays `batch` (leased entries of one message, sender and domain) with any due siblings not yet leased. */
   async deliver(batch: readonly QueueEntry[], keeper: LeaseKeeper): Promise<void> {
     const entry = batch[0]!;

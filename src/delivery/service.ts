@@ -90,6 +90,7 @@ export class DeliveryService {
     const deadline = Date.now() + graceMs;
     while (this.inFlight.local + this.inFlight.remote > 0 && Date.now() < deadline) await sleep(20);
     this.keeper.stop();
+    this.remote.close();
     await this.spool.release(this.options.owner);
   }
 

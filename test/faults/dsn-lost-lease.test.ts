@@ -23,7 +23,7 @@ test('a group bounce whose first lease was lost still queues its DSN', async () 
   const log = pino({ level: 'silent' });
   const keeper = new LeaseKeeper(spool, 60_000, log);
   try {
-    const relay = new SmtpRelay(new Resolver(), { hostname: 'mx.test', port, smarthost: `127.0.0.1:${port}`, smarthostUser: '', smarthostPassword: '', maxConnectionsPerDestination: 2, connectTimeoutMs: 5000, replyTimeoutMs: 5000 }, log);
+    const relay = new SmtpRelay(new Resolver(), { hostname: 'mx.test', port, smarthost: `127.0.0.1:${port}`, smarthostUser: '', smarthostPassword: '', maxConnectionsPerDestination: 2, connectTimeoutMs: 5000, connectionCacheMs: 0, replyTimeoutMs: 5000 }, log);
     // Nothing here is hosted and no domain signs: the DSN goes out by relay too.
     const directory = { loaded: true, isHostedDomain: () => false, dkimKey: () => undefined } as unknown as RecipientDirectory;
     const remoteDelivery = new RemoteDelivery(spool, directory, relay, { owner: 'w', hostname: 'mx.test', leaseMs: 60_000, retryBaseMs: 1000, retryMaxMs: 1000, maxAgeMs: 86_400_000, delayWarningMs: 86_400_000 }, log, new Metrics());

@@ -36,10 +36,10 @@ export async function startRemoteSmtp(
   tlsDir: string,
   script: RemoteScript = {},
   auth?: { user: string; pass: string },
-): Promise<{ received: Received[]; script: RemoteScript; onAuth?: () => void; close(): Promise<void> }> {
+): Promise<{ received: Received[]; script: RemoteScript; onAuth?: () => void; readonly connections: number; dropConnections(): void; close(): Promise<void> }> {
   const tls = await loadOrCreateTls(tlsDir, 'remote.test', '', '');
   const received: Received[] = [];
-  const state: { script: RemoteScript; onAuth?: () => void } = { script };
+  const state: { script: RemoteScript; onAuth?: () => void; connections: number } = { script, connections: 0 };
   const server = new SMTPServer({
     key: tls.key,
     cert: tls.cert,
@@ -49,6 +49,10 @@ export async function startRemoteSmtp(
     disabledCommands: auth ? [] : ['AUTH'],
     allowInsecureAuth: true,
     onAuth: (a, _s, cb) => (state.onAuth?.(), a.username === auth?.user && a.password === auth?.pass ? cb(null, { user: a.username }) : cb(new Error('bad credentials'))),
+    onConnect: (_session, cb) => {
+      state.connections++;
+      cb();
+    },
     onRcptTo: (address, _s, cb) => {
       const r = state.script.rcpt?.(address.address);
       void pause(state.script.delayMs).then(() => cb(r ? replyError(r) : undefined));
@@ -83,6 +87,14 @@ export async function startRemoteSmtp(
     },
     set onAuth(f: (() => void) | undefined) {
       state.onAuth = f;
+    },
+    /** SMTP sessions opened to it so far. */
+    get connections() {
+      return state.connections;
+    },
+    /** Closes every open session from the server's side (as a server that drops idle clients). */
+    dropConnections() {
+      for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections) c.close();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -96,7 +96,8 @@ export function respond(query: Buffer, source: ZoneSource, udp: boolean): Buffer
 
 /** The dns role: authoritative answers for the hosted domains over UDP and TCP. */
 export class DnsServer {
-  private readonly udp: UdpSocket;
+  private udp: UdpSocket;
+  private readonly limiter: ResponseRateLimiter;
   private readonly tcp: Server;
   private readonly sockets = new Set<Socket>();
   private notifyTimer: NodeJS.Timeout | undefined;
@@ -109,16 +110,20 @@ export class DnsServer {
     private readonly source: ZoneSource,
     private readonly log: Logger,
   ) {
-    this.udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
-    const limiter = new ResponseRateLimiter(options.responsesPerSecond, 2, options.exempt);
-    this.udp.on('message', (msg, rinfo) => {
+    this.limiter = new ResponseRateLimiter(options.responsesPerSecond, 2, options.exempt);
+    this.udp = this.udpSocket();
+    this.tcp = createServer((socket) => this.onTcp(socket));
+  }
+
+  private udpSocket(): UdpSocket {
+    const udp = createSocket(this.options.host.includes(':') ? 'udp6' : 'udp4');
+    udp.on('message', (msg, rinfo) => {
       const out = this.safely(msg, true);
       if (!out) return;
-      const verdict = limiter.decide(rinfo.address);
-      if (verdict !== 'drop') this.udp.send(verdict === 'send' ? out : truncated(out), rinfo.port, rinfo.address);
+      const verdict = this.limiter.decide(rinfo.address);
+      if (verdict !== 'drop') udp.send(verdict === 'send' ? out : truncated(out), rinfo.port, rinfo.address);
     });
-    this.udp.on('error', (err) => log.warn({ err }, 'DNS UDP socket error'));
-    this.tcp = createServer((socket) => this.onTcp(socket));
+    return udp;
   }
 
   /** A query that breaks the code gets SERVFAIL, never a crash. */
@@ -225,18 +230,31 @@ export class DnsServer {
     });
   }
 
+  /**
+   * TCP and UDP on the same port. With port 0, TCP takes a free port first and UDP the same
+   * one; should another socket hold that port for UDP, another port is tried.
+   */
   async listen(): Promise<{ udp: AddressInfo; tcp: AddressInfo }> {
-    const udp = await new Promise<AddressInfo>((resolve, reject) => {
-      this.udp.once('error', reject);
-      this.udp.bind(this.options.port, this.options.host, () => resolve(this.udp.address()));
-    });
-    // TCP on the same port as UDP (port 0: the one UDP got).
-    const tcp = await new Promise<AddressInfo>((resolve, reject) => {
-      this.tcp.once('error', reject);
-      this.tcp.listen(udp.port, this.options.host, () => resolve(this.tcp.address() as AddressInfo));
-    });
-    this.startNotifying();
-    return { udp, tcp };
+    for (let attempt = 1; ; attempt++) {
+      const tcp = await new Promise<AddressInfo>((resolve, reject) => {
+        this.tcp.once('error', reject);
+        this.tcp.listen(this.options.port, this.options.host, () => resolve(this.tcp.address() as AddressInfo));
+      });
+      try {
+        const udp = await new Promise<AddressInfo>((resolve, reject) => {
+          this.udp.once('error', reject);
+          this.udp.bind(tcp.port, this.options.host, () => resolve(this.udp.address()));
+        });
+        this.udp.on('error', (err) => this.log.warn({ err }, 'DNS UDP socket error'));
+        this.startNotifying();
+        return { udp, tcp };
+      } catch (err) {
+        await new Promise((r) => this.tcp.close(r));
+        if (this.options.port !== 0 || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        this.udp.close();
+        this.udp = this.udpSocket();
+      }
+    }
   }
 
   async close(): Promise<void> {
