@@ -1,5 +1,7 @@
 import { Pop3Client } from '../test/helpers/pop3-client.js';
+import { testMessage } from '../test/helpers/smtp-client.js';
 import type { Target } from './targets/target.js';
+import type { Figures } from './scenarios.js';
 
 /** Runs `work` for each item with at most `limit` at a time. */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -46,4 +48,30 @@ export async function retrieveAll(target: Target, user: string): Promise<{ messa
   }
   await c.quit();
   return { messages: count, bytes };
+}
+
+/**
+ * A mailbox of `count` messages over POP3: LOGIN + STAT + UIDL (median of 5 after one to
+ * warm up), and the server's memory while a session holds it (PSS growth over the idle server).
+ */
+export async function pop3LargeMailbox(target: Target, count: number): Promise<Figures> {
+  await target.reset();
+  const user = target.users[98]!;
+  await target.seedMailboxes([user], count, testMessage('big', 1024));
+  const idle = target.memory();
+  const times: number[] = [];
+  let held = 0;
+  for (let i = 0; i < 6; i++) {
+    const started = performance.now();
+    const c = await Pop3Client.open(target.pop3Port);
+    await c.login(user, target.password);
+    const stat = (await c.command('STAT')) as string;
+    const uidl = (await c.command('UIDL', true)) as Buffer;
+    if (i > 0) times.push(performance.now() - started);
+    if (!stat.startsWith(`+OK ${count} `) || uidl.toString('latin1').split('\r\n').filter(Boolean).length !== count) throw new Error(`STAT/UIDL for ${count} messages: ${stat}`);
+    if (i === 5) held = target.memory().pss - idle.pss;
+    await c.quit();
+  }
+  times.sort((a, b) => a - b);
+  return { statUidlMs: times[Math.floor(times.length / 2)]!, heldMB: held / 1024 / 1024 };
 }

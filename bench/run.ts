@@ -6,7 +6,7 @@
  * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
  * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
  * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
- * runs some scenarios (smtp4k, smtp64k, pop3, imap, imapselect, imapidle, idle, drain, relay, metrics, pgdrain, disk, dns, web).
+ * runs some scenarios (smtp4k, smtp64k, pop3, pop3large, imap, imapselect, imapidle, idle, drain, relay, metrics, pgdrain, disk, dns, web).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import type { Target } from './targets/target.js';
 import { drain, idleSessions, pop3Retrieval, smtpEndToEnd, type Figures } from './scenarios.js';
 import { postfixRelayThroughput, relayThroughput } from './relay.js';
 import { imapIdle, imapRetrieval, imapSelectLarge } from './imap.js';
+import { pop3LargeMailbox } from './retrieval.js';
 import { dnsQueries } from './dns.js';
 import { staticFiles } from './web.js';
 import { metricsCost } from './metrics-cost.js';
@@ -59,6 +60,8 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients1MBPerSecond', label: '1 client', unit: 'MB/s', better: 'higher' },
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients16PerSecond', label: '16 clients', unit: 'msg/s', better: 'higher' },
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients16MBPerSecond', label: '16 clients', unit: 'MB/s', better: 'higher' },
+  { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'statUidlMs', label: 'LOGIN + STAT + UIDL, median of 5', unit: 'ms', better: 'lower' },
+  { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'heldMB', label: 'server memory while a session holds it (PSS growth)', unit: 'MB', better: 'lower' },
   { run: 'imapselect', scenario: 'imap SELECT, 100,000 messages', key: 'selectMs', label: 'LOGIN + SELECT, median of 5', unit: 'ms', better: 'lower' },
   { run: 'imapidle', scenario: 'idle sessions', key: 'imapIdlePssKBPerSession', label: 'IMAP IDLE PSS per session', unit: 'kB', better: 'lower' },
   { run: 'idle', scenario: 'idle sessions', key: 'smtpPssKBPerSession', label: 'SMTP PSS per session', unit: 'kB', better: 'lower' },
@@ -99,6 +102,7 @@ const RUNS: Record<string, (t: Target) => Promise<Figures>> = {
   pop3: (t) => pop3Retrieval(t, n(5_000)),
   imap: (t) => imapRetrieval(t, n(5_000)),
   imapselect: (t) => imapSelectLarge(t, n(100_000)),
+  pop3large: (t) => pop3LargeMailbox(t, n(100_000)),
   imapidle: (t) => imapIdle(t, n(2_000)),
   idle: (t) => idleSessions(t, n(2_000)),
   drain: (t) => drain(t, n(20_000)),

@@ -63,8 +63,8 @@ export async function staticFiles(seconds: number): Promise<Figures> {
     servers.push(await spawnServer(dir, { HIKYAKU_ROLES: 'web', HIKYAKU_WEB_PORT: String(ours), HIKYAKU_WEB_PROCESSES: String(availableParallelism()), HIKYAKU_LOG_LEVEL: 'warn' }));
     const theirs = await freePort();
     servers.push(await nginx(dir, site, theirs));
-    // One short run each first: Node's JIT and both page caches warm.
-    for (const port of [ours, theirs]) wrk(port, '/index.html', 1);
+    // One short run each first: Node's JIT and both page caches warm (not in a smoke run).
+    if (seconds > 1) for (const port of [ours, theirs]) wrk(port, '/index.html', 1);
     const f = {
       pageHikyaku: wrk(ours, '/index.html', seconds),
       pageNginx: wrk(theirs, '/index.html', seconds),

@@ -126,6 +126,9 @@ export function delegateFolderCalls(target: object, to: PreparingFolderStore): v
   for (const k of ['folders', 'readMessages', 'highestModseqs'] as const) Object.defineProperty(target, k, { value: (to[k] as (...a: unknown[]) => unknown).bind(to) });
 }
 
+/** The folder delivery and POP3 use (RFC 9051 §5.1: its name is case-insensitive). */
+export const INBOX = 'INBOX';
+
 /** The hierarchy delimiter of folder names (as Dovecot's fs layout and most hosted services). */
 export const FOLDER_DELIMITER = '/';
 

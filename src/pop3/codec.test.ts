@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand, parseLineCount, parseMessageNumber } from './command.js';
-import { Pop3Encoder } from './stuffing.js';
+import { Pop3Encoder, retrBody, sendsAsStored } from './stuffing.js';
 
 function encode(input: string, size: number, lines?: number): string {
   const e = new Pop3Encoder(lines);
@@ -56,4 +56,17 @@ test('command parsing: keywords, arguments, hostile input', () => {
   for (const bad of [undefined, '0', '-1', '6', 'x', '1.5', '01', '99999999999', '']) assert.equal(parseMessageNumber(bad, 5), undefined, String(bad));
   assert.equal(parseLineCount('0'), 0);
   assert.equal(parseLineCount('-1'), undefined);
+});
+
+test('a whole message for RETR: sent as stored when it is clean CRLF without leading dots, else encoded as the streaming encoder does', () => {
+  const clean = Buffer.from('Subject: x\r\n\r\nline one\r\nline two\r\n');
+  const parts = retrBody(clean);
+  assert.equal(parts[0], clean, 'the stored buffer itself, not a copy');
+  assert.equal(Buffer.concat(parts).toString(), 'Subject: x\r\n\r\nline one\r\nline two\r\n.\r\n');
+  for (const odd of ['Subject: x\r\n\r\n.dot\r\n', '.first\r\n', 'bare\nlf\r\n', 'bare\rcr\r\n', 'no end', 'x\r\n\r', '', 'a\r\n\n']) {
+    const whole = Buffer.concat(retrBody(Buffer.from(odd)));
+    const e = new Pop3Encoder();
+    assert.equal(whole.toString('latin1'), Buffer.concat([e.push(Buffer.from(odd)), e.end()]).toString('latin1'), JSON.stringify(odd));
+    assert.ok(!sendsAsStored(Buffer.from(odd)), JSON.stringify(odd));
+  }
 });

@@ -78,6 +78,30 @@ export class Pop3Encoder {
   }
 }
 
+/**
+ * A whole message as the body of a RETR response, with the terminating dot: the stored
+ * bytes themselves when every line already ends in CRLF and none starts with "." (as mail
+ * received over SMTP is), so nothing is copied; otherwise encoded.
+ */
+export function retrBody(message: Buffer): Buffer[] {
+  if (sendsAsStored(message)) return [message, DOT_END];
+  const e = new Pop3Encoder();
+  return [e.push(message), e.end()];
+}
+
+/** True when every CR is followed by LF, every LF preceded by CR, no line starts with ".", and the last line ends. */
+export function sendsAsStored(m: Buffer): boolean {
+  if (m.length === 0 || m[0] === DOT || m[m.length - 1] !== LF) return false;
+  let crs = 0;
+  for (let i = m.indexOf(CR); i >= 0; i = m.indexOf(CR, i + 1)) {
+    if (m[i + 1] !== LF || m[i + 2] === DOT) return false;
+    crs++;
+  }
+  let lfs = 0;
+  for (let i = m.indexOf(LF); i >= 0; i = m.indexOf(LF, i + 1)) lfs++;
+  return lfs === crs;
+}
+
 /** Index of the next CR or LF at or after `from`, or the chunk's length. */
 function nextBreak(chunk: Buffer, from: number): number {
   const cr = chunk.indexOf(CR, from);
@@ -87,4 +111,5 @@ function nextBreak(chunk: Buffer, from: number): number {
 }
 
 const CRLF = Buffer.from('\r\n');
+const DOT_END = Buffer.from('.\r\n');
 const DOT_BUF = Buffer.from('.');

@@ -1,4 +1,3 @@
-import { generate } from 'selfsigned';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -32,6 +31,8 @@ export async function loadOrCreateTls(dataDir: string, hostname: string, certPat
 
 /** A self-signed server certificate (RSA 2048, 825 days, the longest browsers accept) for `names` and `ips`. */
 export async function selfSigned(commonName: string, names: readonly string[], ips: readonly string[] = []): Promise<{ private: string; cert: string }> {
+  // selfsigned loads only when a certificate is made (most starts find theirs on disk).
+  const { generate } = await import('selfsigned');
   const now = new Date();
   return generate([{ name: 'commonName', value: commonName }], {
     keySize: 2048,

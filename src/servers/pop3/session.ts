@@ -7,8 +7,9 @@ import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
 import { sendMessage } from './send-message.js';
-import { isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
-import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
+import { INBOX, isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
+import { once } from 'node:events';
+import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, retrBody, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -38,6 +39,8 @@ interface Message extends MailboxEntry {
 }
 
 const TEMP = '[SYS/TEMP] The mailbox store did not answer in time; please try again shortly';
+// Pipelined RETRs answered from one store read.
+const RETR_BATCH = 64;
 // Unprocessed pipelined input beyond this is not read until the queue drains.
 const MAX_QUEUED = 64 * 1024;
 
@@ -317,14 +320,32 @@ export class Pop3Session {
           return m && this.send(`+OK ${list.indexOf(m) + 1} ${value(m)}`);
         }
         this.send(`+OK ${live().length} messages`);
-        list.forEach((m, i) => !m.deleted && this.send(`${i + 1} ${value(m)}`));
-        return this.send('.');
+        // One write for the whole listing (a mailbox may hold 100,000 messages).
+        const lines: string[] = [];
+        list.forEach((m, i) => !m.deleted && lines.push(`${i + 1} ${value(m)}\r\n`));
+        lines.push('.\r\n');
+        if (!this.closed) this.socket.write(lines.join(''));
+        return;
       }
-      case 'RETR':
+      case 'RETR': {
+        const m = pick(cmd.args[0]);
+        if (!m) return;
+        // RETRs pipelined right behind this one are answered from one read of the store.
+        const batch = [m];
+        while (batch.length < RETR_BATCH && this.queue.length > 0) {
+          const next = parseCommand(this.queue[0]!);
+          if (!next.ok || next.command.keyword !== 'RETR' || next.command.args.length !== 1) break;
+          const n = parseMessageNumber(next.command.args[0], list.length);
+          if (n === undefined || list[n - 1]!.deleted) break;
+          this.queue.shift();
+          batch.push(list[n - 1]!);
+        }
+        return this.retrieveMany(batch, list);
+      }
       case 'TOP': {
         const m = pick(cmd.args[0]);
         if (!m) return;
-        const lines = cmd.keyword === 'TOP' ? parseLineCount(cmd.args[1]) : Infinity;
+        const lines = parseLineCount(cmd.args[1]);
         if (lines === undefined) return this.send('-ERR Usage: TOP message lines');
         return this.retrieve(m, lines);
       }
@@ -340,6 +361,37 @@ export class Pop3Session {
       default:
         return this.send(`-ERR ${cmd.keyword} is not valid after logging in`);
     }
+  }
+
+  /** RETR of several messages: their bodies in one store read, the answers in one write. */
+  private async retrieveMany(batch: readonly Message[], list: readonly Message[]): Promise<void> {
+    let bodies: Map<number, Buffer>;
+    try {
+      const timer = this.deps.metrics.storeOpenSeconds.startTimer();
+      bodies = await withDeadline(this.deps.mailStore.readMessages(this.account!.id, INBOX, batch.map((m) => m.uid)), this.deps.options.storeTimeoutMs);
+      timer();
+    } catch (err) {
+      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uids: batch.map((m) => m.uid) }, 'message read failed');
+      for (const _ of batch) this.send(`-ERR ${TEMP}`);
+      return;
+    }
+    if (this.closed) return;
+    this.socket.cork();
+    let flowing = true;
+    for (const m of batch) {
+      const body = bodies.get(m.uid);
+      // Expunged since the listing (another session, IMAP): this session cannot send it.
+      if (!body) {
+        this.send(`-ERR Message ${list.indexOf(m) + 1} was deleted by another session`);
+        continue;
+      }
+      this.deps.metrics.countPop3Reply('+OK', '');
+      this.deps.metrics.pop3RetrBytes.inc(body.length);
+      this.socket.write(`+OK ${body.length} octets\r\n`);
+      for (const part of retrBody(body)) flowing = this.socket.write(part);
+    }
+    this.socket.uncork();
+    if (!flowing && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
   }
 
   private async retrieve(m: Message, bodyLines: number): Promise<void> {

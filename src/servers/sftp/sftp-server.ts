@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import ssh2, { type Connection } from 'ssh2';
+import type { Connection, Server } from 'ssh2';
 import type { LoginFailure } from '../../auth/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { SiteFiles, SiteLogins } from '../../sites/index.js';
-import { SiteSftpSession } from './site-sftp.js';
 
 export interface SftpOptions {
   readonly host: string;
@@ -25,8 +24,9 @@ export interface SiteLoginCheck {
   loginSite(domain: string, hash: string | undefined, password: string, remoteIp: string): Promise<{ ok: true } | LoginFailure>;
 }
 
-function hostKey(path: string): Buffer {
+async function hostKey(path: string): Promise<Buffer> {
   if (!existsSync(path)) {
+    const { default: ssh2 } = await import('ssh2');
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     writeFileSync(path, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
   }
@@ -39,8 +39,9 @@ function hostKey(path: string): Buffer {
  * folder. Only the sftp subsystem is offered: no shell, no commands, no forwarding.
  */
 export class SftpServer {
-  private readonly server: ssh2.Server;
+  private server: Server | undefined;
   private clients = 0;
+  private newSession: ((...args: ConstructorParameters<typeof import('./site-sftp.js').SiteSftpSession>) => import('./site-sftp.js').SiteSftpSession) | undefined;
 
   constructor(
     private readonly options: SftpOptions,
@@ -48,15 +49,12 @@ export class SftpServer {
     private readonly logins: SiteLogins,
     private readonly check: SiteLoginCheck,
     private readonly log: Logger,
-  ) {
-    this.server = new ssh2.Server({ hostKeys: [hostKey(options.hostKeyPath)], ident: 'Hikyaku-SFTP' }, (client, info) => this.accept(client, info.ip));
-    this.server.maxConnections = options.maxClients;
-  }
+  ) {}
 
   private accept(client: Connection, ip: string): void {
     this.clients++;
     let domain: string | undefined;
-    const sessions: SiteSftpSession[] = [];
+    const sessions: { end(): Promise<void> }[] = [];
     // ssh2 keeps the connection's socket here; its idle timeout is the one way to close a quiet client.
     const sock = (client as unknown as { _sock?: import('node:net').Socket })._sock;
     sock?.setTimeout(this.options.idleMs, () => client.end());
@@ -88,7 +86,7 @@ export class SftpServer {
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('sftp', (acceptSftp) => {
-          sessions.push(new SiteSftpSession(acceptSftp(), this.files, domain!, this.options.quotaBytes));
+          sessions.push(this.newSession!(acceptSftp(), this.files, domain!, this.options.quotaBytes));
         });
         for (const refused of ['exec', 'shell', 'pty', 'x11', 'subsystem'] as const) {
           session.on(refused as 'exec', (_accept: unknown, reject?: () => void) => reject?.());
@@ -100,13 +98,20 @@ export class SftpServer {
   }
 
   async listen(): Promise<AddressInfo> {
+    // ssh2 loads with the web role only (the CLI and the other roles never need it).
+    const [{ default: ssh2 }, { SiteSftpSession }] = await Promise.all([import('ssh2'), import('./site-sftp.js')]);
+    this.newSession = (...args) => new SiteSftpSession(...args);
+    const server = new ssh2.Server({ hostKeys: [await hostKey(this.options.hostKeyPath)], ident: 'Hikyaku-SFTP' }, (client, info) => this.accept(client, info.ip));
+    server.maxConnections = this.options.maxClients;
+    this.server = server;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => resolve(this.server.address() as AddressInfo));
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => resolve(server.address() as AddressInfo));
     });
   }
 
   async close(): Promise<void> {
-    await new Promise((r) => this.server.close(r));
+    const server = this.server;
+    if (server) await new Promise((r) => server.close(r));
   }
 }

@@ -3,7 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
-import * as acme from 'acme-client';
+import type { Client } from 'acme-client';
+
+// acme-client (and axios under it) loads only where ACME is configured.
+const acmeClient = () => import('acme-client');
 import type { Logger } from '../../observability/index.js';
 import { certificatePaths, siteNames, type SiteCertificates } from './certificates.js';
 
@@ -34,7 +37,7 @@ export class AcmeIssuer {
   private readonly failedAt = new Map<string, number>();
   /** When each domain's ACME certificate expires (ms), as last read. */
   private readonly expires = new Map<string, number>();
-  private client: acme.Client | undefined;
+  private client: Client | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
   private busy = false;
@@ -56,8 +59,9 @@ export class AcmeIssuer {
     return this.tokens.get(token);
   }
 
-  private async account(): Promise<acme.Client> {
+  private async account(): Promise<Client> {
     if (this.client) return this.client;
+    const acme = await acmeClient();
     const keyPath = join(this.dir, 'acme', 'account.key');
     await mkdir(join(this.dir, 'acme'), { recursive: true, mode: 0o700 });
     if (!existsSync(keyPath)) await writeFile(keyPath, await acme.crypto.createPrivateKey(), { mode: 0o600 });
@@ -87,6 +91,7 @@ export class AcmeIssuer {
   async issue(domain: string): Promise<boolean> {
     try {
       const client = await this.account();
+      const acme = await acmeClient();
       const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: siteNames(domain) });
       const cert = await client.auto({
         csr,
