@@ -19,7 +19,7 @@ export async function dnsQueries(seconds: number): Promise<Figures> {
     for (let i = 0; i < 100; i++) await store.addDomain(`d${i}.test`, { ...key });
     await store.close();
     const port = await freePort();
-    server = await spawnServer(dir, { HIKYAKU_ROLES: 'dns', HIKYAKU_DNS_PORT: String(port), HIKYAKU_LOG_LEVEL: 'warn' });
+    server = await spawnServer(dir, { HIKYAKU_ROLES: 'dns', HIKYAKU_DNS_PORT: String(port), HIKYAKU_LOG_LEVEL: 'warn' }, process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
     const lines: string[] = [];
     for (let i = 0; i < 100; i++) {
       const d = `d${i}.test`;
