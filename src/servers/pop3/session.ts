@@ -34,7 +34,11 @@ export interface Pop3Deps {
   readonly metrics: Metrics;
 }
 
-interface Message extends MailboxEntry {
+/** A message of the session's listing: what POP3 needs of it, and its number in the session. */
+interface Message {
+  readonly uid: number;
+  readonly size: number;
+  readonly n: number;
   deleted: boolean;
 }
 
@@ -274,7 +278,7 @@ export class Pop3Session {
     ).then(([list, status]) => {
       timer();
       this.uidValidity = status.uidValidity;
-      return list.map((e) => ({ ...e, deleted: false }));
+      return list.map((e: MailboxEntry, i): Message => ({ uid: e.uid, size: e.size, n: i + 1, deleted: false }));
     });
     load.catch(() => undefined);
     this.maildrop = load;
@@ -317,7 +321,7 @@ export class Pop3Session {
         const value = (m: Message) => (cmd.keyword === 'LIST' ? String(m.size) : `${this.uidValidity}.${m.uid}`);
         if (cmd.args.length > 0) {
           const m = pick(cmd.args[0]);
-          return m && this.send(`+OK ${list.indexOf(m) + 1} ${value(m)}`);
+          return m && this.send(`+OK ${m.n} ${value(m)}`);
         }
         this.send(`+OK ${live().length} messages`);
         // One write for the whole listing (a mailbox may hold 100,000 messages).
@@ -353,7 +357,7 @@ export class Pop3Session {
         const m = pick(cmd.args[0]);
         if (!m) return;
         m.deleted = true;
-        return this.send(`+OK Message ${list.indexOf(m) + 1} deleted`);
+        return this.send(`+OK Message ${m.n} deleted`);
       }
       case 'RSET':
         for (const m of list) m.deleted = false;
@@ -382,7 +386,7 @@ export class Pop3Session {
       const body = bodies.get(m.uid);
       // Expunged since the listing (another session, IMAP): this session cannot send it.
       if (!body) {
-        this.send(`-ERR Message ${list.indexOf(m) + 1} was deleted by another session`);
+        this.send(`-ERR Message ${m.n} was deleted by another session`);
         continue;
       }
       this.deps.metrics.countPop3Reply('+OK', '');
