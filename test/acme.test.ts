@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { selfSigned } from '../src/servers/index.js';
-import { removeDir, run, startTestService, tempDir, untilOutput, waitFor, type TestService } from './helpers/service.js';
-
-/** A port free now on 127.0.0.1 (pebble must know the web role's HTTP port before either starts). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort, removeDir, run, startTestService, tempDir, untilOutput, waitFor, type TestService } from './helpers/service.js';
 
 /**
  * ACME against pebble (Debian's test CA, RFC 8555): pebble resolves the names through our

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/index.js';
 import type { DirectoryStore } from '../../src/directory/index.js';
 import { hashPassword } from '../../src/directory/index.js';
@@ -228,11 +229,33 @@ export async function untilOutput(child: ChildProcess, marker: string, what: str
   child.removeAllListeners('exit');
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a server that must keep its port across restarts). */
+/**
+ * A port free on 127.0.0.1 right now, TCP and UDP (for a server that must keep its port
+ * across restarts). Chosen below Linux's ephemeral range (32768–60999): there no outgoing
+ * connection or port-0 listener of another test can take it between this check and the
+ * server's own listen.
+ */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const tcp = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (!ok) continue;
+    await new Promise((r) => tcp.close(r));
+    const udp = createSocket('udp4');
+    const udpOk = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, '127.0.0.1', () => r(true));
+    });
+    try {
+      udp.close();
+    } catch {
+      // never bound
+    }
+    if (udpOk) return port;
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
