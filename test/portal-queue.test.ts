@@ -143,6 +143,8 @@ describe('the operators\' queue view', () => {
     await page.getByLabel(`Select entry ${p!.id}`).check();
     await page.getByRole('button', { name: 'Hold' }).click();
     await page.getByText('Entries held: 1.').waitFor();
+    // The list reloads after the notice shows: wait for the row to say so.
+    await rowOf(p!).filter({ hasText: 'held' }).waitFor();
     assert.match(await rowOf(p!).innerText(), /held/);
 
     await page.getByLabel(`Select entry ${p!.id}`).check();
