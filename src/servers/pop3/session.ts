@@ -2,14 +2,12 @@ import { plaintextLoginAllowed, type PlaintextLogin } from '../plaintext.js';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
-import { sendMessage } from './send-message.js';
-import { INBOX, isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
-import { once } from 'node:events';
-import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, retrBody, type Pop3Command } from '../../pop3/index.js';
+import { TEMP, retrieveMany, retrieveTop, type Retrieval } from './retrieval.js';
+import { isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
+import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -42,7 +40,6 @@ interface Message {
   deleted: boolean;
 }
 
-const TEMP = '[SYS/TEMP] The mailbox store did not answer in time; please try again shortly';
 // Pipelined RETRs answered from one store read.
 const RETR_BATCH = 64;
 // Unprocessed pipelined input beyond this is not read until the queue drains.
@@ -344,14 +341,14 @@ export class Pop3Session {
           this.queue.shift();
           batch.push(list[n - 1]!);
         }
-        return this.retrieveMany(batch, list);
+        return retrieveMany(this.retrieval(), batch);
       }
       case 'TOP': {
         const m = pick(cmd.args[0]);
         if (!m) return;
         const lines = parseLineCount(cmd.args[1]);
         if (lines === undefined) return this.send('-ERR Usage: TOP message lines');
-        return this.retrieve(m, lines);
+        return retrieveTop(this.retrieval(), m, lines);
       }
       case 'DELE': {
         const m = pick(cmd.args[0]);
@@ -367,55 +364,18 @@ export class Pop3Session {
     }
   }
 
-  /** RETR of several messages: their bodies in one store read, the answers in one write. */
-  private async retrieveMany(batch: readonly Message[], list: readonly Message[]): Promise<void> {
-    let bodies: Map<number, Buffer>;
-    try {
-      const timer = this.deps.metrics.storeOpenSeconds.startTimer();
-      bodies = await withDeadline(this.deps.mailStore.readMessages(this.account!.id, INBOX, batch.map((m) => m.uid)), this.deps.options.storeTimeoutMs);
-      timer();
-    } catch (err) {
-      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uids: batch.map((m) => m.uid) }, 'message read failed');
-      for (const _ of batch) this.send(`-ERR ${TEMP}`);
-      return;
-    }
-    if (this.closed) return;
-    this.socket.cork();
-    let flowing = true;
-    for (const m of batch) {
-      const body = bodies.get(m.uid);
-      // Expunged since the listing (another session, IMAP): this session cannot send it.
-      if (!body) {
-        this.send(`-ERR Message ${m.n} was deleted by another session`);
-        continue;
-      }
-      this.deps.metrics.countPop3Reply('+OK', '');
-      this.deps.metrics.pop3RetrBytes.inc(body.length);
-      this.socket.write(`+OK ${body.length} octets\r\n`);
-      for (const part of retrBody(body)) flowing = this.socket.write(part);
-    }
-    this.socket.uncork();
-    if (!flowing && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
-  }
-
-  private async retrieve(m: Message, bodyLines: number): Promise<void> {
-    let stream: Readable;
-    try {
-      const timer = this.deps.metrics.storeOpenSeconds.startTimer();
-      stream = await withDeadline(this.deps.mailStore.read(this.account!.id, m.uid), this.deps.options.storeTimeoutMs);
-      timer();
-    } catch (err) {
-      this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err, uid: m.uid }, 'message read failed');
-      return this.send(`-ERR ${TEMP}`);
-    }
-    const head = bodyLines === Infinity ? `+OK ${m.size} octets` : '+OK Top of message follows';
-    this.deps.metrics.countPop3Reply('+OK', '');
-    const sent = await sendMessage(this.socket, stream, { head, bodyLines, size: m.size, closed: () => this.closed, onBytes: (n) => this.deps.metrics.pop3RetrBytes.inc(n) });
-    // The response is already under way: the only honest signal left is to drop the connection.
-    if (sent instanceof Error) {
-      this.log.error({ err: sent, uid: m.uid }, 'message read failed mid-stream');
-      this.socket.destroy();
-    }
+  /** What retrieval needs of this session, as it is now (the socket changes at STLS). */
+  private retrieval(): Retrieval {
+    return {
+      socket: this.socket,
+      closed: () => this.closed,
+      accountId: this.account!.id,
+      mailStore: this.deps.mailStore,
+      storeTimeoutMs: this.deps.options.storeTimeoutMs,
+      metrics: this.deps.metrics,
+      log: this.log,
+      send: (line) => this.send(line),
+    };
   }
 
   private async quit(): Promise<void> {
