@@ -13,6 +13,16 @@ describe('a domain\'s DNS records in the portal, checked live through the relay\
   let dns: Awaited<ReturnType<typeof startDnsServer>>;
   let admin: PortalClient;
   let browser: Browser;
+  /** The Domains page as admin@dns.test sees it in English, and the errors it throws. */
+  const domainsPage = async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    const errors = watchErrors(page);
+    await page.goto(`http://127.0.0.1:${t.portalPort}/domains`);
+    await page.getByLabel('Mail address').fill('admin@dns.test');
+    await page.getByLabel('Password').fill('test-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    return { page, errors };
+  };
   const states = (records: { purpose: string; selector?: string; state: string }[]) => records.map((r) => `${r.purpose}${r.selector ? ':' + r.selector : ''}=${r.state}`);
 
   before(async () => {
@@ -56,12 +66,7 @@ describe('a domain\'s DNS records in the portal, checked live through the relay\
   });
 
   test('a DKIM rotation in the browser: the new key signs, the old stays listed as retired, and the check shows the new one missing until published', async () => {
-    const page = await browser.newPage({ locale: 'en-US' });
-    const errors = watchErrors(page);
-    await page.goto(`http://127.0.0.1:${t.portalPort}/domains`);
-    await page.getByLabel('Mail address').fill('admin@dns.test');
-    await page.getByLabel('Password').fill('test-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    const { page, errors } = await domainsPage();
     const region = page.getByRole('region', { name: 'dns.test' });
     await region.getByRole('heading', { name: 'DNS records to publish' }).waitFor();
     page.once('dialog', (d) => void d.accept());
@@ -84,12 +89,7 @@ describe('a domain\'s DNS records in the portal, checked live through the relay\
   });
 
   test('the domain\'s own records in the browser: add, a refusal shown with its sentence, change, delete; the zone file shown', async () => {
-    const page = await browser.newPage({ locale: 'en-US' });
-    const errors = watchErrors(page);
-    await page.goto(`http://127.0.0.1:${t.portalPort}/domains`);
-    await page.getByLabel('Mail address').fill('admin@dns.test');
-    await page.getByLabel('Password').fill('test-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    const { page, errors } = await domainsPage();
     const region = page.getByRole('region', { name: 'dns.test' });
     const form = region.getByRole('form', { name: 'Add record' });
     await form.getByLabel('Record').fill('www');

@@ -35,9 +35,8 @@ export function zoneRecordRoutes(app: FastifyInstance, deps: PortalDeps): void {
   const managed = async (domain: string, serial: number) => zoneRecords(domain, await deps.store.listDkimKeys(domain), serial, deps.options.zone);
   const zoneOf = async (domain: string) => {
     const own = await deps.store.listDnsRecords(domain);
-    const serial = await deps.store.version();
-    const all = [...(await managed(domain, serial)), ...own.map((r) => toZoneRecord(domain, r))];
-    return { own, all };
+    const ours = await managed(domain, await deps.store.version());
+    return { own, ours, all: [...ours, ...own.map((r) => toZoneRecord(domain, r))] };
   };
   const checked = async (domain: string, body: Body, without?: number) => {
     const others = (await deps.store.listDnsRecords(domain)).filter((r) => r.id !== without);
@@ -58,8 +57,8 @@ export function zoneRecordRoutes(app: FastifyInstance, deps: PortalDeps): void {
     { ...pre, schema: { tags: ['domains'], summary: "The domain's own DNS records, the ones Hikyaku publishes, and the whole zone as a zone file", params: domainParams } },
     async (request) => {
       const domain = domainOf(request);
-      const { own, all } = await zoneOf(domain.name);
-      return { records: own, managed: (await managed(domain.name, 0)).filter((r) => r.type !== 'SOA').map(view), zone: zoneFile(domain.name, all) };
+      const { own, ours, all } = await zoneOf(domain.name);
+      return { records: own, managed: ours.filter((r) => r.type !== 'SOA').map(view), zone: zoneFile(domain.name, all) };
     },
   );
 
