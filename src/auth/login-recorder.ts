@@ -10,7 +10,7 @@ export class LoginRecorder {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: Pick<SessionStore, 'recordLogin'>,
+    private readonly store: Pick<SessionStore, 'recordLogins'>,
     private readonly flushMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -26,14 +26,12 @@ export class LoginRecorder {
 
   async flush(): Promise<void> {
     const batch = this.pending;
+    if (batch.size === 0) return;
     this.pending = new Map();
-    for (const [subject, login] of batch) {
-      try {
-        await this.store.recordLogin(subject, login);
-      } catch (err) {
-        this.onError(err);
-        return;
-      }
+    try {
+      await this.store.recordLogins(batch);
+    } catch (err) {
+      this.onError(err);
     }
   }
 

@@ -38,7 +38,8 @@ export interface SessionStore {
   removeSubject(subject: string, keep?: string): Promise<number>;
   /** Drops expired sessions; returns how many. */
   sweep(now?: number): Promise<number>;
-  recordLogin(subject: string, login: LastLogin): Promise<void>;
+  /** Keeps each subject's latest login (an older one never replaces a newer); all in one write. */
+  recordLogins(logins: ReadonlyMap<string, LastLogin>): Promise<void>;
   lastLogins(subjects: readonly string[]): Promise<Map<string, LastLogin>>;
 }
 

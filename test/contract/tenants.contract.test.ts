@@ -174,9 +174,12 @@ for (const backend of backendsWith('portalState', 'SessionStore and AuditLog con
 
     test('last logins and the audit log: newest first, per tenant, paged', async () => {
       await withStore(backend.portalState, async (s) => {
-        await s.recordLogin('a@p.test', { at: 1, ip: '192.0.2.1', protocol: 'portal' });
-        await s.recordLogin('a@p.test', { at: 2, ip: '192.0.2.2', protocol: 'portal' });
+        await s.recordLogins(new Map([['a@p.test', { at: 1, ip: '192.0.2.1', protocol: 'portal' }]]));
+        await s.recordLogins(new Map([['a@p.test', { at: 2, ip: '192.0.2.2', protocol: 'portal' }], ['b@p.test', { at: 5, ip: '192.0.2.5', protocol: 'pop3' }]]));
+        // An older login arriving late does not replace the newer one.
+        await s.recordLogins(new Map([['b@p.test', { at: 4, ip: '192.0.2.4', protocol: 'imap' }]]));
         assert.deepEqual([...(await s.lastLogins(['a@p.test', 'none@p.test'])).entries()], [['a@p.test', { at: 2, ip: '192.0.2.2', protocol: 'portal' }]]);
+        assert.deepEqual((await s.lastLogins(['b@p.test'])).get('b@p.test'), { at: 5, ip: '192.0.2.5', protocol: 'pop3' });
         for (let i = 0; i < 5; i++) await s.append({ tenant: i % 2 ? 'acme' : 'beta', actor: 'x@p.test', ip: '192.0.2.1', action: 'account.add', target: `u${i}@p.test`, detail: { i } });
         const acme = await s.list({ tenant: 'acme', limit: 10 });
         assert.deepEqual(acme.map((e) => e.target), ['u3@p.test', 'u1@p.test']);

@@ -50,8 +50,11 @@ export class PgPortalState extends PgStore implements SessionStore, AuditLog, Ap
     return affected(await sql`DELETE FROM portal_sessions WHERE expires_at <= ${now}`.execute(await this.conn()));
   }
 
-  async recordLogin(subject: string, login: LastLogin): Promise<void> {
-    await sql`INSERT INTO last_logins (subject, at, ip, protocol) VALUES (${subject}, ${login.at}, ${login.ip}, ${login.protocol})
+  async recordLogins(logins: ReadonlyMap<string, LastLogin>): Promise<void> {
+    if (logins.size === 0) return;
+    const rows = [...logins];
+    await sql`INSERT INTO last_logins (subject, at, ip, protocol)
+      SELECT * FROM unnest(${rows.map(([s]) => s)}::text[], ${rows.map(([, l]) => l.at)}::bigint[], ${rows.map(([, l]) => l.ip)}::text[], ${rows.map(([, l]) => l.protocol)}::text[])
       ON CONFLICT (subject) DO UPDATE SET at = excluded.at, ip = excluded.ip, protocol = excluded.protocol WHERE last_logins.at <= excluded.at`.execute(await this.conn());
   }
 

@@ -208,19 +208,24 @@ export class SqliteFolders implements PreparingFolderStore {
     const out = new Map<number, Buffer>();
     const box = this.box(accountId, normalizeFolderName(folder));
     if (!box || uids.length === 0) return out;
-    type Row = { uid: number; header: Buffer; blob_id: string; data: Buffer | null; file: string | null };
+    // Rows as arrays, and only the values that are there: an empty header and the file's name
+    // of an inline body come back NULL (no Buffer or string made for them). This runs once per
+    // message of every FETCH and RETR.
+    type Row = [uid: number, header: Buffer | null, data: Buffer | null, blobId: string | null, file: string | null];
+    const columns = "m.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ?";
     const lo = Math.min(...uids);
     const hi = Math.max(...uids);
     const wanted = new Set(uids);
     // Mostly a run of UIDs (FETCH 1:*): one range scan of the primary key; else the list itself.
     const rows = (
       hi - lo < uids.length * 2
-        ? (sql(this.db, 'SELECT m.uid, m.header, m.blob_id, b.data, b.file FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?').all(box.id, lo, hi) as Row[])
-        : (sql(this.db, 'SELECT m.uid, m.header, m.blob_id, b.data, b.file FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))').all(box.id, JSON.stringify(uids)) as Row[])
-    ).filter((r) => wanted.has(r.uid));
-    for (const row of rows) {
-      const body = row.data ?? (await readFile(this.ctx.blobPath(row.blob_id, row.file).path));
-      out.set(row.uid, row.header.length ? Buffer.concat([row.header, body]) : body);
+        ? sql(this.db, `SELECT ${columns} AND m.uid BETWEEN ? AND ?`).raw(true).all(box.id, lo, hi)
+        : sql(this.db, `SELECT ${columns} AND m.uid IN (SELECT value FROM json_each(?))`).raw(true).all(box.id, JSON.stringify(uids))
+    ) as Row[];
+    for (const [uid, header, data, blobId, file] of rows) {
+      if (!wanted.has(uid)) continue;
+      const body = data ?? (await readFile(this.ctx.blobPath(blobId!, file).path));
+      out.set(uid, header ? Buffer.concat([header, body]) : body);
     }
     return out;
   }

@@ -3,6 +3,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import { constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
 import { CommandReader, compact, type Chunk, type Frame, type ReaderLimits } from '../../imap/index.js';
 import type { Logger } from '../../observability/index.js';
+import { drained } from '../drained.js';
 
 // Unprocessed pipelined input beyond this is not read until the session catches up.
 const MAX_PENDING = 256 * 1024;
@@ -86,23 +87,19 @@ export class ImapConnection {
     else this.socket.resume();
   }
 
-  /** Writes chunks in order, as few syscalls as can be; waits while the socket's buffer is full. */
+  /**
+   * Writes chunks in order in one writev (callers hand over up to a few hundred KiB at a
+   * time), then waits while the socket's buffer is over its mark. Corked, every write past
+   * the 16 KiB mark reports a full buffer; stopping there would cut the answer into 16 KiB
+   * syscalls.
+   */
   async write(chunks: readonly Chunk[]): Promise<void> {
     if (this.closed) return;
     const sink = this.deflate ?? this.socket;
     sink.cork();
-    try {
-      for (const c of compact(chunks)) {
-        if (!sink.write(c)) {
-          sink.uncork();
-          await new Promise<void>((r) => sink.once('drain', r).once('close', r));
-          sink.cork();
-        }
-        if (this.closed) return;
-      }
-    } finally {
-      sink.uncork();
-    }
+    for (const c of compact(chunks)) sink.write(c);
+    sink.uncork();
+    if (sink.writableNeedDrain && !this.closed) await drained(sink);
     // RFC 4978 §4: each response is flushed, so the client can read it now.
     this.deflate?.flush(zlib.Z_SYNC_FLUSH);
   }
@@ -141,6 +138,8 @@ export class ImapConnection {
     };
     inflate.on('error', broken);
     deflate.on('error', broken);
+    // A writer waiting for the deflate stream to drain is woken when the connection goes.
+    socket.once('close', () => deflate.destroy());
     this.deflate = deflate;
     this.attach(socket, (d) => inflate.write(d));
   }

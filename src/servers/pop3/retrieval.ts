@@ -1,9 +1,9 @@
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { INBOX, isStoreTimeout, withDeadline, type MailStore } from '../../mailstore/index.js';
 import { retrBody } from '../../pop3/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
+import { drained } from '../drained.js';
 import { sendMessage } from './send-message.js';
 
 export const TEMP = '[SYS/TEMP] The mailbox store did not answer in time; please try again shortly';
@@ -56,7 +56,7 @@ export async function retrieveMany(r: Retrieval, batch: readonly ListedMessage[]
     for (const part of retrBody(body)) flowing = r.socket.write(part);
   }
   r.socket.uncork();
-  if (!flowing && !r.closed()) await Promise.race([once(r.socket, 'drain'), once(r.socket, 'close')]);
+  if (!flowing && !r.closed()) await drained(r.socket);
 }
 
 /** TOP: the header and `bodyLines` lines of the body, streamed from the store. */

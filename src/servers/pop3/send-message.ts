@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pop3Encoder } from '../../pop3/index.js';
+import { drained } from '../drained.js';
 
 // Messages up to this size leave in one write (one syscall) instead of one per piece.
 const CORK_MAX = 128 * 1024;
@@ -30,7 +30,7 @@ export async function sendMessage(
         // A corked socket never drains: let the buffered data go first.
         if (corked) socket.uncork();
         corked = false;
-        await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+        await drained(socket);
       }
       if (encoder.finished) break;
     }

@@ -55,7 +55,7 @@ export function sessionRoutes(app: FastifyInstance, deps: PortalDeps): void {
       await checkSecondFactor(deps, totpSubject(actor), request.body.totp, username, request.ip);
       const csrf = randomBytes(24).toString('base64url');
       const { token } = await deps.sessions.create({ subject, kind: actor.kind === 'operator' ? 'operator' : 'account', ip: request.ip, ttlMs: deps.options.idleMinutes * 60_000, csrf });
-      await deps.sessions.recordLogin(subject, { at: Date.now(), ip: request.ip, protocol: 'portal' });
+      await deps.sessions.recordLogins(new Map([[subject, { at: Date.now(), ip: request.ip, protocol: 'portal' }]]));
       setSessionCookie(reply, request, token, deps);
       deps.log.info({ user: subject, ip: request.ip }, 'portal login');
       return whoAmI(actor, deps, csrf);
