@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { testMessage } from '../test/helpers/smtp-client.js';
-import { pool } from './retrieval.js';
+import { pool, retrievalRuns } from './retrieval.js';
 import type { Target } from './targets/target.js';
 import type { Figures } from './scenarios.js';
 
@@ -123,35 +123,14 @@ export async function imapRetrieval(target: Target, perMailbox: number): Promise
   await target.reset();
   const users = target.users.slice(0, 16);
   await target.seedMailboxes(users, perMailbox, testMessage('imap', 4096));
-  // Both systems read each mailbox once before timing, as a server that has been running has:
-  // Dovecot indexes new Maildir files on first access and the kernel caches them, Node.js
-  // compiles the hot paths. The timed runs measure the steady state.
-  await pool(users, 16, async (u) => {
+  return retrievalRuns(target, users, perMailbox, async (u) => {
     const c = await session(target, u);
     await c.must('SELECT INBOX');
-    await c.must('UID FETCH 1:* BODY.PEEK[]');
+    const r = await c.must('UID FETCH 1:* BODY.PEEK[]');
+    await c.command('LOGOUT');
     c.destroy();
+    return { messages: r.literals, bytes: r.bytes };
   });
-  const out: Figures = {};
-  for (const clients of [1, 16]) {
-    const started = performance.now();
-    const results = await Promise.all(
-      users.slice(0, clients).map(async (u) => {
-        const c = await session(target, u);
-        await c.must('SELECT INBOX');
-        const r = await c.must('UID FETCH 1:* BODY.PEEK[]');
-        await c.command('LOGOUT');
-        c.destroy();
-        return r;
-      }),
-    );
-    const s = (performance.now() - started) / 1000;
-    const n = results.reduce((a, r) => a + r.literals, 0);
-    if (n !== clients * perMailbox) throw new Error(`${target.name}: fetched ${n} of ${clients * perMailbox}`);
-    out[`clients${clients}PerSecond`] = n / s;
-    out[`clients${clients}MBPerSecond`] = results.reduce((a, r) => a + r.bytes, 0) / s / 1e6;
-  }
-  return out;
 }
 
 /** LOGIN + SELECT of a folder of `count` messages (after one SELECT that lets Dovecot build its index): median of 5, in ms. */

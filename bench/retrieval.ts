@@ -2,6 +2,7 @@ import { Pop3Client } from '../test/helpers/pop3-client.js';
 import { testMessage } from '../test/helpers/smtp-client.js';
 import type { Target } from './targets/target.js';
 import type { Figures } from './scenarios.js';
+import { median } from './report.js';
 
 /** Runs `work` for each item with at most `limit` at a time. */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -14,6 +15,33 @@ export async function pool<T>(items: readonly T[], limit: number, work: (item: T
       }
     }),
   );
+}
+
+/**
+ * Retrieval by 1 client and by 16 clients on 16 mailboxes (`fetch` reads one whole mailbox):
+ * messages and MB per second, each the median of 3 timed runs. Before them, every mailbox is
+ * read once by all clients at a time, for every target alike: a server that has been running
+ * has its hot paths compiled (Node.js) and its files indexed and cached (Dovecot, the kernel).
+ */
+export async function retrievalRuns(target: Target, users: readonly string[], perMailbox: number, fetch: (user: string) => Promise<{ messages: number; bytes: number }>): Promise<Figures> {
+  await Promise.all(users.map(fetch));
+  const out: Figures = {};
+  for (const clients of [1, 16]) {
+    const rates: number[] = [];
+    const throughputs: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      const results = await Promise.all(users.slice(0, clients).map(fetch));
+      const s = (performance.now() - started) / 1000;
+      const n = results.reduce((a, r) => a + r.messages, 0);
+      if (n !== clients * perMailbox) throw new Error(`${target.name}: retrieved ${n} of ${clients * perMailbox}`);
+      rates.push(n / s);
+      throughputs.push(results.reduce((a, r) => a + r.bytes, 0) / s / 1e6);
+    }
+    out[`clients${clients}PerSecond`] = median(rates);
+    out[`clients${clients}MBPerSecond`] = median(throughputs);
+  }
+  return out;
 }
 
 /** Messages retrievable right now: POP3 login + STAT + QUIT for each user (the same check for every target). */

@@ -4,7 +4,7 @@
  */
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
 import { Pop3Client } from '../test/helpers/pop3-client.js';
-import { pool, retrievable, retrieveAll } from './retrieval.js';
+import { pool, retrievable, retrievalRuns, retrieveAll } from './retrieval.js';
 import type { Target } from './targets/target.js';
 
 export type Figures = Record<string, number>;
@@ -66,19 +66,8 @@ export async function pop3Retrieval(target: Target, perMailbox: number): Promise
   await target.reset();
   const users = target.users.slice(0, 16);
   await target.seedMailboxes(users, perMailbox, testMessage('pop', 4096));
-  // Both systems see each mailbox once before timing (Dovecot indexes new Maildir files on first access).
   if ((await retrievable(target, users)) !== users.length * perMailbox) throw new Error('seeding failed');
-  const out: Figures = {};
-  for (const clients of [1, 16]) {
-    const started = performance.now();
-    const results = await Promise.all(users.slice(0, clients).map((u) => retrieveAll(target, u)));
-    const s = (performance.now() - started) / 1000;
-    const n = results.reduce((a, r) => a + r.messages, 0);
-    if (n !== clients * perMailbox) throw new Error(`${target.name}: retrieved ${n} of ${clients * perMailbox}`);
-    out[`clients${clients}PerSecond`] = n / s;
-    out[`clients${clients}MBPerSecond`] = results.reduce((a, r) => a + r.bytes, 0) / s / 1e6;
-  }
-  return out;
+  return retrievalRuns(target, users, perMailbox, (u) => retrieveAll(target, u));
 }
 
 /** Scenario 4: server memory per idle session — SMTP after EHLO, POP3 logged in. */
