@@ -253,6 +253,7 @@ export class Pop3Session {
     const account = result.account;
     if (!(await this.deps.locks.acquire(account.id))) {
       this.deps.metrics.logins.inc({ protocol: 'pop3', result: 'in-use' });
+      this.log.info({ user: account.address }, 'maildrop in use');
       return this.send('-ERR [IN-USE] The mailbox is in use by another session; try again later');
     }
     // The client may have gone while the lock was taken: then nobody would release it.
@@ -386,13 +387,18 @@ export class Pop3Session {
     // UPDATE state (RFC 1939 §6).
     const list = await this.maildrop.catch(() => [] as Message[]);
     const doomed = list.filter((m) => m.deleted).map((m) => m.uid);
+    let reply = `+OK Signing off (${doomed.length} messages deleted)`;
     try {
       if (doomed.length) await withDeadline(this.deps.mailStore.expunge(this.account.id, doomed), this.deps.options.storeTimeoutMs);
-      this.send(`+OK Signing off (${doomed.length} messages deleted)`);
     } catch (err) {
       this.log.warn({ err: isStoreTimeout(err) ? 'timeout' : err }, 'expunge failed');
-      this.send(`-ERR ${TEMP}; deleted messages are kept`);
+      reply = `-ERR ${TEMP}; deleted messages are kept`;
     }
+    // The lock goes before the answer (RFC 1939 §6): a client that logs in again at once finds the maildrop free.
+    const { id } = this.account;
+    this.account = undefined;
+    await this.deps.locks.release(id).catch((err) => this.log.warn({ err }, 'maildrop lock not released'));
+    this.send(reply);
     this.close();
   }
 }
