@@ -10,7 +10,7 @@
  * Tests (test/, *.test.ts) are not checked: they may open backends directly.
  */
 const CODECS = '(mail|message|pop3|imap|sasl)';
-const CORE = '(config|observability|directory|queue|mailstore|inbound|delivery|cli|auth|notices|load|rehearsal|zones|autoconfig|sites)';
+const CORE = '(config|observability|directory|queue|mailstore|inbound|delivery|cli|auth|notices|load|rehearsal|zones|autoconfig|sites|processes)';
 const DRIVERS = '(^|/)node_modules/(better-sqlite3|pg|kysely)/|^(better-sqlite3|pg|kysely)$';
 const IO = '^(node:)?(net|tls|fs|fs/promises|http|https|dgram|child_process|worker_threads)$|^pino$';
 const NOT_TESTS = '\\.test\\.ts$';
@@ -61,7 +61,7 @@ module.exports = {
     {
       name: 'backends-only-from-wiring',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/backends/', '^src/(wiring|wiring-portal|wiring-stores|wiring-delivery|delivery-thread)\\.ts$', NOT_TESTS] },
+      from: { path: '^src/', pathNot: ['^src/backends/', '^src/(wiring|wiring-portal|wiring-stores|wiring-delivery|delivery-thread|session-worker)\\.ts$', NOT_TESTS] },
       to: { path: '^src/backends/' },
     },
     {

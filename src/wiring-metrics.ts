@@ -8,6 +8,7 @@ import type { DirectoryCache } from './directory/index.js';
 import type { MailStore } from './mailstore/index.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
+import type { SessionWorkers } from './processes/index.js';
 import { MetricsServer } from './servers/index.js';
 import type { ActivityTotals } from './notices/index.js';
 import { mergeMetrics, readiness, type HealthCheck, type Logger, type Metrics, type MetricsSnapshot } from './observability/index.js';
@@ -16,24 +17,33 @@ export interface MetricsSources {
   readonly metrics: Metrics;
   /** Filled as delivery threads start; read at each scrape. */
   readonly deliveryThreads: readonly ThreadSupervisor[];
+  /** The session worker processes (readers.processes), filled as they start. */
+  readonly sessionWorkers: readonly SessionWorkers[];
   readonly directory: DirectoryCache;
   readonly spool: Spool;
   readonly mailStore: () => MailStore;
 }
 
-/** The Prometheus text of this process: the main thread's figures with every delivery thread's merged in. */
-export function metricsScraper(sources: Pick<MetricsSources, 'metrics' | 'deliveryThreads'>): () => Promise<{ contentType: string; text: string }> {
-  return async () => {
-    const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
-    return mergeMetrics(sources.metrics, answers.filter((a) => a !== undefined) as MetricsSnapshot[]);
-  };
+type Others = Pick<MetricsSources, 'deliveryThreads' | 'sessionWorkers'>;
+
+/** The figures of every delivery thread and session worker that answers in time. */
+async function othersFigures(sources: Others): Promise<MetricsSnapshot[]> {
+  const [threads, workers] = await Promise.all([
+    Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS))),
+    Promise.all(sources.sessionWorkers.map((w) => w.ask<MetricsSnapshot>('metrics', THREAD_ANSWER_MS))),
+  ]);
+  return [...(threads.filter((a) => a !== undefined) as MetricsSnapshot[]), ...workers.flat()];
 }
 
-/** This process's delivery and reader totals from the same figures: the main thread's and every delivery thread's. */
-export function activityTotals(sources: Pick<MetricsSources, 'metrics' | 'deliveryThreads'>): () => Promise<ActivityTotals> {
+/** The Prometheus text of this node: the main thread's figures with every delivery thread's and session worker's merged in. */
+export function metricsScraper(sources: Pick<MetricsSources, 'metrics'> & Others): () => Promise<{ contentType: string; text: string }> {
+  return async () => mergeMetrics(sources.metrics, await othersFigures(sources));
+}
+
+/** This node's delivery and reader totals from the same figures: the main thread's, every delivery thread's and session worker's. */
+export function activityTotals(sources: Pick<MetricsSources, 'metrics'> & Others): () => Promise<ActivityTotals> {
   return async () => {
-    const answers = await Promise.all(sources.deliveryThreads.map((t) => t.ask('metrics', THREAD_ANSWER_MS)));
-    const snapshots = [await sources.metrics.snapshot(), ...(answers.filter((a) => a !== undefined) as MetricsSnapshot[])];
+    const snapshots = [await sources.metrics.snapshot(), ...(await othersFigures(sources))];
     // A histogram's values carry their own names (…_sum, …_count, …_bucket).
     const values = snapshots.flat().flatMap((m) => m.values.map((v) => ({ name: (v as { metricName?: string }).metricName ?? m.name, value: v.value, labels: v.labels as Record<string, unknown> })));
     const sum = (name: string, match: (labels: Record<string, unknown>) => boolean = () => true) => values.filter((v) => v.name === name && match(v.labels)).reduce((n, v) => n + v.value, 0);
@@ -64,7 +74,7 @@ export async function startMetricsListener(config: Config, sources: MetricsSourc
 }
 
 
-/** How long a scrape waits for a delivery thread's figures; a stuck thread is left out, not waited for. */
+/** How long a scrape waits for a delivery thread's or worker's figures; a stuck one is left out, not waited for. */
 const THREAD_ANSWER_MS = 1000;
 
 /** What this node needs to serve its roles: the directory loaded and answering, the spool, and (for POP3 and delivery) the mailbox store. */

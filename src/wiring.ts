@@ -1,12 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
 import { DirectoryCache } from './directory/index.js';
-import { parseFault, type MailStore } from './mailstore/index.js';
+import { MaildropLockTable, parseFault, type MailStore } from './mailstore/index.js';
 import { writeFaultSetting } from './fault-switch.js';
 import type { Spool } from './queue/index.js';
 import type { ThreadSupervisor } from './delivery/index.js';
 import { SendingLimits } from './inbound/index.js';
-import { ImapServer, MxServer, Pop3Server, SubmissionServer, loadOrCreateTls } from './servers/index.js';
-import { Authenticator, LoginRecorder } from './auth/index.js';
+import { MxServer, SubmissionServer, loadOrCreateTls } from './servers/index.js';
+import { MemoryCounters } from './auth/index.js';
+import { SessionWorkers } from './processes/index.js';
+import { loginsFor, startReaders } from './wiring-readers.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
 import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wiring-queue-metrics.js';
@@ -25,6 +28,8 @@ export { openDeliveryStack } from './wiring-delivery.js';
  */
 // The main thread waits at most this long for another process's lock when recording logins.
 const LOGIN_STATE_BUSY_TIMEOUT_MS = 100;
+// The session workers' entry (readers.processes), beside this file in dist/.
+const SESSION_WORKER = fileURLToPath(new URL('./session-worker.js', import.meta.url));
 
 export interface Listener {
   readonly role: string;
@@ -90,6 +95,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const listeners: Listener[] = [];
   const stops: (() => Promise<void>)[] = [];
   const deliveryThreads: ThreadSupervisor[] = [];
+  const sessionWorkers: SessionWorkers[] = [];
 
   const needsTls = config.roles.some((r) => r === 'mx' || r === 'pop3' || r === 'imap' || r === 'submission' || r === 'web');
   // Protocol logins show as the accounts' "last login" in the portal: written in batches.
@@ -97,18 +103,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // On PostgreSQL the nodes count failed logins and messages sent together and lock maildrops for each other.
   const cluster = openClusterState(config, loginState, log.child({ mod: 'cluster' }));
   const sharedError = (what: string) => (err: unknown) => log.warn({ err }, `shared ${what} counts unavailable; this node counts by itself meanwhile`);
-  const authenticator = new Authenticator(directory, {
-    failureDelayMs: config['auth.failureDelayMs'],
-    cacheMs: config['auth.cacheSeconds'] * 1000,
-    maxFailuresPerIp: config['auth.maxFailuresPerIp'],
-    maxFailuresPerAccount: config['auth.maxFailuresPerAccount'],
-    windowMs: config['auth.failureWindowSeconds'] * 1000,
-    shared: cluster?.counters,
-    onSharedError: sharedError('failed-login'),
-  });
-  const logins = new LoginRecorder(loginState, 5000, (err) => log.warn({ err }, 'could not record last logins; the figures lag'));
-  logins.start();
-  authenticator.onLogin = (address, ip, protocol) => logins.record(address, { at: Date.now(), ip, protocol });
+  // With session workers on the embedded store, this process keeps what their sessions share.
+  const readerProcesses = config.roles.some((r) => r === 'pop3' || r === 'imap') && !options.wrapMailStore ? config['readers.processes'] : 1;
+  const nodeState = readerProcesses > 1 && !cluster ? { counters: new MemoryCounters(), locks: new MaildropLockTable(), mailStore } : undefined;
+  const logins = loginsFor(config, directory, loginState, cluster?.counters ?? nodeState?.counters, log);
+  const authenticator = logins.authenticator;
   stops.push(async () => {
     await logins.stop();
     await cluster?.close();
@@ -185,55 +184,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
       stops.unshift(() => submission.close());
     }
 
-    if (config.roles.includes('pop3')) {
-      const pop3 = new Pop3Server(
-        config['listen.host'],
-        { plain: config['pop3.port'], tls: config['pop3.tlsPort'] },
-        {
-          hostname: config.hostname,
-          idleTimeoutSeconds: config['pop3.idleTimeoutSeconds'],
-          maxClients: config['pop3.maxClients'],
-          maxUnauthenticatedCommands: config['pop3.maxUnauthenticatedCommands'],
-          storeTimeoutMs: config['pop3.storeTimeoutMs'],
-          plaintextLogin: config['pop3.plaintextLogin'],
-        },
-        authenticator,
-        mailStore(),
-        tls!,
-        log.child({ mod: 'pop3' }),
-        metrics,
-        cluster?.locks,
-      );
-      const { plain, tls: implicit } = await pop3.listen();
-      listeners.push({ role: 'pop3', url: `pop3://${plain.address}:${plain.port}`, port: plain.port, note: 'STLS' });
-      listeners.push({ role: 'pop3s', url: `pop3s://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
-      stops.unshift(() => pop3.close());
-    }
-
-    if (config.roles.includes('imap')) {
-      const imap = new ImapServer(
-        config['listen.host'],
-        { plain: config['imap.port'], tls: config['imap.tlsPort'] },
-        {
-          hostname: config.hostname,
-          idleTimeoutSeconds: config['imap.idleTimeoutSeconds'],
-          maxClients: config['imap.maxClients'],
-          maxUnauthenticatedCommands: config['imap.maxUnauthenticatedCommands'],
-          storeTimeoutMs: config['imap.storeTimeoutMs'],
-          plaintextLogin: config['imap.plaintextLogin'],
-          maxMessageBytes: config['smtp.maxMessageBytes'],
-          maxLineBytes: config['imap.maxLineBytes'],
-        },
-        authenticator,
-        mailStore(),
-        tls!,
-        log.child({ mod: 'imap' }),
-        metrics,
-      );
-      const { plain, tls: implicit } = await imap.listen();
-      listeners.push({ role: 'imap', url: `imap://${plain.address}:${plain.port}`, port: plain.port, note: 'STARTTLS' });
-      listeners.push({ role: 'imaps', url: `imaps://${implicit.address}:${implicit.port}`, port: implicit.port, note: 'implicit TLS' });
-      stops.unshift(() => imap.close());
+    if (config.roles.includes('pop3') || config.roles.includes('imap')) {
+      const readers = await startReaders(config, { authenticator, mailStore: mailStore(), tls: tls!, log, metrics, locks: cluster?.locks ?? nodeState?.locks.for('main') });
+      listeners.push(...readers.listeners);
+      stops.unshift(() => readers.close());
+      if (readerProcesses > 1) {
+        const workers = new SessionWorkers({ entry: SESSION_WORKER, count: readerProcesses - 1, init: { config }, state: nodeState }, log.child({ mod: 'readers' }));
+        await workers.start();
+        for (const [protocol, server] of readers.servers) server.handOff = (socket, secure) => workers.handOff(protocol, socket, secure, () => server.accept(socket, secure));
+        sessionWorkers.push(workers);
+        stops.unshift(() => workers.stop());
+      }
     }
 
     if (config.roles.includes('dns')) {
@@ -252,7 +213,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     // One read of the queue's figures every few seconds at most, however many ask (gauges, status page).
     const queueStats = sharedQueueStats(spool, 4000);
     if (config.roles.includes('portal')) {
-      const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads }), activity: activityTotals({ metrics, deliveryThreads }) }, log.child({ mod: 'portal' }));
+      const portal = await startPortal(config, { directory, authenticator, mailStore: mailStore(), spool, queueStats, metrics, scrape: metricsScraper({ metrics, deliveryThreads, sessionWorkers }), activity: activityTotals({ metrics, deliveryThreads, sessionWorkers }) }, log.child({ mod: 'portal' }));
       listeners.push(portal.listener);
       stops.unshift(() => portal.close());
     }
@@ -277,7 +238,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     }
 
     if (config['metrics.listen']) {
-      const server = await startMetricsListener(config, { metrics, deliveryThreads, directory, spool, mailStore }, log.child({ mod: 'metrics' }));
+      const server = await startMetricsListener(config, { metrics, deliveryThreads, sessionWorkers, directory, spool, mailStore }, log.child({ mod: 'metrics' }));
       listeners.push(server.listener);
       stops.unshift(() => server.close());
     }

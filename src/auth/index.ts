@@ -5,6 +5,7 @@
  */
 export * from './login-guard.js';
 export * from './window-counts.js';
+export * from './memory-counters.js';
 export * from './authenticator.js';
 export * from './sessions.js';
 export * from './totp.js';

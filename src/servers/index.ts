@@ -5,6 +5,7 @@
 export * from './smtp/index.js';
 export * from './pop3/index.js';
 export * from './tls.js';
+export type { HandOff } from './tls-listeners.js';
 export * from './plaintext.js';
 export * from './http/index.js';
 export * from './portal/index.js';

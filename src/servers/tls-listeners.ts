@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -15,15 +15,24 @@ export interface ListenerPairOptions {
   readonly goodbyeLine: string;
 }
 
+/** Gives a new connection to another process; false when this process serves it. */
+export type HandOff = (socket: Socket, secure: boolean) => boolean;
+
 /**
  * A protocol's two listeners, one plain (STARTTLS inside the protocol) and one with
  * implicit TLS (RFC 8314 §3.3), with one connection limit over both: past it a client is
- * told to come back, instead of exhausting memory and descriptors.
+ * told to come back, instead of exhausting memory and descriptors. New connections arrive
+ * unread, so that `handOff` may pass one to a session worker (which takes it in `accept`)
+ * with nothing of it consumed here; the TLS handshake happens where it is served.
  */
 export class ListenerPair {
   private readonly plain: Server;
   private readonly implicit: Server;
+  /** Never listens: it handshakes the connections given to it. */
+  private readonly tls: TlsServer;
   private readonly sockets = new Set<Socket>();
+  private readonly admitted: (socket: Socket, secure: boolean) => void;
+  handOff: HandOff | undefined;
 
   constructor(
     private readonly options: ListenerPairOptions,
@@ -32,23 +41,30 @@ export class ListenerPair {
     metrics: Metrics,
     onSocket: (socket: Socket, secure: boolean) => void,
   ) {
-    const admit = (socket: Socket): boolean => {
+    this.admitted = (socket, secure) => {
       if (this.sockets.size >= options.maxClients) {
         metrics.connectionsRefused.inc({ protocol: options.protocol });
         socket.end(options.busyLine);
-        return false;
+        return;
       }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
-      return true;
+      onSocket(socket, secure);
     };
-    this.plain = createServer((socket) => {
-      if (admit(socket)) onSocket(socket, false);
-    });
-    this.implicit = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => {
-      if (admit(socket)) onSocket(socket, true);
-    });
-    this.implicit.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
+    this.tls = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => this.admitted(socket, true));
+    this.tls.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
+    const arrived = (secure: boolean) => (socket: Socket) => {
+      if (!this.handOff?.(socket, secure)) this.accept(socket, secure);
+    };
+    this.plain = createServer({ pauseOnConnect: true }, arrived(false));
+    this.implicit = createServer({ pauseOnConnect: true }, arrived(true));
+  }
+
+  /** Serves a new connection here: one this process accepted, or one handed over by the main process. */
+  accept(socket: Socket, secure: boolean): void {
+    if (secure) this.tls.emit('connection', socket);
+    else this.admitted(socket, false);
+    socket.resume();
   }
 
   async listen(): Promise<{ plain: AddressInfo; tls: AddressInfo }> {
@@ -60,11 +76,19 @@ export class ListenerPair {
     return { plain: await listen(this.plain, this.options.ports.plain), tls: await listen(this.implicit, this.options.ports.tls) };
   }
 
-  /** Stops listening and says goodbye to open sessions; any still open after 2 s are cut. */
+  /**
+   * Stops listening and says goodbye to open sessions; any still open after 2 s are cut.
+   * Resolves when this process's sessions are closed: not on the listening servers' own
+   * close, which never comes once a connection went to a worker that has ended (Node.js
+   * keeps counting it).
+   */
   async close(): Promise<void> {
-    const closed = Promise.all([this.plain, this.implicit].map((s) => new Promise((r) => s.close(r))));
-    for (const s of this.sockets) s.end(this.options.goodbyeLine);
-    setTimeout(() => this.sockets.forEach((s) => s.destroy()), 2000).unref();
+    for (const s of [this.plain, this.implicit]) if (s.listening) s.close();
+    const open = [...this.sockets];
+    const closed = Promise.all(open.map((s) => new Promise((r) => (s.closed ? r(undefined) : s.once('close', r)))));
+    for (const s of open) s.end(this.options.goodbyeLine);
+    const cut = setTimeout(() => open.forEach((s) => s.destroy()), 2000);
     await closed;
+    clearTimeout(cut);
   }
 }

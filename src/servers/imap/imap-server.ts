@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Authenticator } from '../../auth/index.js';
 import type { MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
-import { ListenerPair } from '../tls-listeners.js';
+import { ListenerPair, type HandOff } from '../tls-listeners.js';
 import type { ImapOptions } from './context.js';
 import { MessageCache } from './message-cache.js';
 import { ImapSession } from './session.js';
@@ -34,6 +34,16 @@ export class ImapServer {
 
   listen(): Promise<{ plain: AddressInfo; tls: AddressInfo }> {
     return this.listeners.listen();
+  }
+
+  /** Serves a connection accepted by another process (a session worker's, from the main process). */
+  accept(socket: Socket, secure: boolean): void {
+    this.listeners.accept(socket, secure);
+  }
+
+  /** Where new connections may go instead of being served here (the main process's rotation over session workers). */
+  set handOff(handOff: HandOff | undefined) {
+    this.listeners.handOff = handOff;
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Authenticator } from '../../auth/index.js';
 import { LocalMaildropLocks, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { TlsMaterial } from '../tls.js';
-import { ListenerPair } from '../tls-listeners.js';
+import { ListenerPair, type HandOff } from '../tls-listeners.js';
 import { Pop3Session, type Pop3Options } from './session.js';
 
 /** The pop3 role: POP3 with STLS on one port, implicit TLS on another (RFC 8314 §3.3). */
@@ -35,6 +35,16 @@ export class Pop3Server {
 
   listen(): Promise<{ plain: AddressInfo; tls: AddressInfo }> {
     return this.listeners.listen();
+  }
+
+  /** Serves a connection accepted by another process (a session worker's, from the main process). */
+  accept(socket: Socket, secure: boolean): void {
+    this.listeners.accept(socket, secure);
+  }
+
+  /** Where new connections may go instead of being served here (the main process's rotation over session workers). */
+  set handOff(handOff: HandOff | undefined) {
+    this.listeners.handOff = handOff;
   }
 
   /** Stops listening and ends open sessions without entering UPDATE (nothing is deleted). */
