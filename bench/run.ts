@@ -6,7 +6,7 @@
  * alternating the two (A B A B ...). Prints a table (median, min, max, and Hikyaku's
  * advantage: > 1 means Hikyaku is better) and writes a JSON file under bench/results/.
  * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
- * runs some scenarios (smtp4k, smtp64k, pop3, pop3large, imap, imapselect, imapidle, idle, drain, relay, metrics, pgdrain, disk, dns, web).
+ * runs some scenarios (smtp4k, smtp64k, pop3, pop3large, imap, imapselect, imapidle, idle, drain, queued, relay, metrics, pgdrain, disk, dns, web).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { execSync } from 'node:child_process';
@@ -68,6 +68,12 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'idle', scenario: 'idle sessions', key: 'pop3PssKBPerSession', label: 'POP3 PSS per session', unit: 'kB', better: 'lower' },
   { run: 'drain', scenario: 'drain', key: 'acceptedPausedPerSecond', label: 'accepted, delivery held', unit: 'msg/s', better: 'higher' },
   { run: 'drain', scenario: 'drain', key: 'drainPerSecond', label: 'drained', unit: 'msg/s', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'acceptedEmpty', label: 'accepted, delivery held, empty queue', unit: 'msg/s', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'acceptedQueued', label: 'accepted, delivery held, 1M deferred', unit: 'msg/s', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'acceptedRatio', label: 'accepted: 1M deferred / empty', unit: '×', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'drainEmpty', label: 'drained (leased and delivered), empty queue', unit: 'msg/s', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'drainQueued', label: 'drained (leased and delivered), 1M deferred', unit: 'msg/s', better: 'higher' },
+  { run: 'queued', scenario: 'drain, 1M deferred waiting', key: 'drainRatio', label: 'drained: 1M deferred / empty', unit: '×', better: 'higher' },
   { run: 'relay', scenario: 'relay', key: 'relayedPerSecond', label: 'forwarded to a remote sink (STARTTLS)', unit: 'msg/s', better: 'higher' },
   { run: 'relay', scenario: 'relay', key: 'postfixRelayedPerSecond', label: 'Postfix relayhost to the same kind of sink', unit: 'msg/s', better: 'higher' },
   { run: 'relay', scenario: 'relay', key: 'relayToPostfix', label: 'Hikyaku / Postfix', unit: '×', better: 'higher' },
@@ -125,6 +131,21 @@ try {
         process.stderr.write(`[bench] ${run} round ${r + 1}/${rounds}: ${t.name}\n`);
         record(run, t.name, await scenario(t));
       }
+    }
+  }
+  if (!only || only.includes('queued')) {
+    for (let r = 0; r < rounds; r++) {
+      process.stderr.write(`[bench] queued round ${r + 1}/${rounds}: ${names[0]}, empty queue then 1M deferred\n`);
+      const empty = await drain(targets[0]!, n(20_000));
+      const queued = await drain(targets[0]!, n(20_000), n(1_000_000));
+      record('queued', names[0]!, {
+        acceptedEmpty: empty.acceptedPausedPerSecond!,
+        acceptedQueued: queued.acceptedPausedPerSecond!,
+        acceptedRatio: queued.acceptedPausedPerSecond! / empty.acceptedPausedPerSecond!,
+        drainEmpty: empty.drainPerSecond!,
+        drainQueued: queued.drainPerSecond!,
+        drainRatio: queued.drainPerSecond! / empty.drainPerSecond!,
+      });
     }
   }
   if (!only || only.includes('relay')) {

@@ -96,8 +96,8 @@ export async function idleSessions(target: Target, sessions: number): Promise<Fi
 }
 
 /** Scenario 5: accept with delivery held back, then release it: msg/s until the queue is empty. */
-export async function drain(target: Target, messages: number): Promise<Figures> {
-  await target.reset({ deliveryPaused: true });
+export async function drain(target: Target, messages: number, backlog = 0): Promise<Figures> {
+  await target.reset({ deliveryPaused: true, backlog });
   const { seconds, latencies } = await send(target, messages, 4096, 32);
   const started = performance.now();
   await target.resumeDelivery();

@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../../src/directory/index.js';
 import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.js';
 import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
+import { seedBacklog } from '../../test/helpers/backlog.js';
 import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
 import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
 
@@ -45,7 +47,7 @@ export class HikyakuTarget implements Target {
     return testConfig(this.dir, url ? { 'storage.directory': url, 'storage.spool': url, 'storage.mailstore': url } : {});
   }
 
-  async reset(options: { deliveryPaused?: boolean } = {}): Promise<void> {
+  async reset(options: { deliveryPaused?: boolean; backlog?: number } = {}): Promise<void> {
     await this.stop();
     this.dir = tempDir('hikyaku-bench-');
     [this.smtpPort, this.pop3Port, this.imapPort] = [await freePort(), await freePort(), await freePort()];
@@ -57,13 +59,19 @@ export class HikyakuTarget implements Target {
       await store.addAccount({ address, passwordHash, quotaBytes: 0 });
     }
     await store.close();
+    if (options.backlog) {
+      if (this.pg) throw new Error('a backlog is seeded into the embedded spool only');
+      await seedBacklog(this.dir, options.backlog, 'a@b.test', (i) => `r${i}@d${i % 1000}.test`, () => 'remote');
+    }
     const roles = options.deliveryPaused ? 'mx,pop3,imap' : 'mx,pop3,imap,delivery';
     this.processes.push(await this.spawn(roles));
   }
 
   private spawn(roles: string): Promise<ChildProcess> {
     const stores = this.pg ? { HIKYAKU_STORAGE_DIRECTORY: this.pg.url, HIKYAKU_STORAGE_SPOOL: this.pg.url, HIKYAKU_STORAGE_MAILSTORE: this.pg.url } : {};
-    return spawnServer(this.dir, { ...stores, HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_IMAP_PORT: roles.includes('imap') ? String(this.imapPort) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
+    // readers.processes as shipped (1) unless BENCH_READERS_PROCESSES says otherwise: on two
+    // cores shared with the load generator a second session process measured no faster.
+    return spawnServer(this.dir, { ...stores, HIKYAKU_READERS_PROCESSES: process.env.BENCH_READERS_PROCESSES ?? '1', HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_IMAP_PORT: roles.includes('imap') ? String(this.imapPort) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
   }
 
   async resumeDelivery(): Promise<void> {
@@ -82,7 +90,8 @@ export class HikyakuTarget implements Target {
     }
     const db = new Database(join(this.dir, 'spool/spool.db'), { readonly: true, fileMustExist: true });
     try {
-      return (db.prepare(`SELECT count(*) AS n FROM entries WHERE state != 'bounced'`).get() as { n: number }).n === 0;
+      // A seeded backlog (deferred a day, see reset) is not what is being drained.
+      return (db.prepare(`SELECT count(*) AS n FROM entries WHERE state != 'bounced' AND message_id != 'backlog'`).get() as { n: number }).n === 0;
     } finally {
       db.close();
     }
@@ -112,9 +121,10 @@ export class HikyakuTarget implements Target {
     return `idle${i}@example.test`;
   }
 
+  /** The service's processes and their children (session workers). */
   memory(): { rss: number; pss: number } {
     const pids = new Set(this.processes.map((p) => p.pid));
-    return memoryOf((_, pid) => pids.has(pid));
+    return memoryOf((_, pid) => pids.has(pid) || pids.has(parentOf(pid)));
   }
 
   async stop(): Promise<void> {
@@ -127,5 +137,13 @@ export class HikyakuTarget implements Target {
     this.dir = '';
     if (this.pg) await dropSchemas([this.pg.schema]);
     this.pg = undefined;
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return undefined;
   }
 }

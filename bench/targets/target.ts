@@ -16,7 +16,8 @@ export interface Target {
   /** The scenarios it takes part in; absent: every one. */
   readonly runs?: readonly string[];
   /** Empty queue and mailboxes, fresh processes; delivery held back if asked. */
-  reset(options?: { deliveryPaused?: boolean }): Promise<void>;
+  /** A fresh start; `backlog`: that many deferred entries (due in a day) waiting in the queue first (Hikyaku only). */
+  reset(options?: { deliveryPaused?: boolean; backlog?: number }): Promise<void>;
   resumeDelivery(): Promise<void>;
   queueEmpty(): Promise<boolean>;
   /** Writes `count` copies of `message` straight into each user's mailbox (no SMTP). */
