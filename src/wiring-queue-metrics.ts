@@ -34,7 +34,7 @@ export function sharedQueueStats(spool: Pick<Spool, 'stats'>, maxAgeMs: number):
  * big backlog), `budget` times its own duration apart, so that it never takes more than
  * 1/budget of the thread. Returns the stop.
  */
-function paced(work: () => Promise<void>, minMs: number, budget: number): () => void {
+function paced(work: () => Promise<void>, minMs: number, budget: number, firstAfterMs = 0): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const run = async () => {
@@ -44,7 +44,10 @@ function paced(work: () => Promise<void>, minMs: number, budget: number): () => 
     timer = setTimeout(() => void run(), Math.max(minMs, (performance.now() - started) * budget));
     timer.unref();
   };
-  void run();
+  if (firstAfterMs > 0) {
+    timer = setTimeout(() => void run(), firstAfterMs);
+    timer.unref();
+  } else void run();
   return () => {
     stopped = true;
     clearTimeout(timer);
@@ -71,8 +74,9 @@ export function followQueueMetrics(stats: () => Promise<QueueStats>, metrics: Me
 /**
  * Keeps the queue's breakdown by route, state and tenant current, on one delivery thread:
  * it reads the whole queue (about 2 s for a million entries), so at most every `minMs`
- * (metrics.queueBreakdownSeconds) and within 1% of the thread. Mail of domains not hosted
- * here counts for tenant "none".
+ * (metrics.queueBreakdownSeconds) and within 1% of the thread. The first count too waits
+ * `minMs`: a delivery thread that starts on a long queue (after an outage) drains first.
+ * Mail of domains not hosted here counts for tenant "none".
  */
 export function followQueueBreakdown(spool: Spool, directory: Pick<DirectoryCache, 'tenantOf'>, metrics: Metrics, log: Logger, minMs: number): () => void {
   return paced(
@@ -94,5 +98,6 @@ export function followQueueBreakdown(spool: Spool, directory: Pick<DirectoryCach
     },
     minMs,
     100,
+    minMs,
   );
 }
