@@ -18,6 +18,13 @@ export interface MailboxStatus {
   readonly usedBytes: number;
 }
 
+/** What a POP3 session lists (RFC 1939 §4): the INBOX's UIDVALIDITY and its messages' UIDs and sizes, in UID order. */
+export interface Maildrop {
+  readonly uidValidity: number;
+  readonly uids: readonly number[];
+  readonly sizes: readonly number[];
+}
+
 export interface AppendInput {
   /** The account the mailbox belongs to; the message goes to its INBOX. */
   readonly accountId: number;
@@ -49,6 +56,8 @@ export interface MailStore extends FolderStore {
   append(input: AppendInput): Promise<{ uid: number; duplicate: boolean }>;
   status(accountId: number): Promise<MailboxStatus>;
   list(accountId: number): Promise<MailboxEntry[]>;
+  /** The INBOX as POP3 lists it, in one read: no more than it needs (a mailbox may hold 100,000 messages). */
+  maildrop(accountId: number): Promise<Maildrop>;
   /** The full message (header lines then body) as stored. */
   read(accountId: number, uid: number): Promise<Readable>;
   /**

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AppendInput, MailboxEntry, MailboxStatus, MailStore } from './types.js';
+import type { AppendInput, MailboxEntry, MailboxStatus, Maildrop, MailStore } from './types.js';
 import type { FlagChange, FlagUpdate, Folder, FolderMessage, NewMessage, SpecialUse } from './folders.js';
 
 /** Which calls a fault applies to: delivery's appends, or the readers' calls (POP3, IMAP, the portal), writes included. */
@@ -18,6 +18,9 @@ export abstract class WrappedMailStore implements MailStore {
   }
   list(accountId: number): Promise<MailboxEntry[]> {
     return this.through('reads', (s) => s.list(accountId));
+  }
+  maildrop(accountId: number): Promise<Maildrop> {
+    return this.through('reads', (s) => s.maildrop(accountId));
   }
   read(accountId: number, uid: number): Promise<Readable> {
     return this.through('reads', (s) => s.read(accountId, uid));

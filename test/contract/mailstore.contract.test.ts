@@ -69,6 +69,23 @@ for (const backend of [...backendsWith('mailStore', 'MailStore contract'), ...MA
       });
     });
 
+    test('maildrop: the INBOX as POP3 lists it, UIDs and sizes in UID order with its UIDVALIDITY, the same as list and status say; nothing for an account without mail', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        assert.deepEqual(await store.maildrop(5), { uidValidity: 0, uids: [], sizes: [] });
+        const uids = [];
+        for (let i = 0; i < 5; i++) uids.push((await store.append(input(5, `m${i}`, 'x'.repeat(10 * i) + '\r\n'))).uid);
+        await store.expunge(5, [uids[2]!]);
+        await store.append(input(6, 'other', 'not in 5\r\n'));
+        const drop = await store.maildrop(5);
+        const listed = await store.list(5);
+        assert.deepEqual(drop.uids, listed.map((m) => m.uid));
+        assert.deepEqual(drop.uids, [uids[0], uids[1], uids[3], uids[4]]);
+        assert.deepEqual(drop.sizes, listed.map((m) => m.size));
+        assert.equal(drop.uidValidity, (await store.status(5)).uidValidity);
+        assert.ok(drop.uidValidity > 0);
+      });
+    });
+
     test('many appends at once (as a delivery worker makes them): each answered alone, UIDs dense per mailbox, keys stored once, quota counted across them', async () => {
       await withStore(backend.mailStore, async (store) => {
         const calls = Array.from({ length: 120 }, (_, i) => input(10 + (i % 6), `m${i % 100}`, `body ${i % 100}\r\n`, i % 6 === 5 ? 60 : 0));

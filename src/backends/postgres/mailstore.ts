@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { HikyakuError } from '../../mail/index.js';
-import { delegateFolderCalls, type AppendInput, type BlobStore, type FolderStore, type MailboxEntry, type MailboxStatus, type MailStore } from '../../mailstore/index.js';
+import { delegateFolderCalls, type AppendInput, type BlobStore, type FolderStore, type MailboxEntry, type MailboxStatus, type Maildrop, type MailStore } from '../../mailstore/index.js';
 import { PgStore, type PgOptions } from './pool.js';
 import { Batcher } from './batcher.js';
 import { appendBatch } from './mail-append.js';
@@ -134,6 +134,20 @@ export class PgMailStore extends PgStore implements MailStore {
       SELECT m.uid, m.size, m.internal_date, m.flags FROM mail_messages m JOIN mail_mailboxes b ON b.id = m.mailbox_id
       WHERE b.account_id = ${accountId} AND b.name = ${INBOX} ORDER BY m.uid`.execute(db);
     return r.rows.map((x) => ({ uid: x.uid, size: x.size, internalDate: x.internal_date, flags: x.flags ? x.flags.split(' ') : [] }));
+  }
+
+  async maildrop(accountId: number): Promise<Maildrop> {
+    const db = await this.conn();
+    // One statement: the folder's UIDVALIDITY and its UIDs and sizes as two arrays (of int8, so text), not a row per message.
+    const r = await sql<{ uid_validity: number; uids: string[]; sizes: string[] }>`
+      SELECT b.uid_validity,
+        coalesce(array_agg(m.uid ORDER BY m.uid) FILTER (WHERE m.uid IS NOT NULL), '{}') AS uids,
+        coalesce(array_agg(m.size ORDER BY m.uid) FILTER (WHERE m.uid IS NOT NULL), '{}') AS sizes
+      FROM mail_mailboxes b LEFT JOIN mail_messages m ON m.mailbox_id = b.id
+      WHERE b.account_id = ${accountId} AND b.name = ${INBOX} GROUP BY b.uid_validity`.execute(db);
+    const row = r.rows[0];
+    if (!row) return { uidValidity: 0, uids: [], sizes: [] };
+    return { uidValidity: row.uid_validity, uids: row.uids.map(Number), sizes: row.sizes.map(Number) };
   }
 
   async read(accountId: number, uid: number): Promise<Readable> {

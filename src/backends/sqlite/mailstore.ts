@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
-import { delegateFolderCalls, type AppendInput, type FolderStore, type MailboxEntry, type MailboxStatus, type MailStore } from '../../mailstore/index.js';
+import { delegateFolderCalls, type AppendInput, type FolderStore, type MailboxEntry, type MailboxStatus, type Maildrop, type MailStore } from '../../mailstore/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer, INLINE_BODY_MAX } from './files.js';
 import { readAppendBody } from '../common.js';
@@ -279,6 +279,17 @@ export class SqliteMailStore implements MailStore {
     const rows = sql(this.db, 'SELECT m.uid, m.size, m.internal_date, m.flags FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ? AND b.name = ? ORDER BY m.uid')
       .all(accountId, INBOX) as { uid: number; size: number; internal_date: number; flags: string }[];
     return rows.map((r) => ({ uid: r.uid, size: r.size, internalDate: r.internal_date, flags: r.flags ? r.flags.split(' ') : [] }));
+  }
+
+  async maildrop(accountId: number): Promise<Maildrop> {
+    // One read transaction; two plucked columns, so no object or array is made per message.
+    return this.db.transaction(() => {
+      const box = sql(this.db, 'SELECT id, uid_validity FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, INBOX) as { id: number; uid_validity: number } | undefined;
+      if (!box) return { uidValidity: 0, uids: [], sizes: [] };
+      const uids = sql(this.db, 'SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck(true).all(box.id) as number[];
+      const sizes = sql(this.db, 'SELECT size FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck(true).all(box.id) as number[];
+      return { uidValidity: box.uid_validity, uids, sizes };
+    })();
   }
 
   async read(accountId: number, uid: number): Promise<Readable> {

@@ -6,7 +6,7 @@ import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
 import { TEMP, retrieveMany, retrieveTop, type Retrieval } from './retrieval.js';
-import { isStoreTimeout, withDeadline, type MailboxEntry, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
+import { isStoreTimeout, withDeadline, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
 import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
@@ -270,13 +270,10 @@ export class Pop3Session {
   private loadMaildrop(): void {
     const id = this.account!.id;
     const timer = this.deps.metrics.storeReadSeconds.startTimer({ op: 'listing' });
-    const load = withDeadline(
-      Promise.all([this.deps.mailStore.list(id), this.deps.mailStore.status(id)]),
-      this.deps.options.storeTimeoutMs,
-    ).then(([list, status]) => {
+    const load = withDeadline(this.deps.mailStore.maildrop(id), this.deps.options.storeTimeoutMs).then(({ uidValidity, uids, sizes }) => {
       timer();
-      this.uidValidity = status.uidValidity;
-      return list.map((e: MailboxEntry, i): Message => ({ uid: e.uid, size: e.size, n: i + 1, deleted: false }));
+      this.uidValidity = uidValidity;
+      return uids.map((uid, i): Message => ({ uid, size: sizes[i]!, n: i + 1, deleted: false }));
     });
     load.catch(() => undefined);
     this.maildrop = load;
