@@ -38,6 +38,7 @@ export interface FolderContext {
 
 type MailboxRow = { id: number; name: string; special_use: string | null; subscribed: number; uid_validity: number; uid_next: number; messages: number; bytes: number; highest_modseq: number };
 type MessageRow = { uid: number; size: number; internal_date: number; flags: string; modseq: number };
+const NO_FLAGS: readonly string[] = Object.freeze([]);
 
 const SELECT_BOX = 'SELECT id, name, special_use, subscribed, uid_validity, uid_next, messages, bytes, highest_modseq FROM mailboxes';
 // "\Seen" among the space-separated flags.
@@ -199,8 +200,9 @@ export class SqliteFolders implements PreparingFolderStore {
     // One read transaction: the folder's figures and its messages agree.
     return this.db.transaction(() => {
       const box = this.mustBox(accountId, folder);
-      const rows = sql(this.db, 'SELECT uid, size, internal_date, flags, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid').all(box.id) as MessageRow[];
-      return { folder: this.toFolder(box), messages: rows.map(toMessage) };
+      // Rows as arrays, and one shared empty flag list: SELECT of a large folder makes an object per message only.
+      const rows = sql(this.db, 'SELECT uid, size, internal_date, flags, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid').raw(true).all(box.id) as [number, number, number, string, number][];
+      return { folder: this.toFolder(box), messages: rows.map(([uid, size, internalDate, flags, modseq]) => ({ uid, size, internalDate, flags: flags ? flags.split(' ') : NO_FLAGS, modseq })) };
     })();
   }
 
