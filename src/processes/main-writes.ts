@@ -1,5 +1,5 @@
 import type { MailStore } from '../mailstore/index.js';
-import type { RpcChannel } from './rpc.js';
+import type { Handler, RpcChannel } from './rpc.js';
 
 /**
  * The mailbox store calls of POP3 and IMAP sessions that write. On the embedded store a
@@ -31,6 +31,6 @@ export function writesThroughMain(local: MailStore, main: RpcChannel): MailStore
 }
 
 /** The main process's side: runs a worker's forwarded writes on its own store. */
-export function mainWriteHandlers(store: () => MailStore): Record<string, (...args: unknown[]) => unknown> {
+export function mainWriteHandlers(store: () => MailStore): Record<string, Handler> {
   return Object.fromEntries(SESSION_WRITES.map((m) => [`store.${m}`, (...args: unknown[]) => (store()[m] as (...a: unknown[]) => unknown)(...args)]));
 }

@@ -8,7 +8,8 @@ export interface Endpoint {
   readonly connected: boolean;
 }
 
-type Handler = (...args: any[]) => unknown;
+/** A call's handler: its arguments arrive as the caller gave them. */
+export type Handler = (...args: never[]) => unknown;
 
 interface Call {
   readonly rpc: 'call';
@@ -64,7 +65,13 @@ export class RpcChannel {
       }, timeoutMs);
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       const call: Call = { rpc: 'call', id, method, args };
-      this.peer.send(call);
+      try {
+        this.peer.send(call);
+      } catch (err) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -83,11 +90,15 @@ export class RpcChannel {
     try {
       const handler = this.handlers[m.method];
       if (!handler) throw new Error(`no such call: ${m.method}`);
-      reply = { rpc: 'answer', id: m.id, value: await handler(...m.args) };
+      reply = { rpc: 'answer', id: m.id, value: await (handler as (...a: readonly unknown[]) => unknown)(...m.args) };
     } catch (err) {
       reply = { rpc: 'answer', id: m.id, error: err instanceof Error ? err.message : String(err), code: err instanceof HikyakuError ? err.code : undefined };
     }
-    if (this.peer.connected) this.peer.send(reply);
+    try {
+      if (this.peer.connected) this.peer.send(reply);
+    } catch {
+      // The other process went while this one worked: nobody waits for the answer.
+    }
   }
 
   private settle(m: Answer): void {

@@ -44,6 +44,8 @@ interface Running {
  * worker that ends gives back its locks and is started again.
  */
 export class SessionWorkers {
+  /** Every worker process not yet ended; `running` those that are ready and take connections. */
+  private readonly children = new Set<ChildProcess>();
   private readonly running = new Set<Running>();
   private turn = 0;
   private stopping = false;
@@ -90,7 +92,7 @@ export class SessionWorkers {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     await Promise.all(
-      [...this.running].map(({ child }) => {
+      [...this.children].map((child) => {
         if (child.exitCode !== null || child.signalCode !== null) return undefined;
         return new Promise<void>((resolve) => {
           const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -109,6 +111,7 @@ export class SessionWorkers {
     const channel = new RpcChannel(child);
     const owner = `worker:${child.pid}`;
     const running: Running = { child, channel };
+    this.children.add(child);
     const state = this.options.state;
     if (state) {
       channel.serve({
@@ -138,6 +141,7 @@ export class SessionWorkers {
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         channel.close();
+        this.children.delete(child);
         this.running.delete(running);
         const released = state?.locks.releaseAll(owner) ?? 0;
         resolve();
