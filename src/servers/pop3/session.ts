@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import type { AccountRecord } from '../../directory/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import { loginFailureReply } from './replies.js';
-import { TEMP, retrieveMany, retrieveTop, type Retrieval } from './retrieval.js';
+import { TEMP, type Retrieval } from './retrieval.js';
+import { listingOf, transaction, type Listing } from './transaction.js';
 import { isStoreTimeout, withDeadline, type MaildropLocks, type MailStore } from '../../mailstore/index.js';
-import { MAX_COMMAND_LINE, parseCommand, parseLineCount, parseMessageNumber, type Pop3Command } from '../../pop3/index.js';
+import { MAX_COMMAND_LINE, parseCommand, type Pop3Command } from '../../pop3/index.js';
 import { decodePlain } from '../../sasl/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 
@@ -32,16 +33,6 @@ export interface Pop3Deps {
   readonly metrics: Metrics;
 }
 
-/** A message of the session's listing: what POP3 needs of it, and its number in the session. */
-interface Message {
-  readonly uid: number;
-  readonly size: number;
-  readonly n: number;
-  deleted: boolean;
-}
-
-// Pipelined RETRs answered from one store read.
-const RETR_BATCH = 64;
 // Unprocessed pipelined input beyond this is not read until the queue drains.
 const MAX_QUEUED = 64 * 1024;
 
@@ -58,8 +49,7 @@ export class Pop3Session {
   private unauthenticated = 0;
   private user: string | undefined;
   private account: AccountRecord | undefined;
-  private maildrop: Promise<Message[]> | undefined;
-  private uidValidity = 0;
+  private maildrop: Promise<Listing> | undefined;
   private awaitingSasl = false;
 
   constructor(
@@ -270,17 +260,16 @@ export class Pop3Session {
   private loadMaildrop(): void {
     const id = this.account!.id;
     const timer = this.deps.metrics.storeReadSeconds.startTimer({ op: 'listing' });
-    const load = withDeadline(this.deps.mailStore.maildrop(id), this.deps.options.storeTimeoutMs).then(({ uidValidity, uids, sizes }) => {
+    const load = withDeadline(this.deps.mailStore.maildrop(id), this.deps.options.storeTimeoutMs).then((maildrop) => {
       timer();
-      this.uidValidity = uidValidity;
-      return uids.map((uid, i): Message => ({ uid, size: sizes[i]!, n: i + 1, deleted: false }));
+      return listingOf(maildrop);
     });
     load.catch(() => undefined);
     this.maildrop = load;
   }
 
   /** The session's message list; on a slow or failing store, -ERR [SYS/TEMP] and a retry on the next command. */
-  private async messages(): Promise<Message[] | undefined> {
+  private async messages(): Promise<Listing | undefined> {
     try {
       return await this.maildrop!;
     } catch (err) {
@@ -292,74 +281,13 @@ export class Pop3Session {
   }
 
   private async transaction(cmd: Pop3Command): Promise<void> {
-    const list = await this.messages();
-    if (!list) return;
-    const live = () => list.filter((m) => !m.deleted);
-    const pick = (arg: string | undefined): Message | undefined => {
-      const n = parseMessageNumber(arg, list.length);
-      if (n === undefined) {
-        this.send(arg === undefined ? '-ERR Message number required' : `-ERR No such message: ${arg}`);
-        return undefined;
-      }
-      const m = list[n - 1]!;
-      if (m.deleted) {
-        this.send(`-ERR Message ${n} is already deleted`);
-        return undefined;
-      }
-      return m;
-    };
-    switch (cmd.keyword) {
-      case 'STAT':
-        return this.send(`+OK ${live().length} ${live().reduce((s, m) => s + m.size, 0)}`);
-      case 'LIST':
-      case 'UIDL': {
-        const value = (m: Message) => (cmd.keyword === 'LIST' ? String(m.size) : `${this.uidValidity}.${m.uid}`);
-        if (cmd.args.length > 0) {
-          const m = pick(cmd.args[0]);
-          return m && this.send(`+OK ${m.n} ${value(m)}`);
-        }
-        this.send(`+OK ${live().length} messages`);
-        // One write for the whole listing (a mailbox may hold 100,000 messages).
-        const lines: string[] = [];
-        list.forEach((m, i) => !m.deleted && lines.push(`${i + 1} ${value(m)}\r\n`));
-        lines.push('.\r\n');
-        if (!this.closed) this.socket.write(lines.join(''));
-        return;
-      }
-      case 'RETR': {
-        const m = pick(cmd.args[0]);
-        if (!m) return;
-        // RETRs pipelined right behind this one are answered from one read of the store.
-        const batch = [m];
-        while (batch.length < RETR_BATCH && this.queue.length > 0) {
-          const next = parseCommand(this.queue[0]!);
-          if (!next.ok || next.command.keyword !== 'RETR' || next.command.args.length !== 1) break;
-          const n = parseMessageNumber(next.command.args[0], list.length);
-          if (n === undefined || list[n - 1]!.deleted) break;
-          this.queue.shift();
-          batch.push(list[n - 1]!);
-        }
-        return retrieveMany(this.retrieval(), batch);
-      }
-      case 'TOP': {
-        const m = pick(cmd.args[0]);
-        if (!m) return;
-        const lines = parseLineCount(cmd.args[1]);
-        if (lines === undefined) return this.send('-ERR Usage: TOP message lines');
-        return retrieveTop(this.retrieval(), m, lines);
-      }
-      case 'DELE': {
-        const m = pick(cmd.args[0]);
-        if (!m) return;
-        m.deleted = true;
-        return this.send(`+OK Message ${m.n} deleted`);
-      }
-      case 'RSET':
-        for (const m of list) m.deleted = false;
-        return this.send(`+OK ${list.length} messages`);
-      default:
-        return this.send(`-ERR ${cmd.keyword} is not valid after logging in`);
-    }
+    const listing = await this.messages();
+    if (!listing) return;
+    return transaction(
+      { send: (line) => this.send(line), write: (text) => void (this.closed || this.socket.write(text)), queue: this.queue, retrieval: () => this.retrieval() },
+      listing,
+      cmd,
+    );
   }
 
   /** What retrieval needs of this session, as it is now (the socket changes at STLS). */
@@ -382,8 +310,8 @@ export class Pop3Session {
       return this.close();
     }
     // UPDATE state (RFC 1939 §6).
-    const list = await this.maildrop.catch(() => [] as Message[]);
-    const doomed = list.filter((m) => m.deleted).map((m) => m.uid);
+    const listing = await this.maildrop.catch(() => undefined);
+    const doomed = (listing?.messages ?? []).filter((m) => m.deleted).map((m) => m.uid);
     let reply = `+OK Signing off (${doomed.length} messages deleted)`;
     try {
       if (doomed.length) await withDeadline(this.deps.mailStore.expunge(this.account.id, doomed), this.deps.options.storeTimeoutMs);
