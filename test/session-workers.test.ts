@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { SMTPLIB_SEND } from './helpers/py.js';
 import { Pop3Client } from './helpers/pop3-client.js';
-import { freePort, python, removeDir, seededDataDir, spawnServer, waitFor } from './helpers/service.js';
+import { childrenOf, freePort, python, removeDir, seededDataDir, spawnServer, waitFor } from './helpers/service.js';
 
 const PASSWORD = 'test-password';
 const DOMAIN = 'workers.test';
@@ -102,17 +101,7 @@ describe('POP3 and IMAP sessions on three processes (readers.processes = 3)', ()
   };
   /** Which process wrote a log line: a worker's pid, or 0 for the main process. */
   const processOf = (l: LogLine) => l.worker ?? 0;
-  const workers = (): number[] =>
-    readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(server.pid);
-        } catch {
-          return false;
-        }
-      })
-      .map(Number);
+  const workers = (): number[] => childrenOf(server.pid!);
   const pop3Login = async (user: string, password = PASSWORD): Promise<{ c: Pop3Client; reply: string }> => {
     const c = await Pop3Client.open(ports.pop3);
     await c.command(`USER ${user}`);

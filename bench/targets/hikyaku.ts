@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +6,7 @@ import { hashPassword } from '../../src/directory/index.js';
 import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.js';
 import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
 import { seedBacklog } from '../../test/helpers/backlog.js';
-import { freePort, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
+import { freePort, parentOf, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
 import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
 
 /**
@@ -137,13 +136,5 @@ export class HikyakuTarget implements Target {
     this.dir = '';
     if (this.pg) await dropSchemas([this.pg.schema]);
     this.pg = undefined;
-  }
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  } catch {
-    return undefined;
   }
 }

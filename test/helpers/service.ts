@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -258,4 +258,21 @@ export async function freePort(): Promise<number> {
     if (udpOk) return port;
   }
   throw new Error('no free port found below the ephemeral range');
+}
+
+/** The parent of process `pid` (from /proc), or undefined once it is gone. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes whose parent is `pid` (a service's session or web workers). */
+export function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => parentOf(p) === pid);
 }
