@@ -1,7 +1,7 @@
 /**
  * Wiring of the readers' servers, POP3 and IMAP (roles pop3, imap), beside wiring.ts: the
- * main process starts them on their ports, a session worker (session-worker.ts) on the main
- * process's sockets.
+ * main process starts them on their ports; a session worker (session-worker.ts) starts them
+ * without listening, to serve the connections the main process hands it.
  */
 import { Authenticator, LoginRecorder, type SharedCounters } from './auth/index.js';
 import type { Config } from './config/index.js';
