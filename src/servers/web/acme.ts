@@ -8,7 +8,7 @@ import type { Client } from 'acme-client';
 // acme-client (and axios under it) loads only where ACME is configured.
 const acmeClient = () => import('acme-client');
 import type { Logger } from '../../observability/index.js';
-import { certificatePaths, siteNames, type SiteCertificates } from './certificates.js';
+import { certificatePaths, siteNames, writeCertificate, type SiteCertificates } from './certificates.js';
 
 export interface AcmeOptions {
   /** The CA's ACME directory (RFC 8555 §7.1.1), e.g. Let's Encrypt's. */
@@ -104,8 +104,7 @@ export class AcmeIssuer {
         challengeRemoveFn: async (_authz, challenge) => void this.tokens.delete(challenge.token),
       });
       const issued = certificatePaths(this.dir, domain)[1]!;
-      await writeFile(issued.key, key, { mode: 0o600 });
-      await writeFile(issued.cert, cert);
+      await writeCertificate(issued, key.toString(), cert);
       const validTo = new X509Certificate(cert).validTo;
       this.expires.set(domain, Date.parse(validTo));
       this.certs.forget(domain);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from '../../observability/index.js';
@@ -38,6 +38,20 @@ export function certificatePaths(dir: string, domain: string): { kind: string; c
  * self-signed one made on first use and kept (so a browser's exception lasts). Names
  * without SNI or of no hosted domain get the host's own certificate.
  */
+/**
+ * Writes a certificate's key, then the certificate, each to a temporary file renamed into
+ * place: a reader (this process's recheck, a worker, a test) never sees a half-written file,
+ * and, as the certificate goes last and a reload follows its mtime, never a new key beside
+ * an old certificate for long.
+ */
+export async function writeCertificate(paths: { cert: string; key: string }, key: string, cert: string): Promise<void> {
+  for (const [path, data, mode] of [[paths.key, key, 0o600], [paths.cert, cert, 0o644]] as const) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, data, { mode });
+    await rename(tmp, path);
+  }
+}
+
 export class SiteCertificates {
   private readonly loaded = new Map<string, Loaded>();
   private readonly making = new Map<string, Promise<Loaded>>();
@@ -113,8 +127,7 @@ export class SiteCertificates {
     const own = certificatePaths(this.dir, domain).find((p) => p.kind === 'self-signed')!;
     const pems = await selfSigned(domain, siteNames(domain));
     await mkdir(join(this.dir, 'self-signed'), { recursive: true, mode: 0o700 });
-    await writeFile(own.key, pems.private, { mode: 0o600 });
-    await writeFile(own.cert, pems.cert);
+    await writeCertificate(own, pems.private, pems.cert);
     this.log.info({ domain }, 'made a self-signed certificate for the domain');
     const l = { context: createSecureContext({ cert: pems.cert, key: pems.private }), source: own.kind, mtimeMs: (await stat(own.cert)).mtimeMs, checkedAt: Date.now() };
     this.loaded.set(domain, l);
