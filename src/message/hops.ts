@@ -11,7 +11,10 @@ export class HopCounter {
   push(chunk: Buffer): void {
     if (this.done) return;
     // latin1 maps each byte to one character: invalid UTF-8 or NUL cannot confuse the count.
-    const lines = (this.partial + chunk.toString('latin1')).split('\r\n');
+    // Only up to the end of the header section, when it is in this chunk: a body is not split.
+    const end = chunk.indexOf('\r\n\r\n');
+    const part = end === -1 ? chunk : chunk.subarray(0, end + 4);
+    const lines = (this.partial + part.toString('latin1')).split('\r\n');
     this.partial = lines.pop()!;
     for (const line of lines) {
       if (line === '') {

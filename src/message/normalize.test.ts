@@ -43,3 +43,22 @@ test('random input: output has no bare CR or LF and keeps every other byte', () 
     assert.equal(out.replace(/[\r\n]/g, ''), bytes.toString('latin1').replace(/[\r\n]/g, ''));
   }
 });
+
+test('random input in random chunks: the same as every CR, LF and CRLF made one CRLF, with the longest line counted', () => {
+  for (let round = 0; round < 300; round++) {
+    const alphabet = [13, 10, 46, 65, 0, 255, 32];
+    const bytes = Buffer.from(Array.from({ length: Math.floor(Math.random() * 2000) }, () => alphabet[Math.floor(Math.random() * alphabet.length)]!));
+    const n = new LineNormalizer();
+    const parts: Buffer[] = [];
+    for (let i = 0; i < bytes.length; ) {
+      const size = Math.floor(Math.random() * 300);
+      parts.push(n.push(bytes.subarray(i, i + size)));
+      i += size;
+    }
+    parts.push(n.end());
+    const expected = bytes.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+    assert.equal(Buffer.concat(parts).toString('latin1'), expected);
+    assert.equal(n.longestLine, Math.max(...expected.split('\r\n').map((l) => l.length)));
+    assert.equal(n.rewrote, /\r(?!\n)|(?<!\r)\n/.test(bytes.toString('latin1')));
+  }
+});

@@ -17,6 +17,7 @@ export class LineNormalizer {
   rewrote = false;
 
   push(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
     const out: Buffer[] = [];
     let start = 0;
     let i = 0;
@@ -31,29 +32,42 @@ export class LineNormalizer {
       }
       this.endLine();
     }
-    for (; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b === LF) {
+    // CR and LF are found with indexOf (memchr) rather than byte by byte: text that is
+    // already CRLF throughout is only searched, and given back as it came, uncopied.
+    let nextCR = chunk.indexOf(CR, i);
+    let nextLF = chunk.indexOf(LF, i);
+    while (nextCR !== -1 || nextLF !== -1) {
+      if (nextLF !== -1 && (nextCR === -1 || nextLF < nextCR)) {
         // Bare LF: the previous byte was not CR.
-        out.push(chunk.subarray(start, i), CRLF);
+        this.lineLength += nextLF - i;
+        out.push(chunk.subarray(start, nextLF), CRLF);
         this.rewrote = true;
         this.endLine();
-        start = i + 1;
-      } else if (b === CR) {
-        out.push(chunk.subarray(start, i));
-        if (i + 1 === chunk.length) {
-          this.pendingCR = true;
-        } else {
-          out.push(CRLF);
-          if (chunk[i + 1] === LF) i++;
-          else this.rewrote = true;
-          this.endLine();
-        }
-        start = i + 1;
-      } else {
-        this.lineLength++;
+        start = i = nextLF + 1;
+        nextLF = chunk.indexOf(LF, i);
+        continue;
       }
+      this.lineLength += nextCR - i;
+      if (nextCR + 1 === chunk.length) {
+        out.push(chunk.subarray(start, nextCR));
+        this.pendingCR = true;
+        start = i = chunk.length;
+        break;
+      }
+      this.endLine();
+      if (nextLF === nextCR + 1) {
+        i = nextCR + 2;
+        nextLF = chunk.indexOf(LF, i);
+      } else {
+        // Bare CR.
+        out.push(chunk.subarray(start, nextCR), CRLF);
+        this.rewrote = true;
+        start = i = nextCR + 1;
+      }
+      nextCR = chunk.indexOf(CR, i);
     }
+    this.lineLength += chunk.length - i;
+    if (start === 0 && out.length === 0) return chunk;
     out.push(chunk.subarray(start));
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
