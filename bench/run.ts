@@ -8,6 +8,7 @@
  * --smoke runs every scenario at 1% size, once (npm test runs it). --only smtp4k,pop3,...
  * runs some scenarios (smtp4k, smtp64k, pop3, pop3large, imap, imapselect, imapidle, idle, drain, queued, relay, metrics, pgdrain, disk, dns, web).
  * BENCH_NODE_ARGS passes node options to Hikyaku, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * BENCH_TARGETS=hikyaku,... runs only the targets named (for quick comparisons of a change).
  */
 import { execSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -119,6 +120,8 @@ const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 // Acceptance and end to end also with every store on this machine's PostgreSQL.
 const targets: Target[] = [new HikyakuTarget(n(2_000), nodeArgs), new HikyakuTarget(n(2_000), nodeArgs, { runs: ['smtp4k', 'smtp64k'] })];
 if (args.vs) targets.push(new AnchorTarget());
+const chosen = process.env.BENCH_TARGETS?.split(',');
+if (chosen) targets.splice(0, targets.length, ...targets.filter((t) => chosen.includes(t.name)));
 const names = targets.map((t) => t.name);
 const collected = new Map<string, Figures[]>();
 const record = (run: string, target: string, f: Figures) => collected.set(`${run}/${target}`, [...(collected.get(`${run}/${target}`) ?? []), f]);
