@@ -29,6 +29,7 @@ export async function retrievalRuns(target: Target, users: readonly string[], pe
   for (const clients of [1, 16]) {
     const rates: number[] = [];
     const throughputs: number[] = [];
+    const cpu = cpuMeter(target);
     for (let run = 0; run < 3; run++) {
       const started = performance.now();
       const results = await Promise.all(users.slice(0, clients).map(fetch));
@@ -40,8 +41,28 @@ export async function retrievalRuns(target: Target, users: readonly string[], pe
     }
     out[`clients${clients}PerSecond`] = median(rates);
     out[`clients${clients}MBPerSecond`] = median(throughputs);
+    Object.assign(out, cpu.perMessage(3 * clients * perMailbox, `clients${clients}`));
   }
   return out;
+}
+
+/**
+ * CPU time from now on, of the target's processes and of this process (the clients), per
+ * message: `<prefix>ServerCpuUs` and `<prefix>ClientCpuUs`. On a machine where both share
+ * the cores, the clients' part bounds what any server can reach.
+ */
+export function cpuMeter(target: Target): { perMessage(messages: number, prefix: string): Figures } {
+  const server = target.cpuSeconds();
+  const client = process.cpuUsage();
+  return {
+    perMessage(messages, prefix) {
+      const used = process.cpuUsage(client);
+      return {
+        [`${prefix}ServerCpuUs`]: ((target.cpuSeconds() - server) * 1e6) / messages,
+        [`${prefix}ClientCpuUs`]: (used.user + used.system) / messages,
+      };
+    },
+  };
 }
 
 /** Messages retrievable right now: POP3 login + STAT + QUIT for each user (the same check for every target). */

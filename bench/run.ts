@@ -53,6 +53,13 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'smtp64k', scenario: 'smtp 64 KiB', key: 'p50Ms', label: 'latency p50', unit: 'ms', better: 'lower' },
   { run: 'smtp64k', scenario: 'smtp 64 KiB', key: 'p99Ms', label: 'latency p99', unit: 'ms', better: 'lower' },
   { run: 'smtp64k', scenario: 'end to end 64 KiB', key: 'endToEndPerSecond', label: 'retrievable by POP3', unit: 'msg/s', better: 'higher' },
+  ...(['smtp4k', 'smtp64k'] as const).flatMap((run) => {
+    const scenario = run === 'smtp4k' ? 'smtp 4 KiB' : 'smtp 64 KiB';
+    return [
+      { run, scenario, key: 'acceptedServerCpuUs', label: 'server CPU per message while accepting (delivery runs meanwhile)', unit: 'µs', better: 'lower' as const },
+      { run, scenario, key: 'acceptedClientCpuUs', label: 'sending client CPU per message', unit: 'µs', better: 'lower' as const },
+    ];
+  }),
   { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients1PerSecond', label: '1 client', unit: 'msg/s', better: 'higher' },
   { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients1MBPerSecond', label: '1 client', unit: 'MB/s', better: 'higher' },
   { run: 'pop3', scenario: 'pop3 retrieval', key: 'clients16PerSecond', label: '16 clients', unit: 'msg/s', better: 'higher' },
@@ -61,6 +68,16 @@ const SPECS: (FigureSpec & { run: string })[] = [
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients1MBPerSecond', label: '1 client', unit: 'MB/s', better: 'higher' },
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients16PerSecond', label: '16 clients', unit: 'msg/s', better: 'higher' },
   { run: 'imap', scenario: 'imap UID FETCH 1:* BODY.PEEK[]', key: 'clients16MBPerSecond', label: '16 clients', unit: 'MB/s', better: 'higher' },
+  ...(['pop3', 'imap'] as const).flatMap((run) =>
+    [1, 16].flatMap((c) => {
+      const scenario = run === 'pop3' ? 'pop3 retrieval' : 'imap UID FETCH 1:* BODY.PEEK[]';
+      const clients = `${c} client${c > 1 ? 's' : ''}`;
+      return [
+        { run, scenario, key: `clients${c}ServerCpuUs`, label: `${clients}, server CPU per message`, unit: 'µs', better: 'lower' as const },
+        { run, scenario, key: `clients${c}ClientCpuUs`, label: `${clients}, client CPU per message`, unit: 'µs', better: 'lower' as const },
+      ];
+    }),
+  ),
   { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'statUidlMs', label: 'LOGIN + STAT + UIDL, median of 5', unit: 'ms', better: 'lower' },
   { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'heldMB', label: 'server memory while a session holds it (PSS growth)', unit: 'MB', better: 'lower' },
   { run: 'imapselect', scenario: 'imap SELECT, 100,000 messages', key: 'selectMs', label: 'LOGIN + SELECT, median of 5', unit: 'ms', better: 'lower' },

@@ -4,7 +4,7 @@
  */
 import { SmtpClient, testMessage } from '../test/helpers/smtp-client.js';
 import { Pop3Client } from '../test/helpers/pop3-client.js';
-import { pool, retrievable, retrievalRuns, retrieveAll } from './retrieval.js';
+import { cpuMeter, pool, retrievable, retrievalRuns, retrieveAll } from './retrieval.js';
 import type { Target } from './targets/target.js';
 
 export type Figures = Record<string, number>;
@@ -49,10 +49,13 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 export async function smtpEndToEnd(target: Target, messages: number, size: number): Promise<Figures> {
   await target.reset();
   const started = performance.now();
+  const cpu = cpuMeter(target);
   const { seconds, latencies } = await send(target, messages, size, 32);
+  const accepting = cpu.perMessage(messages, 'accepted');
   await until(async () => (await retrievable(target)) >= messages, 'delivery');
   const e2e = (performance.now() - started) / 1000;
   return {
+    ...accepting,
     acceptedPerSecond: messages / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),

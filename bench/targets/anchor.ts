@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
+import { PASSWORD, USERS, cpuOf, memoryOf, type Target } from './target.js';
 
 const ANCHOR = new URL('../../../../shared/anchors/postfix-dovecot/', import.meta.url).pathname;
 const VMAIL = 5000;
@@ -11,6 +11,8 @@ function sh(cmd: string, args: string[] = []): string {
 }
 
 /** Postfix (SMTP, queue) + Dovecot (LMTP delivery, POP3), set up by shared/anchors/postfix-dovecot. */
+const isAnchorProcess = (exe: string) => exe.startsWith('/usr/lib/postfix/') || exe.startsWith('/usr/lib/dovecot/') || exe === '/usr/sbin/dovecot';
+
 export class AnchorTarget implements Target {
   readonly name = 'postfix+dovecot';
   readonly smtpPort = 12525;
@@ -75,7 +77,11 @@ export class AnchorTarget implements Target {
   }
 
   memory(): { rss: number; pss: number } {
-    return memoryOf((exe) => exe.startsWith('/usr/lib/postfix/') || exe.startsWith('/usr/lib/dovecot/') || exe === '/usr/sbin/dovecot');
+    return memoryOf(isAnchorProcess);
+  }
+
+  cpuSeconds(): number {
+    return cpuOf(isAnchorProcess);
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.j
 import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
 import { seedBacklog } from '../../test/helpers/backlog.js';
 import { freePort, parentOf, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
-import { PASSWORD, USERS, memoryOf, type Target } from './target.js';
+import { PASSWORD, USERS, cpuOf, memoryOf, type Target } from './target.js';
 
 /**
  * Hikyaku as shipped (fsync on), one process per role set, on a fresh data dir per reset;
@@ -122,8 +122,19 @@ export class HikyakuTarget implements Target {
 
   /** The service's processes and their children (session workers). */
   memory(): { rss: number; pss: number } {
+    return memoryOf(this.isOurs());
+  }
+
+  /** With every store on PostgreSQL, its server's processes count too: they do the storing. */
+  cpuSeconds(): number {
+    const ours = this.isOurs();
+    return cpuOf((exe, pid) => ours(exe, pid) || (this.pg !== undefined && exe.startsWith('/usr/lib/postgresql/')));
+  }
+
+  /** The service's processes and their children (session workers). */
+  private isOurs(): (exe: string, pid: number) => boolean {
     const pids = new Set(this.processes.map((p) => p.pid));
-    return memoryOf((_, pid) => pids.has(pid) || pids.has(parentOf(pid)));
+    return (_, pid) => pids.has(pid) || pids.has(parentOf(pid));
   }
 
   async stop(): Promise<void> {

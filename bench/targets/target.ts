@@ -26,28 +26,53 @@ export interface Target {
   idleUser(i: number): string;
   /** RSS and PSS summed over all of the system's processes, in bytes. */
   memory(): { rss: number; pss: number };
+  /**
+   * CPU time (user + system) its processes have used so far, in seconds: the live ones and
+   * the children they have reaped (a Dovecot session process, a Postfix smtpd).
+   */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
 export const USERS = Array.from({ length: 100 }, (_, i) => `user${i + 1}@example.test`);
 export const PASSWORD = 'secret';
 
-/** Sums smaps_rollup over every process whose executable path `matches`. */
-export function memoryOf(matches: (exe: string, pid: number) => boolean): { rss: number; pss: number } {
-  let rss = 0;
-  let pss = 0;
+type ProcessMatch = (exe: string, pid: number) => boolean;
+
+/** Reads `file` of every process (/proc/PID/file) whose executable path `matches`, skipping those that end meanwhile. */
+function readEach(matches: ProcessMatch, file: string, use: (text: string) => void): void {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const pid = Number(name);
-      if (!matches(readlinkSync(`/proc/${name}/exe`), pid)) continue;
-      const rollup = readFileSync(`/proc/${name}/smaps_rollup`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
-      rss += kb('Rss');
-      pss += kb('Pss');
+      if (matches(readlinkSync(`/proc/${name}/exe`), Number(name))) use(readFileSync(`/proc/${name}/${file}`, 'utf8'));
     } catch {
       // The process ended while we looked.
     }
   }
+}
+
+// USER_HZ: the unit of /proc's CPU times on Linux (x86-64 and arm64 alike).
+const CLOCK_TICKS = 100;
+
+/** Sums utime + stime + cutime + cstime (/proc/PID/stat) over every process whose executable path `matches`, in seconds. */
+export function cpuOf(matches: ProcessMatch): number {
+  let ticks = 0;
+  readEach(matches, 'stat', (stat) => {
+    // The fields after the command name (which may hold spaces) in parentheses: utime is the 12th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  });
+  return ticks / CLOCK_TICKS;
+}
+
+/** Sums smaps_rollup over every process whose executable path `matches`. */
+export function memoryOf(matches: ProcessMatch): { rss: number; pss: number } {
+  let rss = 0;
+  let pss = 0;
+  readEach(matches, 'smaps_rollup', (rollup) => {
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
+    rss += kb('Rss');
+    pss += kb('Pss');
+  });
   return { rss, pss };
 }
