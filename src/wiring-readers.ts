@@ -3,7 +3,6 @@
  * main process starts them on their ports; a session worker (session-worker.ts) starts them
  * without listening, to serve the connections the main process hands it.
  */
-import { availableParallelism } from 'node:os';
 import { Authenticator, LoginRecorder, type SharedCounters } from './auth/index.js';
 import type { Config } from './config/index.js';
 import type { DirectoryCache } from './directory/index.js';
@@ -28,14 +27,6 @@ export interface Readers {
   /** The servers by protocol (pop3, imap): connections handed over are served with `accept`. */
   readonly servers: Map<string, Pop3Server | ImapServer>;
   close(): Promise<void>;
-}
-
-// readers.processes 0 is one process per core, at most this many.
-const AUTO_PROCESSES_MAX = 8;
-
-/** How many processes serve POP3 and IMAP sessions for the setting readers.processes. */
-export function readersProcesses(setting: number): number {
-  return setting > 0 ? setting : Math.min(availableParallelism(), AUTO_PROCESSES_MAX);
 }
 
 /**

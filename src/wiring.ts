@@ -9,7 +9,7 @@ import { SendingLimits } from './inbound/index.js';
 import { MxServer, SubmissionServer, loadOrCreateTls } from './servers/index.js';
 import { MemoryCounters } from './auth/index.js';
 import { SessionWorkers } from './processes/index.js';
-import { loginsFor, readersProcesses, startReaders } from './wiring-readers.js';
+import { loginsFor, startReaders } from './wiring-readers.js';
 import { Metrics, armCrashPoints, createLogger, type Logger } from './observability/index.js';
 import { activityTotals, metricsScraper, startMetricsListener } from './wiring-metrics.js';
 import { followQueueBreakdown, followQueueMetrics, sharedQueueStats } from './wiring-queue-metrics.js';
@@ -104,7 +104,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const cluster = openClusterState(config, loginState, log.child({ mod: 'cluster' }));
   const sharedError = (what: string) => (err: unknown) => log.warn({ err }, `shared ${what} counts unavailable; this node counts by itself meanwhile`);
   // With session workers on the embedded store, this process keeps what their sessions share.
-  const readerProcesses = config.roles.some((r) => r === 'pop3' || r === 'imap') && !options.wrapMailStore ? readersProcesses(config['readers.processes']) : 1;
+  const readerProcesses = config.roles.some((r) => r === 'pop3' || r === 'imap') && !options.wrapMailStore ? config['readers.processes'] : 1;
   const nodeState = readerProcesses > 1 && !cluster ? { counters: new MemoryCounters(), locks: new MaildropLockTable(), mailStore } : undefined;
   const logins = loginsFor(config, directory, loginState, cluster?.counters ?? nodeState?.counters, log);
   const authenticator = logins.authenticator;

@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA } from '../../src/config/index.js';
 import { hashPassword } from '../../src/directory/index.js';
 import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.js';
 import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
@@ -69,9 +68,9 @@ export class HikyakuTarget implements Target {
 
   private spawn(roles: string): Promise<ChildProcess> {
     const stores = this.pg ? { HIKYAKU_STORAGE_DIRECTORY: this.pg.url, HIKYAKU_STORAGE_SPOOL: this.pg.url, HIKYAKU_STORAGE_MAILSTORE: this.pg.url } : {};
-    // readers.processes as shipped (tests pin 1) unless BENCH_READERS_PROCESSES says otherwise.
-    const processes = process.env.BENCH_READERS_PROCESSES ?? String(SCHEMA['readers.processes'].default());
-    return spawnServer(this.dir, { ...stores, HIKYAKU_READERS_PROCESSES: processes, HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_IMAP_PORT: roles.includes('imap') ? String(this.imapPort) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
+    // readers.processes as shipped (1) unless BENCH_READERS_PROCESSES says otherwise: on two
+    // cores shared with the load generator a second session process measured no faster.
+    return spawnServer(this.dir, { ...stores, HIKYAKU_READERS_PROCESSES: process.env.BENCH_READERS_PROCESSES ?? '1', HIKYAKU_MX_PORT: String(this.smtpPort), HIKYAKU_POP3_PORT: roles.includes('pop3') ? String(this.pop3Port) : '0', HIKYAKU_IMAP_PORT: roles.includes('imap') ? String(this.imapPort) : '0', HIKYAKU_ROLES: roles, HIKYAKU_LOG_LEVEL: 'warn' }, this.nodeArgs);
   }
 
   async resumeDelivery(): Promise<void> {

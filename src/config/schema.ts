@@ -115,7 +115,7 @@ export const SCHEMA = {
   'imap.port': key(1430, PORT, 'Port of IMAP with STARTTLS (role imap).'),
   'imap.tlsPort': key(9930, PORT, 'Port of IMAP over implicit TLS (role imap).'),
   'imap.maxClients': key(5000, int(1, 1_000_000), 'Most concurrent IMAP connections (both ports); past it a client gets * BYE [UNAVAILABLE] and is disconnected.'),
-  'readers.processes': key(0, int(0, 64), 'Processes serving POP3 and IMAP sessions (roles pop3, imap): the service\'s own and readers.processes - 1 session workers; the service accepts each new connection and hands it to the next process in turn. Each has its own store connections; failed-login counts and POP3 maildrop locks stay shared. pop3.maxClients and imap.maxClients hold per process. 0: one per core, at most 8 (as nginx\'s worker_processes auto); 1: sessions in the service\'s own process only.'),
+  'readers.processes': key(1, int(1, 64), 'Processes serving POP3 and IMAP sessions (roles pop3, imap): the service\'s own and readers.processes - 1 session workers accepting on the same sockets, each with its own store connections; failed-login counts and POP3 maildrop locks stay shared. pop3.maxClients and imap.maxClients hold per process. The number of cores suits a host that mostly serves readers.'),
   'imap.idleTimeoutSeconds': key(1800, int(60, 86400), 'Idle time before an IMAP session is closed (RFC 9051 §5.4: at least 30 minutes; clients renew IDLE within it).'),
   'imap.maxUnauthenticatedCommands': key(20, int(1, 10000), 'Commands an IMAP client may send before logging in.'),
   'imap.storeTimeoutMs': key(1500, int(1, 600_000), 'Deadline for one mailbox store call in IMAP; past it the command gets NO [UNAVAILABLE], so every answer comes within 2 s (DESIGN.md principle 4).'),

@@ -26,9 +26,8 @@ export function testConfig(dataDir: string, overrides: Partial<Record<ConfigKey,
   return loadConfig({
     dataDir,
     env: {},
-    // Relay asks a DNS port where nothing listens unless a test gives its own resolver. Sessions
-    // in one process (readers.processes): test/session-workers.test.ts tests several.
-    overrides: { 'mx.port': 0, 'portal.port': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'imap.port': 0, 'imap.tlsPort': 0, 'dns.port': 0, 'web.port': 0, 'web.tlsPort': 0, 'web.sftpPort': 0, 'submission.port': 0, 'submission.tlsPort': 0, 'metrics.listen': '127.0.0.1:0', 'relay.dnsServers': '127.0.0.1:9', 'auth.failureDelayMs': 10, 'readers.processes': 1, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
+    // Relay asks a DNS port where nothing listens unless a test gives its own resolver.
+    overrides: { 'mx.port': 0, 'portal.port': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'imap.port': 0, 'imap.tlsPort': 0, 'dns.port': 0, 'web.port': 0, 'web.tlsPort': 0, 'web.sftpPort': 0, 'submission.port': 0, 'submission.tlsPort': 0, 'metrics.listen': '127.0.0.1:0', 'relay.dnsServers': '127.0.0.1:9', 'auth.failureDelayMs': 10, 'log.level': 'silent', hostname: 'mx.hikyaku.test', 'delivery.retryBaseMs': 50, 'delivery.retryMaxMs': 500, 'delivery.pollMs': 50, ...overrides },
   });
 }
 
@@ -199,7 +198,7 @@ export async function spawnServer(dataDir: string, env: NodeJS.ProcessEnv, nodeA
   const child = spawn(command[0]!, command.slice(1), {
     // The roles these tests use unless they say otherwise: every listener more takes a port
     // that another test, restarting its server on a fixed port, may be waiting to get back.
-    env: { ...process.env, HIKYAKU_ROLES: 'mx,submission,delivery,pop3,portal', HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_READERS_PROCESSES: '1', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_IMAP_PORT: '0', HIKYAKU_IMAP_TLS_PORT: '0', HIKYAKU_DNS_PORT: '0', HIKYAKU_WEB_PORT: '0', HIKYAKU_WEB_TLS_PORT: '0', HIKYAKU_WEB_SFTP_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', HIKYAKU_METRICS_LISTEN: '127.0.0.1:0', HIKYAKU_PORTAL_PORT: '0', ...env },
+    env: { ...process.env, HIKYAKU_ROLES: 'mx,submission,delivery,pop3,portal', HIKYAKU_LOG_LEVEL: 'warn', HIKYAKU_POP3_PORT: '0', HIKYAKU_POP3_TLS_PORT: '0', HIKYAKU_IMAP_PORT: '0', HIKYAKU_IMAP_TLS_PORT: '0', HIKYAKU_DNS_PORT: '0', HIKYAKU_WEB_PORT: '0', HIKYAKU_WEB_TLS_PORT: '0', HIKYAKU_WEB_SFTP_PORT: '0', HIKYAKU_SUBMISSION_PORT: '0', HIKYAKU_SUBMISSION_TLS_PORT: '0', HIKYAKU_METRICS_LISTEN: '127.0.0.1:0', HIKYAKU_PORTAL_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await untilOutput(child, 'started', 'server');
