@@ -101,7 +101,8 @@ export async function retrieveAll(target: Target, user: string): Promise<{ messa
 
 /**
  * A mailbox of `count` messages over POP3: LOGIN + STAT + UIDL (median of 5 after one to
- * warm up), and the server's memory while a session holds it (PSS growth over the idle server).
+ * warm up), and the server's memory while a session holds it (PSS growth over the idle server:
+ * in all, and of it the anonymous memory, without the pages of files it maps).
  */
 export async function pop3LargeMailbox(target: Target, count: number): Promise<Figures> {
   await target.reset();
@@ -110,6 +111,7 @@ export async function pop3LargeMailbox(target: Target, count: number): Promise<F
   const idle = target.memory();
   const times: number[] = [];
   let held = 0;
+  let heldAnon = 0;
   for (let i = 0; i < 6; i++) {
     const started = performance.now();
     const c = await Pop3Client.open(target.pop3Port);
@@ -118,9 +120,13 @@ export async function pop3LargeMailbox(target: Target, count: number): Promise<F
     const uidl = (await c.command('UIDL', true)) as Buffer;
     if (i > 0) times.push(performance.now() - started);
     if (!stat.startsWith(`+OK ${count} `) || uidl.toString('latin1').split('\r\n').filter(Boolean).length !== count) throw new Error(`STAT/UIDL for ${count} messages: ${stat}`);
-    if (i === 5) held = target.memory().pss - idle.pss;
+    if (i === 5) {
+      const now = target.memory();
+      held = now.pss - idle.pss;
+      heldAnon = now.pssAnon - idle.pssAnon;
+    }
     await c.quit();
   }
   times.sort((a, b) => a - b);
-  return { statUidlMs: times[Math.floor(times.length / 2)]!, heldMB: held / 1024 / 1024 };
+  return { statUidlMs: times[Math.floor(times.length / 2)]!, heldMB: held / 1024 / 1024, heldAnonMB: heldAnon / 1024 / 1024 };
 }

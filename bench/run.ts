@@ -80,6 +80,7 @@ const SPECS: (FigureSpec & { run: string })[] = [
   ),
   { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'statUidlMs', label: 'LOGIN + STAT + UIDL, median of 5', unit: 'ms', better: 'lower' },
   { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'heldMB', label: 'server memory while a session holds it (PSS growth)', unit: 'MB', better: 'lower' },
+  { run: 'pop3large', scenario: 'pop3, 100,000 messages', key: 'heldAnonMB', label: 'of it anonymous, without mapped file pages', unit: 'MB', better: 'lower' },
   { run: 'imapselect', scenario: 'imap SELECT, 100,000 messages', key: 'selectMs', label: 'LOGIN + SELECT, median of 5', unit: 'ms', better: 'lower' },
   { run: 'imapidle', scenario: 'idle sessions', key: 'imapIdlePssKBPerSession', label: 'IMAP IDLE PSS per session', unit: 'kB', better: 'lower' },
   { run: 'idle', scenario: 'idle sessions', key: 'smtpPssKBPerSession', label: 'SMTP PSS per session', unit: 'kB', better: 'lower' },

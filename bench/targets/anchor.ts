@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PASSWORD, USERS, cpuOf, memoryOf, type Target } from './target.js';
+import { PASSWORD, USERS, cpuOf, memoryOf, type Memory, type Target } from './target.js';
 
 const ANCHOR = new URL('../../../../shared/anchors/postfix-dovecot/', import.meta.url).pathname;
 const VMAIL = 5000;
@@ -76,7 +76,7 @@ export class AnchorTarget implements Target {
     return USERS[i % USERS.length]!;
   }
 
-  memory(): { rss: number; pss: number } {
+  memory(): Memory {
     return memoryOf(isAnchorProcess);
   }
 

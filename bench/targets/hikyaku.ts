@@ -7,7 +7,7 @@ import { openDirectoryStore, openMailStore, openSpool } from '../../src/wiring.j
 import { dropSchemas, pgStoreUrl } from '../../test/helpers/postgres.js';
 import { seedBacklog } from '../../test/helpers/backlog.js';
 import { freePort, parentOf, removeDir, spawnServer, tempDir, testConfig } from '../../test/helpers/service.js';
-import { PASSWORD, USERS, cpuOf, memoryOf, type Target } from './target.js';
+import { PASSWORD, USERS, cpuOf, memoryOf, type Memory, type Target } from './target.js';
 
 /**
  * Hikyaku as shipped (fsync on), one process per role set, on a fresh data dir per reset;
@@ -121,7 +121,7 @@ export class HikyakuTarget implements Target {
   }
 
   /** The service's processes and their children (session workers). */
-  memory(): { rss: number; pss: number } {
+  memory(): Memory {
     return memoryOf(this.isOurs());
   }
 

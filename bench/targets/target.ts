@@ -25,7 +25,7 @@ export interface Target {
   /** A user to log in as for the i-th idle POP3 session. */
   idleUser(i: number): string;
   /** RSS and PSS summed over all of the system's processes, in bytes. */
-  memory(): { rss: number; pss: number };
+  memory(): Memory;
   /**
    * CPU time (user + system) its processes have used so far, in seconds: the live ones and
    * the children they have reaped (a Dovecot session process, a Postfix smtpd).
@@ -65,14 +65,24 @@ export function cpuOf(matches: ProcessMatch): number {
   return ticks / CLOCK_TICKS;
 }
 
-/** Sums smaps_rollup over every process whose executable path `matches`. */
-export function memoryOf(matches: ProcessMatch): { rss: number; pss: number } {
-  let rss = 0;
-  let pss = 0;
+/**
+ * Sums smaps_rollup over every process whose executable path `matches`. `pssAnon`: the PSS
+ * that is not pages of files the process maps (a database read through mmap, Dovecot's
+ * indexes), which the kernel's page cache holds whether mapped or not.
+ */
+export function memoryOf(matches: ProcessMatch): Memory {
+  const sum: Memory = { rss: 0, pss: 0, pssAnon: 0 };
   readEach(matches, 'smaps_rollup', (rollup) => {
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
-    rss += kb('Rss');
-    pss += kb('Pss');
+    sum.rss += kb('Rss');
+    sum.pss += kb('Pss');
+    sum.pssAnon += kb('Pss_Anon') + kb('Pss_Shmem');
   });
-  return { rss, pss };
+  return sum;
+}
+
+export interface Memory {
+  rss: number;
+  pss: number;
+  pssAnon: number;
 }
