@@ -208,21 +208,23 @@ export class SqliteFolders implements PreparingFolderStore {
 
   async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
     const out = new Map<number, Buffer>();
-    const box = this.box(accountId, normalizeFolderName(folder));
-    if (!box || uids.length === 0) return out;
+    if (uids.length === 0) return out;
     // Rows as arrays, and only the values that are there: an empty header and the file's name
-    // of an inline body come back NULL (no Buffer or string made for them). This runs once per
+    // of an inline body come back NULL (no Buffer or string made for them). The folder is found
+    // in the same statement, so one read transaction serves the call. This runs once per
     // message of every FETCH and RETR.
     type Row = [uid: number, header: Buffer | null, data: Buffer | null, blobId: string | null, file: string | null];
-    const columns = "m.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ?";
+    const columns =
+      'm.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END FROM mailboxes x JOIN messages m ON m.mailbox_id = x.id LEFT JOIN blobs b ON b.id = m.blob_id WHERE x.account_id = ? AND x.name = ?';
+    const name = normalizeFolderName(folder);
     const lo = Math.min(...uids);
     const hi = Math.max(...uids);
     const wanted = new Set(uids);
     // Mostly a run of UIDs (FETCH 1:*): one range scan of the primary key; else the list itself.
     const rows = (
       hi - lo < uids.length * 2
-        ? sql(this.db, `SELECT ${columns} AND m.uid BETWEEN ? AND ?`).raw(true).all(box.id, lo, hi)
-        : sql(this.db, `SELECT ${columns} AND m.uid IN (SELECT value FROM json_each(?))`).raw(true).all(box.id, JSON.stringify(uids))
+        ? sql(this.db, `SELECT ${columns} AND m.uid BETWEEN ? AND ?`).raw(true).all(accountId, name, lo, hi)
+        : sql(this.db, `SELECT ${columns} AND m.uid IN (SELECT value FROM json_each(?))`).raw(true).all(accountId, name, JSON.stringify(uids))
     ) as Row[];
     for (const [uid, header, data, blobId, file] of rows) {
       if (!wanted.has(uid)) continue;
