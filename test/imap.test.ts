@@ -357,7 +357,7 @@ describe('IMAP', () => {
       const sent = await t.service.mailStore.messages(ids.get('sync@example.com')!, 'Sent');
       assert.equal(sent.messages.length, 1, 'the local message went up');
       assert.deepEqual(sent.messages[0]!.flags, ['\\Seen']);
-      assert.match((await t.service.mailStore.readMessages(ids.get('sync@example.com')!, 'Sent', [sent.messages[0]!.uid])).get(sent.messages[0]!.uid)!.toString(), /local side/);
+      assert.match((await t.service.mailStore.readMessages(ids.get('sync@example.com')!, 'Sent', [sent.messages[0]!.uid])).get(sent.messages[0]!.uid)!.data.toString(), /local side/);
     } finally {
       removeDir(local);
     }

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EntryState, QueueEntry, QueueListing, Route } from '../queue/index.js';
-import type { AppendInput } from '../mailstore/index.js';
+import type { AppendInput, StoredMessage } from '../mailstore/index.js';
+import { sendsAsStored } from '../pop3/index.js';
 
 /** A leased entry joined with its message. */
 export interface EntryRow {
@@ -83,4 +84,14 @@ export async function readAppendBody(input: AppendInput): Promise<Buffer> {
   const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   if (data.length !== input.bodySize) throw new Error(`body is ${data.length} bytes, expected ${input.bodySize}`);
   return data;
+}
+
+/**
+ * A message read back: its header lines (when it has any) before the body. Sendable as it
+ * is when the body was found so as it was stored, and the header is so too (it ends in CRLF,
+ * so the two cannot make a bare line ending or a leading dot between them).
+ */
+export function withHeader(header: Buffer | null, body: Buffer, bodySendable: boolean): StoredMessage {
+  if (!header || header.length === 0) return { data: body, sendable: bodySendable };
+  return { data: Buffer.concat([header, body]), sendable: bodySendable && sendsAsStored(header) };
 }

@@ -61,6 +61,18 @@ export interface NewMessage {
  *   remembered with their modseq (for QRESYNC) for the store's key retention time;
  * - unknown folders throw ERR_FOLDER_UNKNOWN; UIDs that are gone are skipped, not errors.
  */
+/** A message as readMessages gives it. */
+export interface StoredMessage {
+  /** Header lines then body, as stored. */
+  readonly data: Buffer;
+  /**
+   * The store found when it stored the body that every line ends in CRLF and none starts
+   * with "." (sendsAsStored): POP3 sends it as it is without looking. False: not
+   * known (a body stored before the store noted it, or one that is not so).
+   */
+  readonly sendable: boolean;
+}
+
 export interface FolderStore {
   /** Every folder of the account; the INBOX and the special-use folders are made on the first call. */
   folders(accountId: number): Promise<Folder[]>;
@@ -78,7 +90,7 @@ export interface FolderStore {
   /** The folder's messages in UID order. */
   messages(accountId: number, folder: string): Promise<{ folder: Folder; messages: FolderMessage[] }>;
   /** Whole messages (header lines then body, as stored) by UID, in one read; a UID that is gone is absent. */
-  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>>;
+  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>>;
   storeFlags(accountId: number, folder: string, uids: readonly number[], change: FlagChange, flags: readonly string[], unchangedSince?: number): Promise<FlagUpdate>;
   appendMessage(accountId: number, folder: string, message: NewMessage): Promise<{ uidValidity: number; uid: number }>;
   /** Copies (or moves) messages to another folder of the account; the pairs are (source UID, new UID) in source order. */

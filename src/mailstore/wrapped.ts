@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { AppendInput, MailboxEntry, MailboxStatus, Maildrop, MailStore } from './types.js';
-import type { FlagChange, FlagUpdate, Folder, FolderMessage, NewMessage, SpecialUse } from './folders.js';
+import type { FlagChange, FlagUpdate, Folder, FolderMessage, NewMessage, SpecialUse, StoredMessage } from './folders.js';
 
 /** Which calls a fault applies to: delivery's appends, or the readers' calls (POP3, IMAP, the portal), writes included. */
 export type FaultTarget = 'append' | 'reads';
@@ -52,7 +52,7 @@ export abstract class WrappedMailStore implements MailStore {
   messages(accountId: number, folder: string): Promise<{ folder: Folder; messages: FolderMessage[] }> {
     return this.through('reads', (s) => s.messages(accountId, folder));
   }
-  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
+  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>> {
     return this.through('reads', (s) => s.readMessages(accountId, folder, uids));
   }
   storeFlags(accountId: number, folder: string, uids: readonly number[], change: FlagChange, flags: readonly string[], unchangedSince?: number): Promise<FlagUpdate> {

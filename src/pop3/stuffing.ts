@@ -81,15 +81,21 @@ export class Pop3Encoder {
 /**
  * A whole message as the body of a RETR response, with the terminating dot: the stored
  * bytes themselves when every line already ends in CRLF and none starts with "." (as mail
- * received over SMTP is), so nothing is copied; otherwise encoded.
+ * received over SMTP is), so nothing is copied; otherwise encoded. `known`: the store
+ * already found it so (see StoredMessage.sendable), and it is not looked at again.
  */
-export function retrBody(message: Buffer): Buffer[] {
-  if (sendsAsStored(message)) return [message, DOT_END];
+export function retrBody(message: Buffer, known = false): Buffer[] {
+  if (known || sendsAsStored(message)) return [message, DOT_END];
   const e = new Pop3Encoder();
   return [e.push(message), e.end()];
 }
 
-/** True when every CR is followed by LF, every LF preceded by CR, no line starts with ".", and the last line ends. */
+/**
+ * True when every CR is followed by LF, every LF preceded by CR, no line starts with "."
+ * and the last line ends: bytes a POP3 response may carry as they are (no dot-stuffing,
+ * no line ending to repair). Mail received over SMTP is like this; the mailbox store
+ * notes it when it stores a body, so that RETR need not look again.
+ */
 export function sendsAsStored(m: Buffer): boolean {
   if (m.length === 0 || m[0] === DOT || m[m.length - 1] !== LF) return false;
   let crs = 0;

@@ -8,7 +8,7 @@ import { MAILSTORE_VARIANTS, backendsWith, withStore } from './backends.js';
 const msg = (text: string, flags: string[] = [], quotaBytes = 0) => ({ data: Buffer.from(text), flags, internalDate: 1_700_000_000_000, quotaBytes });
 const code = (c: string) => (err: unknown) => err instanceof HikyakuError && err.code === c;
 const names = async (store: MailStore, account: number) => (await store.folders(account)).map((f) => f.name);
-const text = async (store: MailStore, account: number, folder: string, uid: number) => (await store.readMessages(account, folder, [uid])).get(uid)?.toString();
+const text = async (store: MailStore, account: number, folder: string, uid: number) => (await store.readMessages(account, folder, [uid])).get(uid)?.data.toString();
 
 for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...MAILSTORE_VARIANTS]) {
   describe(`FolderStore contract: ${backend.name}`, () => {
@@ -34,6 +34,32 @@ for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...
         const { messages } = await store.messages(3, 'inbox');
         assert.deepEqual(messages.map((m) => m.uid), [a.uid], 'INBOX is case-insensitive');
         assert.equal(await text(store, 3, 'INBOX', a.uid), 'Delivered-To: 3\r\ndelivered\r\n');
+      });
+    });
+
+    test('readMessages says which messages POP3 may send as stored (CRLF lines, none starting with a dot), delivered or appended', async () => {
+      await withStore(backend.mailStore, async (store) => {
+        const bodies: [string, boolean][] = [
+          ['Subject: plain\r\n\r\ntext\r\n', true],
+          ['.leading dot\r\n', false],
+          ['line\r\n.dotted\r\n', false],
+          ['bare\nLF\r\n', false],
+          ['bare\rCR\r\n', false],
+          ['no line end', false],
+        ];
+        for (const [i, [body, sendable]] of bodies.entries()) {
+          const delivered = await store.append(appendInput(5, `s${i}`, body));
+          const appended = await store.appendMessage(5, 'Drafts', msg(body));
+          const inbox = (await store.readMessages(5, 'INBOX', [delivered.uid])).get(delivered.uid)!;
+          const draft = (await store.readMessages(5, 'Drafts', [appended.uid])).get(appended.uid)!;
+          assert.equal(inbox.data.toString(), `Delivered-To: 5\r\n${body}`);
+          assert.equal(draft.data.toString(), body);
+          assert.equal(inbox.sendable, sendable, `delivered ${JSON.stringify(body)}`);
+          assert.equal(draft.sendable, sendable, `appended ${JSON.stringify(body)}`);
+        }
+        // A header that is not CRLF spoils a clean body.
+        const odd = await store.append({ ...appendInput(5, 'odd-header', 'clean\r\n'), header: Buffer.from('Delivered-To: 5\n') });
+        assert.equal((await store.readMessages(5, 'INBOX', [odd.uid])).get(odd.uid)!.sendable, false);
       });
     });
 
@@ -115,7 +141,7 @@ for (const backend of [...backendsWith('mailStore', 'FolderStore contract'), ...
         assert.deepEqual((await store.messages(1, 'Archive')).messages.map((m) => m.flags), [[], ['\\Flagged']]);
         const both = await store.readMessages(1, 'Archive', [...copied.pairs.map((p) => p[1]), 9999]);
         assert.deepEqual([...both.keys()].sort((a, b) => a - b), copied.pairs.map((p) => p[1]), 'one read for several UIDs; a missing one is absent');
-        assert.equal(both.get(copied.pairs[0]![1])!.toString(), 'Delivered-To: 1\r\nsmall\r\n');
+        assert.equal(both.get(copied.pairs[0]![1])!.data.toString(), 'Delivered-To: 1\r\nsmall\r\n');
         const inboxBefore = (await store.folder(1, 'INBOX'))!.highestModseq;
         const moved = await store.copyMessages(1, 'INBOX', [d1.uid, d2.uid, 12345], 'Trash', true, 0);
         assert.equal(moved.pairs.length, 2);

@@ -66,7 +66,7 @@ export const COPY_PLAN: readonly TablePlan[] = [
   { file: MAIL, from: 'mail_meta', to: 'mail_meta', key: ['k'] },
   { file: MAIL, from: 'mailboxes', to: 'mail_mailboxes', key: ['id'], serial: 'id', booleans: ['subscribed', 'prepared'] },
   {
-    file: MAIL, from: 'blobs', to: 'mail_blobs', key: ['id'],
+    file: MAIL, from: 'blobs', to: 'mail_blobs', key: ['id'], booleans: ['sendable'],
     body: { column: 'data', path: (r) => join('mail', 'blobs', String(r.id).slice(-2), String(r.file ?? r.id)) },
   },
   { file: MAIL, from: 'messages', to: 'mail_messages', key: ['mailbox_id', 'uid'] },

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppendInput, BlobStore } from '../../mailstore/index.js';
 import type { Outcome } from './batcher.js';
 import { readAppendBody } from '../common.js';
+import { sendsAsStored } from '../../pop3/index.js';
 
 type Appended = { uid: number; duplicate: boolean };
 
@@ -116,8 +117,8 @@ export async function appendBatch(db: Kysely<any>, inputs: readonly AppendInput[
                      SELECT i.box, t.first + i.pos, i.key, i.key, i.header, i.size, i.date, t.modseq FROM incoming i JOIN taken t ON t.id = i.box
                      RETURNING mailbox_id, message_key, uid),
            refs AS (SELECT message_key, count(*)::int AS n FROM added GROUP BY message_key),
-           body(id, size, data, location) AS (VALUES ${sql.join(keys.map((k) => sql`(${k}::text, ${blobs.get(k)!.size}::bigint, ${bodies ? null : blobs.get(k)!.data}::bytea, ${names.get(k)}::text)`))}),
-           kept AS (INSERT INTO mail_blobs (id, size, refs, data, location) SELECT b.id, b.size, refs.n, b.data, b.location FROM body b JOIN refs ON refs.message_key = b.id ORDER BY b.id
+           body(id, size, data, location, sendable) AS (VALUES ${sql.join(keys.map((k) => sql`(${k}::text, ${blobs.get(k)!.size}::bigint, ${bodies ? null : blobs.get(k)!.data}::bytea, ${names.get(k)}::text, ${sendsAsStored(blobs.get(k)!.data)}::boolean)`))}),
+           kept AS (INSERT INTO mail_blobs (id, size, refs, data, location, sendable) SELECT b.id, b.size, refs.n, b.data, b.location, b.sendable FROM body b JOIN refs ON refs.message_key = b.id ORDER BY b.id
                     ON CONFLICT (id) DO UPDATE SET refs = mail_blobs.refs + excluded.refs RETURNING id, location)
       SELECT 'message' AS kind, mailbox_id, message_key, uid, NULL::text AS location FROM added
       UNION ALL SELECT 'body', 0, id, 0, location FROM kept`.execute(db);

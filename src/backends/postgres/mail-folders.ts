@@ -19,7 +19,10 @@ import {
   type PreparingFolderStore,
   type NewMessage,
   type SpecialUse,
+  type StoredMessage,
 } from '../../mailstore/index.js';
+import { sendsAsStored } from '../../pop3/index.js';
+import { withHeader } from '../common.js';
 import { crashPoint } from '../../observability/index.js';
 
 export const INBOX = 'INBOX';
@@ -182,14 +185,14 @@ export class PgFolders implements PreparingFolderStore {
     });
   }
 
-  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
-    const out = new Map<number, Buffer>();
+  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>> {
+    const out = new Map<number, StoredMessage>();
     if (uids.length === 0) return out;
-    const r = await sql<{ uid: number; header: Buffer; data: Buffer | null; location: string | null }>`
-      SELECT m.uid, m.header, b.data, b.location FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
+    const r = await sql<{ uid: number; header: Buffer; data: Buffer | null; location: string | null; sendable: boolean | null }>`
+      SELECT m.uid, m.header, b.data, b.location, b.sendable FROM mail_messages m JOIN mail_mailboxes mb ON mb.id = m.mailbox_id JOIN mail_blobs b ON b.id = m.blob_id
       WHERE mb.account_id = ${accountId} AND mb.name = ${normalizeFolderName(folder)} AND m.uid = ANY(${[...uids]}::bigint[])`.execute(await this.conn());
     const bodies = await Promise.all(r.rows.map((row) => row.data ?? this.bodies().get(row.location!)));
-    r.rows.forEach((row, i) => out.set(row.uid, row.header.length ? Buffer.concat([row.header, bodies[i]!]) : bodies[i]!));
+    r.rows.forEach((row, i) => out.set(row.uid, withHeader(row.header, bodies[i]!, row.sendable === true)));
     return out;
   }
 
@@ -240,7 +243,7 @@ export class PgFolders implements PreparingFolderStore {
       return await this.tx(async (tx) => {
         const box = await this.mustBox(tx, accountId, folder, true);
         await this.checkQuota(tx, accountId, message.data.length, message.quotaBytes);
-        await sql`INSERT INTO mail_blobs (id, size, refs, data, location) VALUES (${key}, ${message.data.length}, 1, ${location ? null : message.data}, ${location})`.execute(tx);
+        await sql`INSERT INTO mail_blobs (id, size, refs, data, location, sendable) VALUES (${key}, ${message.data.length}, 1, ${location ? null : message.data}, ${location}, ${sendsAsStored(message.data)})`.execute(tx);
         const t = await sql<{ uid: number; modseq: number }>`UPDATE mail_mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1, messages = messages + 1, bytes = bytes + ${message.data.length}
           WHERE id = ${box.id} RETURNING uid_next - 1 AS uid, highest_modseq AS modseq`.execute(tx);
         const { uid, modseq } = t.rows[0]!;

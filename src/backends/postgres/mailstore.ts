@@ -49,6 +49,9 @@ const MIGRATIONS = [
    ALTER TABLE mail_expunged ADD COLUMN modseq BIGINT NOT NULL DEFAULT 0;
    CREATE INDEX mail_expunged_modseq ON mail_expunged(mailbox_id, modseq);
    CREATE TABLE mail_meta (k TEXT PRIMARY KEY, v BIGINT NOT NULL);`,
+  // true: the body was found, when stored, to need no dot-stuffing or line ending repair to
+  // be sent by POP3 (StoredMessage.sendable); NULL: not known (a body stored before).
+  `ALTER TABLE mail_blobs ADD COLUMN sendable BOOLEAN;`,
 ];
 // An object older than this that no row names is left over from a crash (or a failed statement): the start-up sweep removes it.
 const ORPHAN_AGE_MS = 3_600_000;

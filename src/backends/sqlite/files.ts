@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { HikyakuError } from '../../mail/index.js';
+import { sendsAsStored } from '../../pop3/index.js';
 
 /**
  * A failed write as the spool's callers should see it: a full disk (file or database) is
@@ -18,6 +19,9 @@ export function spoolWriteError(err: unknown): unknown {
  * still stream to files, so they never sit whole in memory.
  */
 export const INLINE_BODY_MAX = 128 * 1024;
+
+/** The blobs.sendable value of a body held in memory (see StoredMessage.sendable); a body streamed to a file is not looked at (NULL). */
+export const sendableColumn = (body: Buffer | undefined): number | null => (body && sendsAsStored(body) ? 1 : null);
 
 /**
  * fsync discipline for files written once (spool bodies, mailbox blobs):

@@ -18,10 +18,12 @@ import {
   type PreparingFolderStore,
   type NewMessage,
   type SpecialUse,
+  type StoredMessage,
 } from '../../mailstore/index.js';
 import { crashPoint } from '../../observability/index.js';
 import { sql, type Db, type GroupCommitter } from './db.js';
-import { INLINE_BODY_MAX } from './files.js';
+import { INLINE_BODY_MAX, sendableColumn } from './files.js';
+import { withHeader } from '../common.js';
 
 export const INBOX = 'INBOX';
 
@@ -206,16 +208,16 @@ export class SqliteFolders implements PreparingFolderStore {
     })();
   }
 
-  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, Buffer>> {
-    const out = new Map<number, Buffer>();
+  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>> {
+    const out = new Map<number, StoredMessage>();
     if (uids.length === 0) return out;
     // Rows as arrays, and only the values that are there: an empty header and the file's name
     // of an inline body come back NULL (no Buffer or string made for them). The folder is found
     // in the same statement, so one read transaction serves the call. This runs once per
     // message of every FETCH and RETR.
-    type Row = [uid: number, header: Buffer | null, data: Buffer | null, blobId: string | null, file: string | null];
+    type Row = [uid: number, header: Buffer | null, data: Buffer | null, blobId: string | null, file: string | null, sendable: number | null];
     const columns =
-      'm.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END FROM mailboxes x JOIN messages m ON m.mailbox_id = x.id LEFT JOIN blobs b ON b.id = m.blob_id WHERE x.account_id = ? AND x.name = ?';
+      'm.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END, b.sendable FROM mailboxes x JOIN messages m ON m.mailbox_id = x.id LEFT JOIN blobs b ON b.id = m.blob_id WHERE x.account_id = ? AND x.name = ?';
     const name = normalizeFolderName(folder);
     const lo = Math.min(...uids);
     const hi = Math.max(...uids);
@@ -226,10 +228,10 @@ export class SqliteFolders implements PreparingFolderStore {
         ? sql(this.db, `SELECT ${columns} AND m.uid BETWEEN ? AND ?`).raw(true).all(accountId, name, lo, hi)
         : sql(this.db, `SELECT ${columns} AND m.uid IN (SELECT value FROM json_each(?))`).raw(true).all(accountId, name, JSON.stringify(uids))
     ) as Row[];
-    for (const [uid, header, data, blobId, file] of rows) {
+    for (const [uid, header, data, blobId, file, sendable] of rows) {
       if (!wanted.has(uid)) continue;
       const body = data ?? (await readFile(this.ctx.blobPath(blobId!, file).path));
-      out.set(uid, header ? Buffer.concat([header, body]) : body);
+      out.set(uid, withHeader(header, body, sendable === 1));
     }
     return out;
   }
@@ -278,7 +280,7 @@ export class SqliteFolders implements PreparingFolderStore {
         () => {
           const box = this.mustBox(accountId, name);
           this.checkQuota(accountId, message.data.length, message.quotaBytes);
-          sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file) VALUES (?, ?, 1, ?, ?)').run(key, message.data.length, inline ? message.data : null, file ?? null);
+          sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(key, message.data.length, inline ? message.data : null, file ?? null, sendableColumn(message.data));
           const uid = this.takeUid(box.id);
           const modseq = this.bump(box.id);
           sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date, flags, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(

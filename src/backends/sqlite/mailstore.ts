@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { HikyakuError } from '../../mail/index.js';
 import { delegateFolderCalls, type AppendInput, type FolderStore, type MailboxEntry, type MailboxStatus, type Maildrop, type MailStore } from '../../mailstore/index.js';
 import { GroupCommitter, openDb, sql, type Db } from './db.js';
-import { DirSyncer, INLINE_BODY_MAX } from './files.js';
+import { DirSyncer, INLINE_BODY_MAX, sendableColumn } from './files.js';
 import { readAppendBody } from '../common.js';
 import { INBOX, SqliteFolders } from './mail-folders.js';
 
@@ -58,6 +58,9 @@ const MIGRATIONS = [
    ALTER TABLE expunged ADD COLUMN modseq INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
    CREATE TABLE mail_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
+  // 1: the body was found, when stored, to need no dot-stuffing or line ending repair to be
+  // sent by POP3 (StoredMessage.sendable); NULL: not known (a body stored before, or a file).
+  `ALTER TABLE blobs ADD COLUMN sendable INTEGER;`,
 ];
 
 // SQLite's own ceiling for a map (SQLITE_MAX_MMAP_SIZE); a larger file is read past it as before.
@@ -185,7 +188,7 @@ export class SqliteMailStore implements MailStore {
           const shared = sql(this.db, 'UPDATE blobs SET refs = refs + 1 WHERE id = ? RETURNING id').get(blobId);
           if (!shared) {
             if (!inline && !file) throw new BlobGone();
-            sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file) VALUES (?, ?, 1, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null);
+            sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null, sendableColumn(inline));
             usedFile = file !== undefined;
           }
           const { uid, modseq } = sql(

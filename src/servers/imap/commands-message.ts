@@ -110,7 +110,7 @@ async function fetch(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Repl
     const batch = picked.slice(b, b + BATCH);
     const bodies = needsData ? await ctx.call((s) => s.readMessages(ctx.account.id, view.name, batch.map((m) => m.uid))) : undefined;
     for (const m of batch) {
-      const data = bodies?.get(m.uid);
+      const data = bodies?.get(m.uid)?.data;
       // Expunged by another session meanwhile: its data cannot be given (RFC 5530 EXPUNGEISSUED).
       if (bodies && !data) {
         missing = true;
@@ -232,7 +232,7 @@ async function search(ctx: ImapContext, cmd: Command, uid: boolean): Promise<Rep
     const batch = view.messages.slice(b, b + BATCH);
     const bodies = content ? await ctx.call((s) => s.readMessages(ctx.account.id, view.name, batch.map((m) => m.uid))) : undefined;
     batch.forEach((m, i) => {
-      const data = bodies?.get(m.uid);
+      const data = bodies?.get(m.uid)?.data;
       if (bodies && !data) return;
       const tree = data ? ctx.cache.tree(view.folder.id, view.folder.uidValidity, m.uid, data) : undefined;
       if (matches(req.key, { message: m, seq: b + i + 1, count: view.messages.length, largestUid, data, tree })) {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { INBOX, isStoreTimeout, withDeadline, type MailStore } from '../../mailstore/index.js';
+import { INBOX, isStoreTimeout, withDeadline, type MailStore, type StoredMessage } from '../../mailstore/index.js';
 import { retrBody } from '../../pop3/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { drained } from '../drained.js';
@@ -30,7 +30,7 @@ export interface ListedMessage {
 
 /** RETR of several pipelined messages: their bodies in one store read, the answers in one corked write. */
 export async function retrieveMany(r: Retrieval, batch: readonly ListedMessage[]): Promise<void> {
-  let bodies: Map<number, Buffer>;
+  let bodies: Map<number, StoredMessage>;
   try {
     const timer = r.metrics.storeOpenSeconds.startTimer();
     bodies = await withDeadline(r.mailStore.readMessages(r.accountId, INBOX, batch.map((m) => m.uid)), r.storeTimeoutMs);
@@ -44,16 +44,17 @@ export async function retrieveMany(r: Retrieval, batch: readonly ListedMessage[]
   r.socket.cork();
   let flowing = true;
   for (const m of batch) {
-    const body = bodies.get(m.uid);
+    const stored = bodies.get(m.uid);
     // Expunged since the listing (another session, IMAP): this session cannot send it.
-    if (!body) {
+    if (!stored) {
       r.send(`-ERR Message ${m.n} was deleted by another session`);
       continue;
     }
+    const body = stored.data;
     r.metrics.countPop3Reply('+OK', '');
     r.metrics.pop3RetrBytes.inc(body.length);
     r.socket.write(`+OK ${body.length} octets\r\n`);
-    for (const part of retrBody(body)) flowing = r.socket.write(part);
+    for (const part of retrBody(body, stored.sendable)) flowing = r.socket.write(part);
   }
   r.socket.uncork();
   if (!flowing && !r.closed()) await drained(r.socket);
