@@ -47,6 +47,18 @@ export interface NewMessage {
   readonly quotaBytes: number;
 }
 
+/** A message as readMessages gives it. */
+export interface StoredMessage {
+  /** Header lines then body, as stored. */
+  readonly data: Buffer;
+  /**
+   * The store found when it stored the body that every line ends in CRLF and none starts
+   * with "." (sendsAsStored): POP3 sends it as it is without looking. False: not
+   * known (a body stored before the store noted it, or one that is not so).
+   */
+  readonly sendable: boolean;
+}
+
 /**
  * The folders of each account and the messages in them, as IMAP needs them. The INBOX is the
  * folder MailStore's POP3 and delivery calls act on: one set of UIDs for both protocols.
@@ -61,18 +73,6 @@ export interface NewMessage {
  *   remembered with their modseq (for QRESYNC) for the store's key retention time;
  * - unknown folders throw ERR_FOLDER_UNKNOWN; UIDs that are gone are skipped, not errors.
  */
-/** A message as readMessages gives it. */
-export interface StoredMessage {
-  /** Header lines then body, as stored. */
-  readonly data: Buffer;
-  /**
-   * The store found when it stored the body that every line ends in CRLF and none starts
-   * with "." (sendsAsStored): POP3 sends it as it is without looking. False: not
-   * known (a body stored before the store noted it, or one that is not so).
-   */
-  readonly sendable: boolean;
-}
-
 export interface FolderStore {
   /** Every folder of the account; the INBOX and the special-use folders are made on the first call. */
   folders(accountId: number): Promise<Folder[]>;
