@@ -4,7 +4,7 @@
  * UID means one message for both protocols. Every change runs in the store's group commit.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { HikyakuError } from '../../mail/index.js';
 import {
   DEFAULT_FOLDERS,
@@ -23,7 +23,7 @@ import {
 import { crashPoint } from '../../observability/index.js';
 import { sql, type Db, type GroupCommitter } from './db.js';
 import { INLINE_BODY_MAX, sendableColumn } from './files.js';
-import { withHeader } from '../common.js';
+import { readMessages } from './mail-bodies.js';
 
 export const INBOX = 'INBOX';
 
@@ -208,32 +208,8 @@ export class SqliteFolders implements PreparingFolderStore {
     })();
   }
 
-  async readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>> {
-    const out = new Map<number, StoredMessage>();
-    if (uids.length === 0) return out;
-    // Rows as arrays, and only the values that are there: an empty header and the file's name
-    // of an inline body come back NULL (no Buffer or string made for them). The folder is found
-    // in the same statement, so one read transaction serves the call. This runs once per
-    // message of every FETCH and RETR.
-    type Row = [uid: number, header: Buffer | null, data: Buffer | null, blobId: string | null, file: string | null, sendable: number | null];
-    const columns =
-      'm.uid, nullif(m.header, zeroblob(0)), b.data, CASE WHEN b.data IS NULL THEN m.blob_id END, CASE WHEN b.data IS NULL THEN b.file END, b.sendable FROM mailboxes x JOIN messages m ON m.mailbox_id = x.id LEFT JOIN blobs b ON b.id = m.blob_id WHERE x.account_id = ? AND x.name = ?';
-    const name = normalizeFolderName(folder);
-    const lo = Math.min(...uids);
-    const hi = Math.max(...uids);
-    const wanted = new Set(uids);
-    // Mostly a run of UIDs (FETCH 1:*): one range scan of the primary key; else the list itself.
-    const rows = (
-      hi - lo < uids.length * 2
-        ? sql(this.db, `SELECT ${columns} AND m.uid BETWEEN ? AND ?`).raw(true).all(accountId, name, lo, hi)
-        : sql(this.db, `SELECT ${columns} AND m.uid IN (SELECT value FROM json_each(?))`).raw(true).all(accountId, name, JSON.stringify(uids))
-    ) as Row[];
-    for (const [uid, header, data, blobId, file, sendable] of rows) {
-      if (!wanted.has(uid)) continue;
-      const body = data ?? (await readFile(this.ctx.blobPath(blobId!, file).path));
-      out.set(uid, withHeader(header, body, sendable === 1));
-    }
-    return out;
+  readMessages(accountId: number, folder: string, uids: readonly number[]): Promise<Map<number, StoredMessage>> {
+    return readMessages(this.db, (id, file) => this.ctx.blobPath(id, file).path, accountId, normalizeFolderName(folder), uids);
   }
 
   /** Raises the folder's modseq; returns the new one, for the rows this change touches. */
