@@ -89,9 +89,22 @@ export async function readAppendBody(input: AppendInput): Promise<Buffer> {
 /**
  * A message read back: its header lines (when it has any) before the body. Sendable as it
  * is when the body was found so as it was stored, and the header is so too (it ends in CRLF,
- * so the two cannot make a bare line ending or a leading dot between them).
+ * so the two cannot make a bare line ending or a leading dot between them). The header is
+ * looked at only when asked: IMAP, which reads through here too, never asks.
  */
 export function withHeader(header: Buffer | null, body: Buffer, bodySendable: boolean): StoredMessage {
   if (!header || header.length === 0) return { data: body, sendable: bodySendable };
-  return { data: Buffer.concat([header, body]), sendable: bodySendable && sendsAsStored(header) };
+  return new HeaderedMessage(Buffer.concat([header, body]), header, bodySendable);
+}
+
+class HeaderedMessage implements StoredMessage {
+  constructor(
+    readonly data: Buffer,
+    private readonly header: Buffer,
+    private readonly bodySendable: boolean,
+  ) {}
+
+  get sendable(): boolean {
+    return this.bodySendable && sendsAsStored(this.header);
+  }
 }

@@ -251,12 +251,13 @@ export class SqliteFolders implements PreparingFolderStore {
     const key = `imap-${randomBytes(12).toString('hex')}`;
     const inline = message.data.length <= INLINE_BODY_MAX;
     const file = inline ? undefined : await this.ctx.writeBody(key, message.data);
+    const sendable = sendableColumn(message.data);
     try {
       return await this.write(
         () => {
           const box = this.mustBox(accountId, name);
           this.checkQuota(accountId, message.data.length, message.quotaBytes);
-          sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(key, message.data.length, inline ? message.data : null, file ?? null, sendableColumn(message.data));
+          sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(key, message.data.length, inline ? message.data : null, file ?? null, sendable);
           const uid = this.takeUid(box.id);
           const modseq = this.bump(box.id);
           sql(this.db, 'INSERT INTO messages (mailbox_id, uid, message_key, blob_id, header, size, internal_date, flags, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(

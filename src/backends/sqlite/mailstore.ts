@@ -175,6 +175,8 @@ export class SqliteMailStore implements MailStore {
   private async commitAppend(input: AppendInput, size: number, blobId: string, inline: Buffer | undefined, file: string | undefined): Promise<{ uid: number; duplicate: boolean }> {
     let result: { uid: number; duplicate: boolean } = { uid: 0, duplicate: true };
     let usedFile = false;
+    // Looked at before the commit, not inside it: the group commit holds the write lock.
+    const sendable = sendableColumn(inline);
     try {
       await this.committer.run(
         () => {
@@ -188,7 +190,7 @@ export class SqliteMailStore implements MailStore {
           const shared = sql(this.db, 'UPDATE blobs SET refs = refs + 1 WHERE id = ? RETURNING id').get(blobId);
           if (!shared) {
             if (!inline && !file) throw new BlobGone();
-            sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null, sendableColumn(inline));
+            sql(this.db, 'INSERT INTO blobs (id, size, refs, data, file, sendable) VALUES (?, ?, 1, ?, ?, ?)').run(blobId, input.bodySize, inline ?? null, file ?? null, sendable);
             usedFile = file !== undefined;
           }
           const { uid, modseq } = sql(
