@@ -23,7 +23,7 @@ export { openDeliveryStack } from './wiring-delivery.js';
 
 /**
  * The one wiring point: configuration → backends → services → listeners.
- * Layout of the data dir: directory.db, spool/ (spool.db, messages/), mail/
+ * Layout of the data dir: directory.db, spool/ (spool.db, log/, messages/), mail/
  * (mailstore.db, blobs/), tls/, hikyaku.json.
  */
 // The main thread waits at most this long for another process's lock when recording logins.

@@ -50,8 +50,8 @@ describe(`crash safety: SIGKILL at random moments under load, ${spoolBackend.nam
         from: 's@client.test',
         // Every fifth message goes to two recipients, so a message has several queue entries.
         to: seq % 5 === 0 ? [accounts[seq % 4]!, accounts[(seq + 1) % 4]!] : [accounts[seq % 4]!],
-        // Every 25th body is larger than the inline limit, so the file path is crashed too.
-        body: testMessage(`m${n}-${seq}`, seq % 25 === 0 ? 200 * 1024 : 1024),
+        // Bodies of each place the spool keeps them: in the row, in the body log (every third), in a file of their own (every 25th).
+        body: testMessage(`m${n}-${seq}`, seq % 25 === 0 ? 200 * 1024 : seq % 3 === 0 ? 40 * 1024 : 1024),
       }),
     });
     server = load.server;

@@ -44,13 +44,18 @@ test('db copy moves an embedded installation into PostgreSQL, verified table by 
     await w.write(Buffer.from(testMessage('queued-big', 300 * 1024)));
     await w.commit({ mailFrom: 'a@copy.test', recipients: ['far@remote.test'], smtputf8: false, remote: ['far@remote.test'] });
     await spool.hold((await spool.select({}, 0, 100)).filter((_, i) => i % 2 === 0));
+    // And one whose body is in the spool's body log (queued, not held: a held body moves into its row).
+    const logged = await spool.begin();
+    await logged.write(Buffer.from(testMessage('queued-logged', 60 * 1024)));
+    await logged.commit({ mailFrom: 'a@copy.test', recipients: ['log@remote.test'], smtputf8: false, remote: ['log@remote.test'] });
     await spool.close();
     assert.ok(readdirSync(join(dir, 'spool', 'messages')).length > 0, 'a spool body is a file');
+    assert.ok(readdirSync(join(dir, 'spool', 'log')).length > 0, 'a spool body is in the body log');
 
     const copy = await hikyaku(dir, ['db', 'copy', '--to', url]);
     assert.equal(copy.code, 0, copy.stderr + copy.stdout);
     assert.match(copy.stdout, /^accounts: 3 rows here, 3 there, the same$/m);
-    assert.match(copy.stdout, /^spool_entries: 1101 rows here, 1101 there, the same$/m);
+    assert.match(copy.stdout, /^spool_entries: 1102 rows here, 1102 there, the same$/m);
     assert.match(copy.stdout, /^mail_messages: 9 rows here, 9 there, the same$/m);
     assert.match(copy.stdout, /every count and checksum matches\n$/);
     assert.match(copy.stderr, /copying mail_blobs/);
@@ -69,11 +74,13 @@ test('db copy moves an embedded installation into PostgreSQL, verified table by 
     const pg = openSpool(testConfig(node, { 'storage.spool': url }));
     try {
       const stats = await pg.stats();
-      assert.equal(Object.values(stats.byState).reduce((n, x) => n + x, 0), 1101);
-      const big = (await pg.list(2000)).find((e) => e.rcpt === 'far@remote.test')!;
-      const chunks: Buffer[] = [];
-      for await (const chunk of pg.openBody(big.messageId)) chunks.push(chunk as Buffer);
-      assert.ok(Buffer.concat(chunks).equals(Buffer.from(testMessage('queued-big', 300 * 1024))), 'the queued body is the same bytes');
+      assert.equal(Object.values(stats.byState).reduce((n, x) => n + x, 0), 1102);
+      for (const [rcpt, name, size] of [['far@remote.test', 'queued-big', 300 * 1024], ['log@remote.test', 'queued-logged', 60 * 1024]] as const) {
+        const entry = (await pg.list(2000)).find((e) => e.rcpt === rcpt)!;
+        const chunks: Buffer[] = [];
+        for await (const chunk of pg.openBody(entry.messageId)) chunks.push(chunk as Buffer);
+        assert.ok(Buffer.concat(chunks).equals(Buffer.from(testMessage(name, size))), `the queued body of ${name} is the same bytes`);
+      }
     } finally {
       await pg.close();
     }

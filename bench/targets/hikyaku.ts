@@ -37,7 +37,7 @@ export class HikyakuTarget implements Target {
     this.runs = postgres?.runs;
     this.durability = postgres
       ? 'the body and one queue row per recipient in one PostgreSQL transaction (synchronous_commit on)'
-      : 'the body (inline in the WAL up to 128 KiB, else its own file + directory fsync) and one queue row per recipient, one WAL fdatasync per group commit';
+      : 'the body (inline in the WAL up to 16 KiB, in the body log with one fdatasync per group commit up to 128 KiB, else its own file + directory fsync) and one queue row per recipient, one WAL fdatasync per group commit';
   }
 
   /** The configuration a reset's processes and this bench share. */

@@ -15,6 +15,7 @@ import { PgMailStore } from './mailstore.js';
 import { PgNoticeStore } from './notices.js';
 import { PgPortalState } from './portal-state.js';
 import { PgSpool } from './spool.js';
+import { readLoggedBody } from '../sqlite/body-log.js';
 
 type Row = Record<string, unknown>;
 
@@ -27,8 +28,8 @@ interface TablePlan {
   readonly key: readonly string[];
   /** Columns PostgreSQL keeps as booleans (SQLite: 0/1). */
   readonly booleans?: readonly string[];
-  /** A body kept as a file when the row has none inline. */
-  readonly body?: { readonly column: string; readonly path: (row: Row) => string };
+  /** A body kept outside the row (a file, the spool's body log) when the row has none inline. */
+  readonly body?: { readonly column: string; readonly read: (row: Row, dataDir: string) => Buffer };
   /** Its id sequence, brought past the copied ids. */
   readonly serial?: string;
 }
@@ -58,7 +59,7 @@ export const COPY_PLAN: readonly TablePlan[] = [
   { file: DIRECTORY, from: 'backlog_samples', to: 'backlog_samples', key: ['at'] },
   {
     file: SPOOL, from: 'messages', to: 'spool_messages', key: ['id'], booleans: ['smtputf8'],
-    body: { column: 'body', path: (r) => join('spool', 'messages', String(r.id)) },
+    body: { column: 'body', read: (r, d) => (r.body_seg == null ? readFileSync(join(d, 'spool', 'messages', String(r.id))) : readLoggedBody(join(d, 'spool', 'log'), String(r.id), Number(r.body_seg), Number(r.body_off), Number(r.size))) },
   },
   { file: SPOOL, from: 'entries', to: 'spool_entries', key: ['id'], booleans: ['warned'], serial: 'id' },
   { file: SPOOL, from: 'attempt_log', to: 'spool_attempt_log', key: ['entry_id', 'at'] },
@@ -67,14 +68,14 @@ export const COPY_PLAN: readonly TablePlan[] = [
   { file: MAIL, from: 'mailboxes', to: 'mail_mailboxes', key: ['id'], serial: 'id', booleans: ['subscribed', 'prepared'] },
   {
     file: MAIL, from: 'blobs', to: 'mail_blobs', key: ['id'], booleans: ['sendable'],
-    body: { column: 'data', path: (r) => join('mail', 'blobs', String(r.id).slice(-2), String(r.file ?? r.id)) },
+    body: { column: 'data', read: (r, d) => readFileSync(join(d, 'mail', 'blobs', String(r.id).slice(-2), String(r.file ?? r.id))) },
   },
   { file: MAIL, from: 'messages', to: 'mail_messages', key: ['mailbox_id', 'uid'] },
   { file: MAIL, from: 'expunged', to: 'mail_expunged', key: ['mailbox_id', 'message_key'] },
 ];
 
-// Source columns the target does not have (the body file's name: the body goes inline).
-const DROPPED: Record<string, readonly string[]> = { mail_blobs: ['file'] };
+// Source columns the target does not have (where the body was kept: it goes inline).
+const DROPPED: Record<string, readonly string[]> = { mail_blobs: ['file'], spool_messages: ['body_seg', 'body_off'] };
 
 const BATCH = 500;
 
@@ -127,7 +128,7 @@ function targetRow(row: Row, dataDir: string, plan: TablePlan): Row {
   const out: Row = { ...row };
   for (const c of DROPPED[plan.to] ?? []) delete out[c];
   for (const c of plan.booleans ?? []) out[c] = out[c] === 1 || out[c] === true;
-  if (plan.body && (out[plan.body.column] === null || out[plan.body.column] === undefined)) out[plan.body.column] = readFileSync(join(dataDir, plan.body.path(row)));
+  if (plan.body && (out[plan.body.column] === null || out[plan.body.column] === undefined)) out[plan.body.column] = plan.body.read(row, dataDir);
   return out;
 }
 

@@ -17,7 +17,7 @@ export class HybridSpoolWriter implements SpoolWriter {
     readonly messageId: string,
     private readonly path: string,
     private readonly fsync: boolean,
-    private readonly recordEnvelope: (envelope: Envelope, size: number, body: Buffer | null) => Promise<void>,
+    private readonly recordEnvelope: (envelope: Envelope, size: number, body: readonly Buffer[] | null) => Promise<void>,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
@@ -43,7 +43,7 @@ export class HybridSpoolWriter implements SpoolWriter {
   private async commitBody(envelope: Envelope): Promise<void> {
     if (!this.handle) {
       this.closed = true;
-      return this.recordEnvelope(envelope, this.size, Buffer.concat(this.buffered, this.bufferedBytes));
+      return this.recordEnvelope(envelope, this.size, this.buffered);
     }
     if (this.bufferedBytes > 0) await this.flush();
     if (this.fsync) await this.handle.datasync();

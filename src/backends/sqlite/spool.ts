@@ -9,6 +9,7 @@ import { GroupCommitter, openDb, sql, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
 import { HybridSpoolWriter } from './spool-writer.js';
+import { BodyLog, LOG_BODY_MIN, LOG_MIGRATION, type LogRecord } from './body-log.js';
 import { deferReasonsOf, holdIds, ownerCountsOf, listEntries, requeueIds, selectIds, shapeOf, showMessage } from './spool-admin.js';
 
 const MIGRATIONS = [
@@ -50,7 +51,11 @@ const MIGRATIONS = [
   // Mail waiting for a recipient, for "your mail is delayed": only entries that failed once
   // are in it, so accepting and first deliveries never write to it.
   `CREATE INDEX entries_waiting_rcpt ON entries(rcpt) WHERE state = 'deferred' OR attempts > 1;`,
+  // Bodies in the body log (see body-log.ts): messages.body_seg/body_off, NULL when not there.
+  LOG_MIGRATION,
 ];
+
+type BodyRow = { body?: Buffer | null; seg: number | null; off: number | null; size: number };
 
 const ENTRY_COLUMNS = `e.id, e.message_id, e.rcpt, e.route, e.attempts, e.warned, e.lease_token, coalesce(e.mail_from, m.mail_from) AS mail_from, m.size, m.smtputf8, m.received_at`;
 
@@ -67,8 +72,9 @@ export function newLeaseOwner(): string {
 }
 
 /**
- * The embedded spool: bodies as files under `spool/messages`, written once and fsynced;
- * envelopes and queue entries in `spool/spool.db`. The commit order is file fsync →
+ * The embedded spool: envelopes and queue entries in `spool/spool.db`; bodies by size in the
+ * row itself, in the body log `spool/log` (see body-log.ts), or as files under
+ * `spool/messages`, each written once and fsynced. The commit order is body fsync →
  * directory fsync → database commit (see files.ts), batched by group commit.
  */
 export class SqliteSpool implements Spool {
@@ -81,6 +87,7 @@ export class SqliteSpool implements Spool {
   private readonly dir: string;
   private readonly committer: GroupCommitter;
   private readonly dirs: DirSyncer;
+  private readonly log: BodyLog;
   private readonly listeners: (() => void)[] = [];
 
   constructor(
@@ -94,7 +101,8 @@ export class SqliteSpool implements Spool {
     this.leaseDb = openDb(join(root, 'spool.db'), MIGRATIONS);
     this.leaseDb.pragma('synchronous = NORMAL');
     this.dirs = new DirSyncer(fsync);
-    this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
+    this.committer = new GroupCommitter(this.db, (d) => (d === this.log.dir ? this.log.sync() : this.dirs.sync(d)));
+    this.log = new BodyLog(join(root, 'log'), this.db, newLeaseOwner(), fsync, (work) => this.committer.run(work));
   }
 
   /** Start-up housekeeping: leases of dead processes on this host come back, orphan bodies go. */
@@ -107,6 +115,7 @@ export class SqliteSpool implements Spool {
       }
     }
     sql(this.db, 'DELETE FROM notice_keys WHERE until <= ?').run(Date.now());
+    this.log.recover(ownerDiedHere);
     const known = sql(this.db, 'SELECT 1 FROM messages WHERE id = ?');
     let orphans = 0;
     for (const name of readdirSync(this.dir)) {
@@ -125,17 +134,27 @@ export class SqliteSpool implements Spool {
     return new HybridSpoolWriter(messageId, join(this.dir, messageId), this.fsync, (envelope, size, body) => this.record(messageId, envelope, size, body));
   }
 
-  /** Commits the envelope and entries; `body` is the inline body, or null when it is in a file. */
-  private async record(messageId: string, envelope: Envelope, size: number, body: Buffer | null): Promise<void> {
-    await this.committer.run(() => this.insertMessage(messageId, envelope, size, body), body ? undefined : this.dir);
+  /** Commits the envelope and entries; `body` is the body held in memory, or null when it is in a file. */
+  private async record(messageId: string, envelope: Envelope, size: number, body: readonly Buffer[] | null): Promise<void> {
+    if (body && size > LOG_BODY_MIN) {
+      const record = await this.log.append(messageId, body, size);
+      try {
+        await this.committer.run(() => this.insertMessage(messageId, envelope, size, null, record), this.log.dir);
+      } finally {
+        record.settled();
+      }
+    } else {
+      const inline = body && Buffer.concat(body, size);
+      await this.committer.run(() => this.insertMessage(messageId, envelope, size, inline), inline ? undefined : this.dir);
+    }
     for (const l of this.listeners) l();
   }
 
   /** Inside a commit: the message row and one queued entry per recipient. */
-  private insertMessage(messageId: string, envelope: Envelope, size: number, body: Buffer | null): void {
+  private insertMessage(messageId: string, envelope: Envelope, size: number, body: Buffer | null, logged?: LogRecord): void {
     const now = Date.now();
-    sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length, body);
+    sql(this.db, 'INSERT INTO messages (id, mail_from, size, smtputf8, received_at, remaining, body, body_seg, body_off) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(messageId, envelope.mailFrom, size, envelope.smtputf8 ? 1 : 0, now, envelope.recipients.length, body, logged?.seg ?? null, logged?.off ?? null);
     const remote = new Set(envelope.remote ?? []);
     const insert = sql(this.db, `INSERT INTO entries (message_id, rcpt, route, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'queued', ?, ?)`);
     for (const rcpt of envelope.recipients) insert.run(messageId, rcpt, remote.has(rcpt) ? 'remote' : 'local', now, now);
@@ -175,8 +194,34 @@ export class SqliteSpool implements Spool {
   }
 
   openBody(messageId: string): Readable {
-    const row = sql(this.leaseDb, 'SELECT body FROM messages WHERE id = ?').get(messageId) as { body: Buffer | null } | undefined;
-    return row?.body ? Readable.from([row.body]) : createReadStream(join(this.dir, messageId));
+    const row = sql(this.leaseDb, 'SELECT body, body_seg AS seg, body_off AS off, size FROM messages WHERE id = ?').get(messageId) as BodyRow | undefined;
+    if (row?.body) return Readable.from([row.body]);
+    if (row?.seg != null) {
+      const { seg, off, size } = row;
+      const log = this.log;
+      // Read when the stream is, so a record that does not check out fails the stream (as a missing file would).
+      return Readable.from((function* () {
+        yield log.read(messageId, seg, off!, size);
+      })());
+    }
+    return createReadStream(join(this.dir, messageId));
+  }
+
+  /**
+   * Inside a commit: a message that waits (deferred, held) takes its body out of the body log
+   * into its row, so that it does not keep a log segment from being reused. A record that
+   * does not check out is left where it is; the next delivery attempt reports it.
+   */
+  private unpinBody(messageId: string): void {
+    const row = sql(this.db, 'SELECT body_seg AS seg, body_off AS off, size FROM messages WHERE id = ? AND body_seg IS NOT NULL').get(messageId) as BodyRow | undefined;
+    if (!row) return;
+    let body: Buffer;
+    try {
+      body = this.log.read(messageId, row.seg!, row.off!, row.size);
+    } catch {
+      return;
+    }
+    sql(this.db, 'UPDATE messages SET body = ?, body_seg = NULL, body_off = NULL WHERE id = ?').run(body, messageId);
   }
 
   async complete(entry: QueueEntry, spawn: readonly Spawn[] = [], once: readonly OnceNotice[] = []): Promise<boolean> {
@@ -232,7 +277,7 @@ export class SqliteSpool implements Spool {
       added = more();
       const { remaining } = sql(this.db, 'UPDATE messages SET remaining = remaining - 1 + ? WHERE id = ? RETURNING remaining').get(added, entry.messageId) as { remaining: number };
       if (remaining === 0) {
-        bodyFile = (sql(this.db, 'DELETE FROM messages WHERE id = ? RETURNING body IS NULL AS f').get(entry.messageId) as { f: number }).f === 1;
+        bodyFile = (sql(this.db, 'DELETE FROM messages WHERE id = ? RETURNING body IS NULL AND body_seg IS NULL AS f').get(entry.messageId) as { f: number }).f === 1;
       }
     });
     // The row is gone first; a crash here leaves an orphan file for recover() to sweep.
@@ -250,6 +295,7 @@ export class SqliteSpool implements Spool {
           `UPDATE entries SET state = 'deferred', last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_token = NULL, warned = warned OR ? WHERE id = ? AND lease_token = ? AND state = 'active'`,
         ).run(error, retryAt, notice ? 1 : 0, entry.id, entry.leaseToken).changes === 1;
       if (ok) sql(this.db, 'INSERT INTO attempt_log (entry_id, at, error) VALUES (?, ?, ?)').run(entry.id, Date.now(), error);
+      if (ok) this.unpinBody(entry.messageId);
       if (ok && notice) this.insertNotice(notice);
     });
     if (ok && notice) for (const l of this.listeners) l();
@@ -289,7 +335,11 @@ export class SqliteSpool implements Spool {
 
   async hold(ids: readonly number[]): Promise<number> {
     let n = 0;
-    await this.committer.run(() => (n = holdIds(this.db, ids)));
+    await this.committer.run(() => {
+      n = holdIds(this.db, ids);
+      const messages = sql(this.db, 'SELECT DISTINCT message_id AS m FROM entries WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as { m: string }[];
+      for (const { m } of messages) this.unpinBody(m);
+    });
     return n;
   }
 
@@ -331,6 +381,7 @@ export class SqliteSpool implements Spool {
   }
 
   async close(): Promise<void> {
+    await this.log.close();
     await this.dirs.close();
     this.leaseDb.close();
     this.db.close();
