@@ -151,12 +151,14 @@ export class BodyLog {
   }
 
   async close(): Promise<void> {
-    for (const p of [this.current, this.next]) {
-      const seg = await p?.catch(() => undefined);
+    const owned = [this.current, this.next].filter((p) => p !== undefined);
+    for (const p of owned) {
+      const seg = await p.catch(() => undefined);
       await seg?.handle.close().catch(() => undefined);
     }
     this.current = this.next = undefined;
-    sql(this.db, 'UPDATE body_segments SET owner = NULL WHERE owner = ?').run(this.owner);
+    // Only a writer that took segments writes here (a CLI command that never appended does not).
+    if (owned.length > 0) sql(this.db, 'UPDATE body_segments SET owner = NULL WHERE owner = ?').run(this.owner);
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
   }
@@ -174,7 +176,11 @@ export class BodyLog {
       }
       if (this.current !== p) continue;
       if (seg.tail + length <= SEGMENT_BYTES) {
-        if (seg.tail + length > SEGMENT_BYTES / 2) this.next ??= this.claim();
+        if (seg.tail + length > SEGMENT_BYTES / 2 && !this.next) {
+          // Made ready in the background: a failure (a full disk) is met by the append that needs it.
+          this.next = this.claim();
+          this.next.catch(() => undefined);
+        }
         return seg;
       }
       seg.full = true;
