@@ -74,7 +74,7 @@ export class BodyLog {
    * next group commit.
    */
   constructor(
-    readonly dir: string,
+    private readonly dir: string,
     private readonly db: Db,
     private readonly owner: string,
     private readonly fsync: boolean,

@@ -49,12 +49,13 @@ export function openDb(path: string, migrations: readonly string[], busyTimeoutM
 /**
  * Group commit: work submitted while a transaction is being written joins the next
  * one, so N concurrent writers cost one WAL fsync instead of N. Each `run` resolves
- * (or rejects) when its own part is committed. `beforeCommit` runs once per batch
- * before the transaction (used to fsync directories of files the batch refers to).
+ * (or rejects) when its own part is committed. What a part names to make durable first
+ * is synced once per batch, before the transaction: a directory of new files it refers to
+ * (by path, through `syncDir`), or anything else (a function, such as the spool's body log).
  */
 export class GroupCommitter {
   private pending: { work: () => void; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private pendingDirs = new Set<string>();
+  private pendingSyncs = new Set<string | (() => Promise<void>)>();
   private flushing = false;
 
   constructor(
@@ -62,10 +63,10 @@ export class GroupCommitter {
     private readonly syncDir: (dir: string) => Promise<void>,
   ) {}
 
-  run(work: () => void, dirToSync?: string): Promise<void> {
+  run(work: () => void, syncFirst?: string | (() => Promise<void>)): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ work, resolve, reject });
-      if (dirToSync) this.pendingDirs.add(dirToSync);
+      if (syncFirst) this.pendingSyncs.add(syncFirst);
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -76,11 +77,11 @@ export class GroupCommitter {
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending;
-      const dirs = this.pendingDirs;
+      const syncs = this.pendingSyncs;
       this.pending = [];
-      this.pendingDirs = new Set();
+      this.pendingSyncs = new Set();
       try {
-        await Promise.all([...dirs].map((d) => this.syncDir(d)));
+        await Promise.all([...syncs].map((d) => (typeof d === 'string' ? this.syncDir(d) : d())));
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;

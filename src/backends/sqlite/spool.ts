@@ -88,6 +88,8 @@ export class SqliteSpool implements Spool {
   private readonly committer: GroupCommitter;
   private readonly dirs: DirSyncer;
   private readonly log: BodyLog;
+  /** One function for every commit, so a batch syncs the log once. */
+  private readonly syncLog = () => this.log.sync();
   private readonly listeners: (() => void)[] = [];
 
   constructor(
@@ -101,7 +103,7 @@ export class SqliteSpool implements Spool {
     this.leaseDb = openDb(join(root, 'spool.db'), MIGRATIONS);
     this.leaseDb.pragma('synchronous = NORMAL');
     this.dirs = new DirSyncer(fsync);
-    this.committer = new GroupCommitter(this.db, (d) => (d === this.log.dir ? this.log.sync() : this.dirs.sync(d)));
+    this.committer = new GroupCommitter(this.db, (d) => this.dirs.sync(d));
     this.log = new BodyLog(join(root, 'log'), this.db, newLeaseOwner(), fsync, (work) => this.committer.run(work));
   }
 
@@ -139,7 +141,7 @@ export class SqliteSpool implements Spool {
     if (body && size > LOG_BODY_MIN) {
       const record = await this.log.append(messageId, body, size);
       try {
-        await this.committer.run(() => this.insertMessage(messageId, envelope, size, null, record), this.log.dir);
+        await this.committer.run(() => this.insertMessage(messageId, envelope, size, null, record), this.syncLog);
       } finally {
         record.settled();
       }
