@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { SMTPServer, SMTPServerSession } from 'smtp-server';
 
 /**
@@ -6,7 +7,8 @@ import type { SMTPServer, SMTPServerSession } from 'smtp-server';
  * - `server.connections`, to find a session's connection;
  * - `connection.send`, to reply with our own enhanced codes and to rewrite two replies;
  * - `connection.handler_AUTH`, to refuse AUTH before TLS without reading credentials;
- * - `connection.close`, to end a session that ran past its time limit.
+ * - `connection.close`, to end a session that ran past its time limit;
+ * - `connection._socket`, to send the replies to pipelined commands together.
  */
 export type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
@@ -16,6 +18,8 @@ export interface SmtpConnection {
   readonly remoteAddress: string;
   send: SendFn;
   close(): void;
+  /** The socket replies are written to (a TLS socket after STARTTLS). */
+  readonly _socket?: Writable;
   handler_AUTH?: (command: Buffer, callback: () => void) => void;
 }
 
@@ -35,7 +39,7 @@ export function connectionOf(server: SMTPServer, session: SMTPServerSession): Sm
  * `onReply` sees the code of every reply sent; `ehlo` may edit the EHLO keyword lines.
  */
 export function adaptReplies(connection: SmtpConnection, onReply: (code: number) => void, ehlo?: (lines: string[]) => string[]): SendFn {
-  const raw = connection.send.bind(connection);
+  const raw = groupedReplies(connection);
   const send: SendFn = (code, data, context) => {
     onReply(code);
     raw(code, data, context);
@@ -47,6 +51,36 @@ export function adaptReplies(connection: SmtpConnection, onReply: (code: number)
     return send(code, data, context);
   };
   return send;
+}
+
+/**
+ * RFC 2920 §3.1: a server may send the replies to a group of pipelined commands together.
+ * smtp-server answers MAIL, RCPT and DATA of one group within one turn of the event loop,
+ * each with a write of its own; a 250 or 354 is held (the socket corked) until the turn
+ * ends, so the group leaves in one packet and the client wakes once. Any other reply first
+ * lets out what was held and goes at once: a 220 to STARTTLS must be on the wire before the
+ * TLS handshake takes the socket over, and a 421 before the connection closes.
+ */
+function groupedReplies(connection: SmtpConnection): SendFn {
+  const raw = connection.send.bind(connection);
+  let corked: Writable | undefined;
+  const release = () => {
+    corked?.uncork();
+    corked = undefined;
+  };
+  return (code, data, context) => {
+    if (code !== 250 && code !== 354) {
+      release();
+      return raw(code, data, context);
+    }
+    const socket = connection._socket;
+    if (!corked && socket) {
+      socket.cork();
+      corked = socket;
+      setImmediate(release);
+    }
+    raw(code, data, context);
+  };
 }
 
 /** Runs `refuse` instead of smtp-server's AUTH handler while `allowed()` is false. */
