@@ -47,6 +47,32 @@ export function openDb(path: string, migrations: readonly string[], busyTimeoutM
 }
 
 /**
+ * Runs `write` (a statement or a transaction that begins IMMEDIATE, so that it takes the
+ * write lock before doing anything) once the write lock is free. While another connection
+ * holds it (another thread's commit, a CLI command), SQLite's own busy handler would put
+ * this thread to sleep for 1, 2, 5 ms and more, and on the thread that answers SMTP that
+ * stalls every session; on a delivery thread, every delivery in flight. Here the write does
+ * not wait inside SQLite: it is tried again on a timer while the event loop serves everything
+ * else, for at most the connection's busy timeout, as before. Only a write that found the
+ * lock taken before it began (`began()` false) is tried again: nothing of it ran yet.
+ */
+export async function whenWriteLockFree<T>(db: Db, write: () => T, began: () => boolean = () => false): Promise<T> {
+  const busyTimeoutMs = (sql(db, 'PRAGMA busy_timeout').get() as { timeout: number }).timeout;
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    sql(db, 'PRAGMA busy_timeout = 0').get();
+    try {
+      return write();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || began() || Date.now() >= deadline) throw err;
+    } finally {
+      sql(db, `PRAGMA busy_timeout = ${busyTimeoutMs}`).get();
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/**
  * Group commit: work submitted while a transaction is being written joins the next
  * one, so N concurrent writers cost one WAL fsync instead of N. Each `run` resolves
  * (or rejects) when its own part is committed. What a part names to make durable first
@@ -88,17 +114,20 @@ export class GroupCommitter {
       }
       // One transaction for the batch; a failing item rolls back only itself (savepoint).
       const results: unknown[] = [];
-      try {
-        this.db.transaction(() => {
-          for (const p of batch) {
-            try {
-              this.db.transaction(p.work)();
-              results.push(undefined);
-            } catch (err) {
-              results.push(err ?? new Error('failed'));
-            }
+      let began = false;
+      const commit = this.db.transaction(() => {
+        began = true;
+        for (const p of batch) {
+          try {
+            this.db.transaction(p.work)();
+            results.push(undefined);
+          } catch (err) {
+            results.push(err ?? new Error('failed'));
           }
-        })();
+        }
+      });
+      try {
+        await whenWriteLockFree(this.db, () => commit.immediate(), () => began);
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DeferReason, EntryState, Envelope, Notice, OnceNotice, QueueEntry, QueueFilter, QueueListing, QueueStats, QueuedMessage, Route, ShapeBy, ShapeRow, Spawn, Spool, SpoolWriter } from '../../queue/index.js';
-import { GroupCommitter, openDb, sql, type Db } from './db.js';
+import { GroupCommitter, openDb, sql, whenWriteLockFree, type Db } from './db.js';
 import { DirSyncer } from './files.js';
 import { ownerDiedHere, toEntry, type EntryRow } from '../common.js';
 import { HybridSpoolWriter } from './spool-writer.js';
@@ -182,14 +182,19 @@ export class SqliteSpool implements Spool {
   }
 
   /** Leases the entries `select` (a query of ids) finds; SQLite has one writer, so it is atomic. */
-  private leaseWhere(select: string, params: Record<string, unknown>): QueueEntry[] {
-    const now = Date.now();
+  private async leaseWhere(select: string, params: Record<string, unknown>): Promise<QueueEntry[]> {
     const { leaseMs, ...rest } = params as { leaseMs: number };
-    const ids = sql(
+    const update = sql(
       this.leaseDb,
       `UPDATE entries SET state = 'active', lease_owner = @owner, lease_token = @token, next_attempt_at = @until, attempts = attempts + 1
        WHERE id IN (${select}) RETURNING id`,
-    ).all({ ...rest, now, until: now + leaseMs, token: randomBytes(9).toString('base64url') }) as { id: number }[];
+    );
+    const token = randomBytes(9).toString('base64url');
+    // One statement: one that found the write lock taken changed nothing and is simply run again.
+    const ids = await whenWriteLockFree(this.leaseDb, () => {
+      const now = Date.now();
+      return update.all({ ...rest, now, until: now + leaseMs, token }) as { id: number }[];
+    });
     if (ids.length === 0) return [];
     const read = sql(this.leaseDb, `SELECT ${ENTRY_COLUMNS} FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.id = ?`);
     return ids.map(({ id }) => toEntry(read.get(id) as EntryRow));
