@@ -26,11 +26,23 @@ export interface SiteLoginCheck {
 
 async function hostKey(path: string): Promise<Buffer> {
   if (!existsSync(path)) {
-    const { default: ssh2 } = await import('ssh2');
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    writeFileSync(path, await newHostKey(), { mode: 0o600 });
   }
   return readFileSync(path);
+}
+
+/**
+ * A new ed25519 host key in OpenSSH format. ssh2 makes, about once in 400, a key that its own
+ * parser then refuses ("Malformed OpenSSH private key"), and the service would not start; such
+ * a key is thrown away and another made.
+ */
+export async function newHostKey(): Promise<string> {
+  const { default: ssh2 } = await import('ssh2');
+  for (let tries = 1; ; tries++) {
+    const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+    if (!(ssh2.utils.parseKey(key) instanceof Error) || tries >= 20) return key;
+  }
 }
 
 /**
