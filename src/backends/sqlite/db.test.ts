@@ -35,18 +35,16 @@ test('a group commit that finds the write lock taken waits without blocking its 
     const committer = new GroupCommitter(db, async () => undefined);
     const lock = holdWriteLock(path);
     try {
-      const committed = committer.run(() => void db.prepare('INSERT INTO t VALUES (1)').run());
+      let settled = false;
+      const committed = committer.run(() => void db.prepare('INSERT INTO t VALUES (1)').run()).finally(() => (settled = true));
       // The only way the lock is let go is a timer on this same thread: a thread asleep in
       // SQLite's busy handler would never reach it, and the commit would fail after 5 s.
-      let turns = 0;
-      await new Promise<void>((resolve) => {
-        const tick = () => (++turns < 20 ? setTimeout(tick, 2) : resolve());
-        tick();
-      });
+      for (let turn = 0; turn < 20; turn++) await new Promise((r) => setTimeout(r, 2));
+      assert.equal(settled, false, 'the commit is still waiting for the lock');
+      assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
       lock.release();
       await committed;
       assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 1);
-      assert.equal(turns, 20);
     } finally {
       db.close();
     }
