@@ -89,8 +89,10 @@ export class HikyakuTarget implements Target {
     }
     const db = new Database(join(this.dir, 'spool/spool.db'), { readonly: true, fileMustExist: true });
     try {
-      // A seeded backlog (deferred a day, see reset) is not what is being drained.
-      return (db.prepare(`SELECT count(*) AS n FROM entries WHERE state != 'bounced' AND message_id != 'backlog'`).get() as { n: number }).n === 0;
+      // A seeded backlog (deferred a day, see reset) is not what is being drained. The two
+      // ranges let SQLite skip it by the message index: a scan of a million entries on every
+      // poll took ~110 ms of a core that the drain being measured needs.
+      return (db.prepare(`SELECT count(*) AS n FROM entries WHERE (message_id < 'backlog' OR message_id > 'backlog') AND state != 'bounced'`).get() as { n: number }).n === 0;
     } finally {
       db.close();
     }
