@@ -8,6 +8,7 @@ import { crashPoint, type Logger, type Metrics } from '../../observability/index
 import type { TlsMaterial } from '../tls.js';
 import { smtpError } from './replies.js';
 import { adaptReplies, connectionOf, limitSession } from './adapter.js';
+import { installDataReader } from './data-reader.js';
 import { receiveIntoSpool } from './receive.js';
 import { baseServerOptions } from './server-options.js';
 import { mailParamError, rcptParamError } from './params.js';
@@ -49,6 +50,7 @@ export class MxServer {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
+    installDataReader();
     this.server = new SMTPServer({
       ...baseServerOptions(options, tls),
       banner: 'Hikyaku ESMTP',

@@ -13,6 +13,7 @@ import type { TlsMaterial } from '../tls.js';
 import { plaintextLoginAllowed, type PlaintextLogin } from '../plaintext.js';
 import { smtpError } from './replies.js';
 import { adaptReplies, connectionOf, guardAuth, limitSession, type SmtpConnection } from './adapter.js';
+import { installDataReader } from './data-reader.js';
 import { receiveIntoSpool } from './receive.js';
 import { baseServerOptions } from './server-options.js';
 import { mailParamError, rcptParamError } from './params.js';
@@ -62,6 +63,7 @@ export class SubmissionServer {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
+    installDataReader();
     this.servers = [false, true].map((secure) => {
       const server = new SMTPServer({
         ...baseServerOptions(options, tls),
