@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writevSync } from 'node:fs';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -111,8 +111,12 @@ export class BodyLog {
       header.writeUInt32BE(chunks.reduce((crc, c) => crc32(c, crc), 0), 8);
       id.copy(header, 12);
       let buffers = [header, ...chunks, ZEROS.subarray(0, length - HEADER - size)];
+      // Written from this thread: an overwrite into the page cache (~10 µs for 64 KiB) costs
+      // less than handing it to the thread pool, which on a busy machine took ~100 µs of the
+      // SMTP thread's time per message in waking a pool thread. The fdatasync (sync) waits
+      // for the disk, so it stays on the pool.
       for (let at = off; buffers.length > 0; ) {
-        const { bytesWritten } = await seg.handle.writev(buffers, at);
+        const bytesWritten = writevSync(seg.handle.fd, buffers, at);
         at += bytesWritten;
         buffers = rest(buffers, bytesWritten);
       }
