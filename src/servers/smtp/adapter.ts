@@ -2,8 +2,9 @@ import type { Writable } from 'node:stream';
 import type { SMTPServer, SMTPServerSession } from 'smtp-server';
 
 /**
- * The one place Hikyaku reaches into smtp-server's private parts (pinned in package.json;
- * adapter.test.ts checks on every run that these parts are still there):
+ * Where Hikyaku reaches into smtp-server's private parts (pinned in package.json;
+ * adapter.test.ts checks on every run that these parts are still there), with DATA's
+ * reader (data-reader.ts, whose test compares it with the library's):
  * - `server.connections`, to find a session's connection;
  * - `connection.send`, to reply with our own enhanced codes and to rewrite two replies;
  * - `connection.handler_AUTH`, to refuse AUTH before TLS without reading credentials;
